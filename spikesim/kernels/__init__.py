@@ -1,0 +1,1 @@
+"""numba kernels: plain @njit functions on arrays, compiled lazily with cache=True."""
