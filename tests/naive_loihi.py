@@ -52,3 +52,20 @@ def naive_lif(a_in, du, dv, vth, bias_mant=0, bias_exp=0, refractory=0):
         U.append(urow)
         V.append(vrow)
     return S, U, V
+
+
+def naive_synaptic_input(spikes, w, weight_exp, delays=None):
+    """a_in[t][i] = shift(sum of w[i][j] over pre spikes j at t - 1 - d[i][j])."""
+    T = len(spikes)
+    n_post, n_pre = len(w), len(w[0])
+    acc = [[0] * n_post for _ in range(T)]
+    for t in range(T):
+        for j in range(n_pre):
+            if spikes[t][j]:
+                for i in range(n_post):
+                    ta = t + 1 + (int(delays[i][j]) if delays is not None else 0)
+                    if ta < T:
+                        acc[ta][i] += int(w[i][j])
+    if weight_exp >= 0:
+        return [[a << weight_exp for a in row] for row in acc]
+    return [[a >> -weight_exp for a in row] for row in acc]   # Python >> floors
