@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from spikesim.backends.loihi import params as P
+from spikesim.quant import QuantSpec, quantize
 
 SIGN_MODES = tuple(P.SIGN_MODES)
 
@@ -134,8 +135,8 @@ def encode(weights: np.ndarray, num_bits: int = 8, sign_mode: str | None = None,
         delays: optional integer per-synapse extra delays (0..62 steps).
 
     Returns:
-        :class:`Weights`. Rounding is to the nearest grid point (``spikesim.quant`` when
-        available), ties to even.
+        :class:`Weights`. Rounding is to the nearest grid point, ties to even
+        (:func:`spikesim.quant.quantize`); a weight that does not fit raises.
 
     Example::
 
@@ -159,18 +160,19 @@ def encode(weights: np.ndarray, num_bits: int = 8, sign_mode: str | None = None,
             raise ValueError(f"weight {float(np.abs(w).max()):g} is too large: the largest "
                              f"representable weight is {hi * 2.0 ** P.WEIGHT_EXP_MAX:g} "
                              f"({num_bits}-bit {sign_mode}, weight_exp<={P.WEIGHT_EXP_MAX})")
-    mant = _round_to_grid(w / 2.0 ** weight_exp, step)
-    if mant.size and (mant.min() < lo or mant.max() > hi):
-        val = float(w.flat[np.argmax(np.abs(mant))])
+    # the mantissa grid is a plain (bits)-bit integer range times step: reuse spikesim.quant
+    sign = -1.0 if sign_mode == "inhibitory" else 1.0
+    qt = quantize(sign * w, QuantSpec(bits=int(num_bits), signed=sign_mode == "mixed"),
+                  scale=step * 2.0 ** weight_exp)
+    if qt.n_clipped:
+        mant_raw = sign * np.rint(sign * w / (step * 2.0 ** weight_exp)) * step
+        bad = (mant_raw < lo) | (mant_raw > hi)
+        val = float(w[bad].flat[0]) if bad.any() else float(np.abs(w).max())
         raise ValueError(f"weight {val:g} does not fit {num_bits}-bit {sign_mode} weights "
                          f"with weight_exp={weight_exp} (mantissa range {lo}..{hi})")
+    mant = (sign * qt.q.astype(np.int64) * step).astype(np.int64)
     return Weights(mant.astype(np.int64), int(num_bits), sign_mode, int(weight_exp),
                    None if delays is None else check_delays(delays, w.shape))
-
-
-def _round_to_grid(x: np.ndarray, step: int) -> np.ndarray:
-    """Round to the nearest multiple of ``step`` (ties to even)."""
-    return (np.rint(x / step) * step).astype(np.int64)
 
 
 # -------------------------------------------------------------------- propagation --------
