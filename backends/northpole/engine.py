@@ -1,0 +1,270 @@
+"""Bit-exact integer inference of a list of integer layers (see :mod:`.layers`).
+
+Exactness of the fast path (the proof the issue asks for, applied per layer):
+every product ``x * w`` and every partial sum of a dot product is an integer bounded in
+absolute value by ``B = max|x| * max_c sum_k |w_ck|`` (:meth:`_MacLayer.sum_bound`). An IEEE
+float with a ``p``-bit significand represents every integer of magnitude <= ``2**p`` exactly,
+so when ``B <= 2**24`` every multiply, add and fused multiply-add in a float32 GEMM returns
+the exact integer whatever the BLAS summation order; likewise float64 for ``B <= 2**53``.
+Layers above both bounds fall back to an int64 matmul (exact, slower). The int32 bias is
+added afterwards in int64. :meth:`_MacLayer.exact_dtype` picks the dtype; the choice is
+reported per layer in the run statistics.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numba import njit, prange
+
+from spikesim.backends.northpole.layers import (
+    IntAvgPool2d, IntConv2d, IntDense, IntFlatten, IntMaxPool2d,
+    IntReLU, int_range,
+)
+
+_DT = {"float32": np.float32, "float64": np.float64, "int64": np.int64}
+#: im2col chunks are kept below this many elements (memory bound of the fast path).
+_IM2COL_ELEMS = 8_000_000
+
+
+@njit(cache=True, parallel=True)
+def _requant_kernel(acc, bias, M, s, lo, hi, do_requant, out):  # pragma: no cover - numba
+    """acc [R, C] (float or int, integer values) + bias[C] -> int32 clamp -> optional
+    requantisation ``(a*M + 2**(s-1)) >> s`` and clamp to [lo, hi]; writes ``out``.
+    Returns (accumulator saturations, output saturations)."""
+    r, c = acc.shape
+    nacc = 0
+    nout = 0
+    for i in prange(r):
+        for j in range(c):
+            a = np.int64(acc[i, j]) + bias[j]
+            if a > 2147483647:
+                a = 2147483647
+                nacc += 1
+            elif a < -2147483648:
+                a = -2147483648
+                nacc += 1
+            if do_requant:
+                sj = s[j]
+                y = (a * M[j] + (np.int64(1) << (sj - 1))) >> sj
+                if y > hi:
+                    y = hi
+                    nout += 1
+                elif y < lo:
+                    y = lo
+                    nout += 1
+                out[i, j] = y
+            else:
+                out[i, j] = a
+    return nacc, nout
+
+
+@njit(cache=True, parallel=True)
+def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, ho, wo, cols):  # pragma: no cover - numba
+    """x [N, H, W, C] -> cols [N*ho*wo, kh*kw*C] (patch order kh, kw, C), zero padding."""
+    n, h, w, c = x.shape
+    for b in prange(n):
+        for i in range(ho):
+            for j in range(wo):
+                row = (b * ho + i) * wo + j
+                k = 0
+                for di in range(kh):
+                    r = i * sh + di - ph
+                    for dj in range(kw):
+                        q0 = j * sw + dj - pw
+                        if r < 0 or r >= h or q0 < 0 or q0 >= w:
+                            for q in range(c):
+                                cols[row, k] = 0
+                                k += 1
+                        else:
+                            for q in range(c):
+                                cols[row, k] = x[b, r, q0, q]
+                                k += 1
+
+
+def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out_bits: int,
+               signed: bool) -> tuple[np.ndarray, int]:
+    """``clamp((acc * M + 2**(s-1)) >> s)`` per output channel (last axis of ``acc``).
+
+    ``acc`` integer values (int32 range) in any numeric dtype; ``multiplier``/``shift`` per
+    channel (or scalars). Rounding is half toward +infinity (an arithmetic right shift
+    floors). Returns ``(y int64, n_saturated)``; ``n_saturated`` counts values clamped to the
+    ``out_bits`` range. (The engine runs the same arithmetic in a numba kernel; this numpy
+    version is its readable twin and is used for pooling.)
+
+    Example::
+
+        y, nsat = requantize(np.array([[300]]), np.array([2**30]), np.array([31]), 8, True)
+        # 300 * 0.5 = 150 -> clamped to 127, nsat = 1
+    """
+    acc = np.asarray(acc).astype(np.int64)
+    M = np.asarray(multiplier, dtype=np.int64)
+    s = np.asarray(shift, dtype=np.int64)
+    rnd = np.left_shift(np.int64(1), s - 1)
+    y = (acc * M + rnd) >> s
+    lo, hi = int_range(out_bits, signed)
+    nsat = int(np.count_nonzero(y < lo) + np.count_nonzero(y > hi))
+    np.clip(y, lo, hi, out=y)
+    return y, nsat
+
+
+def _matmul_exact(a: np.ndarray, wt: np.ndarray, dtype: str) -> np.ndarray:
+    """``a @ wt`` for integer-valued arrays, computed in ``dtype`` (exact by the module
+    proof when :meth:`exact_dtype` chose it)."""
+    dt = _DT[dtype]
+    return a.astype(dt, copy=False) @ wt.astype(dt, copy=False)
+
+
+def _mac_out(layer, acc2d: np.ndarray, st: dict) -> np.ndarray:
+    """Bias, int32 clamp and requantisation of a ``[rows, out]`` accumulator block."""
+    c = acc2d.shape[1]
+    if layer.out_bits is None:
+        out = np.empty(acc2d.shape, dtype=np.int64)
+        M = np.zeros(c, dtype=np.int64)
+        sh = np.ones(c, dtype=np.int64)
+        lo = hi = 0
+    else:
+        out = np.empty(acc2d.shape, dtype=np.float32)
+        M = np.asarray(layer.multiplier, dtype=np.int64)
+        sh = np.asarray(layer.shift, dtype=np.int64)
+        lo, hi = int_range(layer.out_bits, layer.out_signed)
+    na, no = _requant_kernel(acc2d, layer.bias, M, sh, np.int64(lo), np.int64(hi),
+                             layer.out_bits is not None, out)
+    st["acc_saturations"] += int(na)
+    st["out_saturations"] += int(no)
+    return out
+
+
+def _dense(layer: IntDense, x: np.ndarray, st: dict) -> np.ndarray:
+    dtype = layer.exact_dtype()
+    st["dtype"] = dtype
+    acc = _matmul_exact(x, layer.weight.T, dtype)
+    return _mac_out(layer, acc, st)
+
+
+def _conv(layer: IntConv2d, x: np.ndarray, st: dict) -> np.ndarray:
+    """x: NHWC (integer values, float32 or int64) -> NHWC."""
+    dtype = layer.exact_dtype()
+    st["dtype"] = dtype
+    dt = _DT[dtype]
+    n, h, w, c = x.shape
+    o, _, kh, kw = layer.weight.shape
+    (sh, sw), (ph, pw) = layer.stride, layer.padding
+    _, ho, wo = layer.out_shape((c, h, w))
+    # weights reordered to (kh, kw, C) to match the patch order below
+    wt = np.ascontiguousarray(layer.weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)).astype(dt)
+    xp = np.ascontiguousarray(x, dtype=dt)
+    out = None
+    per = max(1, _IM2COL_ELEMS // max(1, ho * wo * kh * kw * c))
+    for b0 in range(0, n, per):
+        xb = xp[b0:b0 + per]
+        nb = xb.shape[0]
+        cols = np.empty((nb * ho * wo, kh * kw * c), dtype=dt)
+        _im2col_kernel(xb, kh, kw, sh, sw, ph, pw, ho, wo, cols)
+        r = _mac_out(layer, cols @ wt, st)
+        if out is None:
+            out = np.empty((n, ho, wo, o), dtype=r.dtype)
+        out[b0:b0 + nb] = r.reshape(nb, ho, wo, o)
+    return out
+
+
+def _pool_windows(x: np.ndarray, layer) -> np.ndarray:
+    (kh, kw), (sh, sw) = layer.kernel, layer.stride
+    n, h, w, c = x.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))
+    return win[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw]  # N,Ho,Wo,C,kh,kw
+
+
+def warmup() -> float:
+    """Compile the numba kernel (cached on disk); returns the seconds it took."""
+    t0 = time.perf_counter()
+    for a, o in ((np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32)),
+                 (np.zeros((1, 1), np.float64), np.zeros((1, 1), np.float32)),
+                 (np.zeros((1, 1), np.float32), np.zeros((1, 1), np.int64)),
+                 (np.zeros((1, 1), np.float64), np.zeros((1, 1), np.int64)),
+                 (np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64)),
+                 (np.zeros((1, 1), np.int64), np.zeros((1, 1), np.float32))):
+        one = np.ones(1, np.int64)
+        _requant_kernel(a, one, one, one, np.int64(0), np.int64(1), True, o)
+        if a.dtype != np.int64:
+            x4 = np.zeros((1, 1, 1, 1), a.dtype)
+            _im2col_kernel(x4, 1, 1, 1, 1, 0, 0, 1, 1, np.zeros((1, 1), a.dtype))
+    return time.perf_counter() - t0
+
+
+def run_layers(layers, x: np.ndarray, in_bits: int, in_signed: bool,
+               progress: bool = False) -> tuple[np.ndarray, list[dict]]:
+    """Run integer ``layers`` on integer input ``x`` (NCHW or NF), exactly.
+
+    Returns ``(y, stats)``: ``y`` int64 in NCHW/NF layout (the int32 accumulator of a last
+    layer with ``out_bits=None``, else its ``out_bits`` integers) and per-layer statistics
+    ``{"name", "dtype", "acc_saturations", "out_saturations", "bits", "signed"}``.
+
+    Example::
+
+        y, stats = run_layers(program.layers, x_int, in_bits=8, in_signed=False)
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"x must be an integer array; got {x.dtype}")
+    lo, hi = int_range(in_bits, in_signed)
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise ValueError(f"x values span [{x.min()}, {x.max()}], outside the {in_bits}-bit "
+                         f"{'signed' if in_signed else 'unsigned'} range [{lo}, {hi}]")
+    cur = x.astype(np.float32)  # integers of <= 8 bits are exact in float32
+    nhwc = False
+    if cur.ndim == 4:
+        cur = np.ascontiguousarray(cur.transpose(0, 2, 3, 1))
+        nhwc = True
+    bits, signed = in_bits, in_signed
+    stats: list[dict] = []
+    it = layers
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(layers, desc="northpole layers", leave=False)
+    for layer in it:
+        st = {"name": layer.name, "dtype": "", "acc_saturations": 0, "out_saturations": 0}
+        t0 = time.perf_counter()
+        if isinstance(layer, (IntDense, IntConv2d)):
+            if layer.in_bits != bits or layer.in_signed != signed:
+                raise ValueError(f"{layer.name} expects {layer.in_bits}-bit "
+                                 f"{'signed' if layer.in_signed else 'unsigned'} inputs; the "
+                                 f"previous layer gives {bits}-bit "
+                                 f"{'signed' if signed else 'unsigned'}")
+            if isinstance(layer, IntDense):
+                if cur.ndim != 2:
+                    raise ValueError(f"{layer.name}: dense layer needs (N, F) input; got "
+                                     f"{cur.ndim}-d (add a Flatten)")
+                cur = _dense(layer, cur, st)
+            else:
+                if cur.ndim != 4:
+                    raise ValueError(f"{layer.name}: conv layer needs (N, C, H, W) input")
+                cur = _conv(layer, cur, st)
+            bits, signed = (layer.out_bits, layer.out_signed) if layer.out_bits else (32, True)
+        elif isinstance(layer, IntMaxPool2d):
+            cur = _pool_windows(cur, layer).max(axis=(-2, -1))
+        elif isinstance(layer, IntAvgPool2d):
+            ssum = _pool_windows(cur, layer).sum(axis=(-2, -1), dtype=np.float64)
+            y, _ = requantize(ssum, np.int64(layer.multiplier), np.int64(layer.shift),
+                              bits, signed)
+            cur = y.astype(np.float32)
+        elif isinstance(layer, IntReLU):
+            cur = np.maximum(cur, 0)
+            signed = False
+        elif isinstance(layer, IntFlatten):
+            if cur.ndim == 4 and nhwc:
+                cur = cur.transpose(0, 3, 1, 2)
+            cur = np.ascontiguousarray(cur).reshape(cur.shape[0], -1)
+            nhwc = False
+        else:
+            raise TypeError(f"layer {getattr(layer, 'name', layer)!r} of type "
+                            f"{type(layer).__name__} is not an integer NorthPole layer")
+        if cur.ndim != 4:
+            nhwc = False
+        st["bits"], st["signed"] = bits, signed
+        st["run_s"] = time.perf_counter() - t0
+        stats.append(st)
+    if cur.ndim == 4 and nhwc:
+        cur = np.ascontiguousarray(cur.transpose(0, 3, 1, 2))
+    return cur.astype(np.int64), stats
