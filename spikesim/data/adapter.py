@@ -182,7 +182,7 @@ def to_spike_train(events: np.ndarray, sensor_size: Sequence[int], *, t_start_s:
     if len(ev) == 0:
         z = np.zeros(0, np.int64)
         return SpikeTrain(np.zeros(0), z, z.copy(), w * h * c)
-    t = ev["t"].astype(np.float64) * 1e-6 - t_start_s
+    t = ev["t"].astype(np.float64) / 1e6 - t_start_s
     if t[0] < 0:
         raise ValueError(f"events start at {ev['t'][0]} us, before t_start_s={t_start_s} s")
     y = ev["y"].astype(np.int64) if "y" in ev.dtype.names else np.zeros(len(ev), np.int64)

@@ -7,7 +7,8 @@
   source, kind (measured / simulated / derived / calibrated) and evidence tag.
 - :mod:`spikesim.energy.metrics`: NeuroBench metrics on numpy arrays (synaptic operations,
   activation and connection sparsity, membrane updates, footprint) -- the offline reference
-  for the engines' online counts.
+  for the engines' online counts; :mod:`spikesim.energy.network_metrics` applies them to a
+  :class:`spikesim.ir.Network` (``from_network``, ``counts_from_network``).
 
 Example::
 
@@ -15,7 +16,7 @@ Example::
     rep = energy.report(result.counts, "loihi")
     print(rep.table())
 """
-from spikesim.energy import metrics
+from spikesim.energy import metrics, network_metrics
 from spikesim.energy.report import EnergyReport, Line, naive_estimate, report
 from spikesim.energy.tables import (PLATFORMS, Entry, PlatformTable, get_table,
                                     northpole_energy_per_mac)
@@ -23,4 +24,4 @@ from spikesim.energy.truenorth import check_truenorth_fit, fit_truenorth
 
 __all__ = ["report", "EnergyReport", "Line", "naive_estimate", "PLATFORMS", "Entry",
            "PlatformTable", "get_table", "northpole_energy_per_mac", "fit_truenorth",
-           "check_truenorth_fit", "metrics"]
+           "check_truenorth_fit", "metrics", "network_metrics"]

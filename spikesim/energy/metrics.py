@@ -31,6 +31,9 @@ Padded positions carry no input, so they add no operation (as in NeuroBench's al
 forward; syops-counter's ``k*k*C_in*C_out*H_out*W_out`` counts them). This equals the all-ones
 transposed-convolution connection map of sinabs.
 
+Network helpers that read ``spikesim.ir`` node geometry live in
+:mod:`spikesim.energy.network_metrics` (``from_network``, ``counts_from_network``...).
+
 The other metrics: ``activation_sparsity``, ``connection_sparsity``, ``membrane_updates``,
 ``footprint``; each docstring gives its formula. All counts are exact integers.
 """
@@ -43,6 +46,7 @@ import numpy as np
 
 __all__ = ["SynOps", "is_spiking", "linear_fanout", "conv2d_fanout", "conv2d_output_shape",
            "synops", "synops_linear", "synops_conv2d", "synops_sparse", "sparse_fanout",
+           "csr_fanout",
            "activation_sparsity", "connection_sparsity", "membrane_updates", "footprint",
            "weight_count"]
 
@@ -154,6 +158,22 @@ def sparse_fanout(weight: Any, n_pre: int | None = None) -> tuple[np.ndarray, np
         return eff, dense_f
     eff, _ = linear_fanout(weight)
     return eff, eff.copy()
+
+
+def csr_fanout(indptr: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Fan-out of each presynaptic neuron of a CSR connection whose rows are presynaptic
+    (the layout of ``spikesim.ir.Sparse``): ``F_dense[i] = indptr[i+1] - indptr[i]`` stored
+    synapses, ``F_eff[i]`` those with a nonzero weight. Example:
+    ``csr_fanout([0, 2, 3], [0.0, 1.0, 2.0])`` -> ``([1, 1], [2, 1])``."""
+    ip = np.asarray(indptr, dtype=np.int64)
+    w = _array(weight, "weight")
+    if ip.ndim != 1 or ip.size < 1 or ip[0] != 0 or ip[-1] != w.size or np.any(np.diff(ip) < 0):
+        raise ValueError(f"indptr must be non-decreasing from 0 to len(weight)={w.size}, "
+                         f"got {ip.tolist()[:8]}...")
+    dense_f = np.diff(ip)
+    rows = np.repeat(np.arange(ip.size - 1), dense_f)
+    eff = np.bincount(rows[w != 0], minlength=ip.size - 1).astype(np.int64)
+    return eff, dense_f
 
 
 def conv2d_output_shape(in_hw: Sequence[int], kernel: Sequence[int], stride: Any = 1,

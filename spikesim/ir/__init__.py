@@ -12,6 +12,7 @@ Example::
         edges=["in->fc", "fc->lif", "lif->out"])
     ir.save(net, "net.npz"); assert ir.load("net.npz") == net
 """
+from spikesim.ir.builder import NetworkBuilder, bernoulli_pairs
 from spikesim.ir.io import load, save
 from spikesim.ir.network import Edge, Network
 from spikesim.ir.nodes import (IF, LI, LIF, NEURON_TYPES, NODE_TYPES, SYNAPSE_TYPES, Affine,
@@ -19,7 +20,7 @@ from spikesim.ir.nodes import (IF, LI, LIF, NEURON_TYPES, NODE_TYPES, SYNAPSE_TY
                                Flatten, Input, Linear, MaxPool2d, NeuronNode, Node, Output, Sparse,
                                SumPool2d, SynapseNode, Threshold)
 
-__all__ = ["Network", "Edge", "save", "load", "Node", "NeuronNode", "SynapseNode", "NODE_TYPES",
+__all__ = ["Network", "Edge", "NetworkBuilder", "bernoulli_pairs", "save", "load", "Node", "NeuronNode", "SynapseNode", "NODE_TYPES",
            "NEURON_TYPES", "SYNAPSE_TYPES", "LIF", "IF", "CubaLIF", "CobaLIF", "AdaptiveLIF", "LI",
            "CubaLI", "Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "MaxPool2d",
            "Flatten", "Delay", "Threshold", "Sparse", "Input", "Output"]

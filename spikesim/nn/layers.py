@@ -1,0 +1,514 @@
+"""Stateless layers with forward and backward passes (for ANNs and between spiking layers).
+
+Every layer here maps ``[N, features...]`` to ``[N, features...]``; inside a spiking model
+:class:`spikesim.nn.Sequential` folds time into the batch (``[T, B, ...] -> [T*B, ...]``).
+Parameters are plain numpy arrays in ``layer.params`` (names and layouts as in PyTorch:
+Dense ``weight [out, in]``, ``bias [out]``; Conv2d ``weight [Cout, Cin, kh, kw]``; BatchNorm
+``weight``, ``bias`` and buffers ``running_mean``, ``running_var``); gradients of the last
+backward pass are in ``layer.grads`` under the same names.
+
+Initialisation follows PyTorch (uniform in ``+-1/sqrt(fan_in)`` for weights and biases) from
+the explicit ``rng`` argument (an int seed or ``np.random.Generator``; default seed 0).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spikesim.quant.constraints import Constraint, get_constraint
+
+
+def as_rng(rng) -> np.random.Generator:
+    """``np.random.Generator`` from a Generator, an int seed or None (seed 0)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be an int seed or np.random.Generator, got {type(rng).__name__}")
+
+
+def _pos_int(name: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name}={v!r} must be an int >= 1")
+    return int(v)
+
+
+def check_input(name: str, x: np.ndarray, feat_shape: tuple, what: str) -> None:
+    """Raise if ``x`` is not a float array ending in ``feat_shape`` (None entries are free)."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be a float numpy array, got "
+                        f"{type(x).__name__} {getattr(x, 'dtype', '')}")
+    k = len(feat_shape)
+    if x.ndim < k + 1 or any(f is not None and f != s for f, s in zip(feat_shape, x.shape[-k:])):
+        raise ValueError(f"{name}: input shape {x.shape} does not fit; expected [N, {what}] "
+                         f"with features {tuple('*' if f is None else f for f in feat_shape)}")
+
+
+class Layer:
+    """Base class. Subclasses implement ``forward(x)`` and ``backward(grad)``.
+
+    ``params``/``grads`` hold trainable arrays, ``buffers`` non-trainable state (saved in
+    ``state_dict``). ``training`` switches Dropout/BatchNorm between train and eval behaviour.
+    """
+
+    spiking = False
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.training = True
+        self._cache: Any = None
+        self.recomputing = False  # set by Sequential when re-running a segment in backward
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def clear_cache(self) -> None:
+        self._cache = None
+
+    def cache_arrays(self) -> list[np.ndarray]:
+        """Arrays kept for the backward pass (for memory accounting)."""
+        c = self._cache
+        if c is None:
+            return []
+        if isinstance(c, np.ndarray):
+            return [c]
+        return [a for a in c if isinstance(a, np.ndarray)]
+
+    def post_step(self) -> None:
+        """Called after each optimiser step (e.g. to keep parameters in range)."""
+
+    def astype(self, dtype) -> "Layer":
+        for d in (self.params, self.buffers):
+            for k in d:
+                d[k] = d[k].astype(dtype)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = x @ weight.T + bias``; ``weight [out, in]``.
+
+    Args:
+        in_features, out_features: sizes.
+        bias: learn a bias.
+        constraint: ``None``, a :class:`spikesim.quant.Constraint` (e.g. ``KBit(4)``,
+            ``Ternary()``), ``"ternary"`` or ``"int<k>"``: the forward pass uses the
+            constrained weights, the backward pass a straight-through estimator.
+        rng: seed or Generator for the initialisation.
+
+    Example:
+        >>> d = Dense(3, 2, rng=0)
+        >>> d.forward(np.ones((4, 3), np.float32)).shape
+        (4, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 constraint: Constraint | str | None = None, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features = _pos_int("in_features", in_features)
+        self.out_features = _pos_int("out_features", out_features)
+        self.constraint = get_constraint(constraint)
+        g = as_rng(rng)
+        k = 1.0 / np.sqrt(self.in_features)
+        self.params["weight"] = g.uniform(-k, k, (self.out_features, self.in_features)).astype(dtype)
+        if bias:
+            self.params["bias"] = g.uniform(-k, k, self.out_features).astype(dtype)
+
+    def effective_weight(self) -> np.ndarray:
+        """The weights the forward pass uses (constrained if a constraint is attached)."""
+        w = self.params["weight"]
+        return w if self.constraint is None else self.constraint.forward(w)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_input("Dense", x, (self.in_features,), "in_features")
+        w = self.effective_weight()
+        y = x @ w.T
+        if "bias" in self.params:
+            y += self.params["bias"]
+        self._cache = (x, w)
+        return y
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        x, w = self._cache
+        gw = g.T @ x
+        if self.constraint is not None:
+            gw = self.constraint.backward(self.params["weight"], gw)
+        self.grads["weight"] = gw
+        if "bias" in self.params:
+            self.grads["bias"] = g.sum(0)
+        return g @ w
+
+    def cache_arrays(self):
+        return [] if self._cache is None else [self._cache[0]]
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={'bias' in self.params}"
+
+
+def _im2col(x: np.ndarray, kh: int, kw: int, stride: int) -> tuple[np.ndarray, int, int]:
+    """``[N, C, H, W]`` -> ``[N*Ho*Wo, C*kh*kw]`` (a copy), and ``Ho, Wo``."""
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]  # [N, C, Ho, Wo, kh, kw]
+    n, c, ho, wo = win.shape[:4]
+    cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw)
+    return cols, ho, wo
+
+
+def _col2im(gcols: np.ndarray, shape: tuple, kh: int, kw: int, stride: int,
+            ho: int, wo: int) -> np.ndarray:
+    n, c, h, w = shape
+    g6 = gcols.reshape(n, ho, wo, c, kh, kw)
+    gx = np.zeros(shape, dtype=gcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride] += \
+                g6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return gx
+
+
+class Conv2d(Layer):
+    """2-d convolution (cross-correlation, as PyTorch) on ``[N, Cin, H, W]``; im2col + BLAS.
+
+    ``weight [Cout, Cin, kh, kw]``, ``bias [Cout]``; integer ``stride`` and zero ``padding``.
+
+    Example:
+        >>> c = Conv2d(1, 4, 5, rng=0)
+        >>> c.forward(np.zeros((2, 1, 28, 28), np.float32)).shape
+        (2, 4, 24, 24)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple,
+                 stride: int = 1, padding: int = 0, bias: bool = True,
+                 constraint: Constraint | str | None = None, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels = _pos_int("in_channels", in_channels)
+        self.out_channels = _pos_int("out_channels", out_channels)
+        ks = (kernel_size, kernel_size) if np.isscalar(kernel_size) else tuple(kernel_size)
+        if len(ks) != 2:
+            raise ValueError(f"kernel_size={kernel_size!r} must be an int or a pair")
+        self.kernel_size = (_pos_int("kernel_size", ks[0]), _pos_int("kernel_size", ks[1]))
+        self.stride = _pos_int("stride", stride)
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding={padding!r} must be an int >= 0")
+        self.padding = int(padding)
+        self.constraint = get_constraint(constraint)
+        g = as_rng(rng)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        k = 1.0 / np.sqrt(fan_in)
+        self.params["weight"] = g.uniform(
+            -k, k, (self.out_channels, self.in_channels, *self.kernel_size)).astype(dtype)
+        if bias:
+            self.params["bias"] = g.uniform(-k, k, self.out_channels).astype(dtype)
+
+    def effective_weight(self) -> np.ndarray:
+        w = self.params["weight"]
+        return w if self.constraint is None else self.constraint.forward(w)
+
+    def out_shape(self, in_shape: tuple) -> tuple:
+        c, h, w = in_shape
+        kh, kw = self.kernel_size
+        p, s = self.padding, self.stride
+        return (self.out_channels, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_input("Conv2d", x, (self.in_channels, None, None), "Cin, H, W")
+        if x.ndim != 4:
+            raise ValueError(f"Conv2d: input shape {x.shape} must be [N, Cin, H, W]")
+        p = self.padding
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        kh, kw = self.kernel_size
+        if xp.shape[2] < kh or xp.shape[3] < kw:
+            raise ValueError(f"Conv2d: input {x.shape} is smaller than kernel {self.kernel_size}")
+        w = self.effective_weight()
+        cols, ho, wo = _im2col(xp, kh, kw, self.stride)
+        y = cols @ w.reshape(self.out_channels, -1).T
+        if "bias" in self.params:
+            y += self.params["bias"]
+        n = x.shape[0]
+        self._cache = (x, w, ho, wo)  # cols are recomputed in backward (memory)
+        return np.ascontiguousarray(y.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        x, w, ho, wo = self._cache
+        p = self.padding
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        kh, kw = self.kernel_size
+        cols, _, _ = _im2col(xp, kh, kw, self.stride)
+        gy = g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
+        gw = (gy.T @ cols).reshape(w.shape)
+        if self.constraint is not None:
+            gw = self.constraint.backward(self.params["weight"], gw)
+        self.grads["weight"] = gw
+        if "bias" in self.params:
+            self.grads["bias"] = gy.sum(0)
+        del cols
+        gcols = gy @ w.reshape(self.out_channels, -1)
+        gx = _col2im(gcols, xp.shape, kh, kw, self.stride, ho, wo)
+        if p:
+            gx = gx[:, :, p:-p, p:-p]
+        return np.ascontiguousarray(gx)
+
+    def cache_arrays(self):
+        return [] if self._cache is None else [self._cache[0]]
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class _Pool2d(Layer):
+    """Non-overlapping pooling (``stride == kernel_size``) over the last two axes; rows and
+    columns that do not fill a window are dropped (PyTorch's floor mode)."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None):
+        super().__init__()
+        self.kernel_size = _pos_int("kernel_size", kernel_size)
+        s = self.kernel_size if stride is None else _pos_int("stride", stride)
+        if s != self.kernel_size:
+            raise ValueError(f"stride={stride} is not supported: pooling here requires "
+                             f"stride == kernel_size ({self.kernel_size})")
+        self.stride = s
+
+    def out_shape(self, in_shape: tuple) -> tuple:
+        c, h, w = in_shape
+        k = self.kernel_size
+        return (c, h // k, w // k)
+
+    def _windows(self, x: np.ndarray) -> np.ndarray:
+        check_input(type(self).__name__, x, (None, None, None), "C, H, W")
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__}: input shape {x.shape} must be [N, C, H, W]")
+        k = self.kernel_size
+        n, c, h, w = x.shape
+        if h < k or w < k:
+            raise ValueError(f"{type(self).__name__}: input {x.shape} smaller than kernel {k}")
+        ho, wo = h // k, w // k
+        return x[:, :, :ho * k, :wo * k].reshape(n, c, ho, k, wo, k)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}"
+
+
+class SumPool2d(_Pool2d):
+    """Sum over ``k x k`` windows (NIR ``SumPool2d``).
+
+    Example:
+        >>> SumPool2d(2).forward(np.ones((1, 1, 4, 4), np.float32))[0, 0]
+        array([[4., 4.],
+               [4., 4.]], dtype=float32)
+    """
+
+    factor = 1.0
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = self._windows(x).sum(axis=(3, 5))
+        if self.factor != 1.0:
+            y *= x.dtype.type(self.factor)
+        self._cache = x.shape
+        return y
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        shape = self._cache
+        k = self.kernel_size
+        n, c, ho, wo = g.shape
+        gg = g * g.dtype.type(self.factor) if self.factor != 1.0 else g
+        gx = np.zeros(shape, dtype=g.dtype)
+        gx[:, :, :ho * k, :wo * k] = np.broadcast_to(
+            gg[:, :, :, None, :, None], (n, c, ho, k, wo, k)).reshape(n, c, ho * k, wo * k)
+        return gx
+
+    def cache_arrays(self):
+        return []
+
+
+class AvgPool2d(SumPool2d):
+    """Mean over ``k x k`` windows.
+
+    Example:
+        >>> float(AvgPool2d(2).forward(np.ones((1, 1, 4, 4), np.float32))[0, 0, 0, 0])
+        1.0
+    """
+
+    def __init__(self, kernel_size: int, stride: int | None = None):
+        super().__init__(kernel_size, stride)
+        self.factor = 1.0 / self.kernel_size**2
+
+
+class MaxPool2d(_Pool2d):
+    """Max over ``k x k`` windows; the gradient goes to the first maximum of each window.
+
+    Example:
+        >>> MaxPool2d(2).forward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))[0, 0]
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        win = self._windows(x)
+        n, c, ho, k, wo, _ = win.shape
+        flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, k * k)
+        idx = flat.argmax(-1)
+        y = np.take_along_axis(flat, idx[..., None], -1)[..., 0]
+        self._cache = (x.shape, idx.astype(np.uint8 if k * k < 256 else np.int32))
+        return y
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        shape, idx = self._cache
+        k = self.kernel_size
+        n, c, ho, wo = g.shape
+        flat = np.zeros((n, c, ho, wo, k * k), dtype=g.dtype)
+        np.put_along_axis(flat, idx[..., None].astype(np.intp), g[..., None], -1)
+        gx = np.zeros(shape, dtype=g.dtype)
+        gx[:, :, :ho * k, :wo * k] = flat.reshape(n, c, ho, wo, k, k).transpose(
+            0, 1, 2, 4, 3, 5).reshape(n, c, ho * k, wo * k)
+        return gx
+
+    def cache_arrays(self):
+        return [] if self._cache is None else [self._cache[1]]
+
+
+class Flatten(Layer):
+    """``[N, ...] -> [N, prod(...)]`` (C order, as ``torch.flatten(x, 1)``)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_input("Flatten", x, (), "...")
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g.reshape(self._cache)
+
+    def cache_arrays(self):
+        return []
+
+
+class ReLU(Layer):
+    """``max(x, 0)``; the gradient at 0 is 0."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_input("ReLU", x, (), "...")
+        mask = x > 0
+        self._cache = mask
+        return x * mask
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g * self._cache
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each entry with probability ``p`` and scale the
+    rest by ``1/(1-p)``; identity in evaluation. Masks come from ``rng``.
+
+    When a :class:`Sequential` recomputes a segment in its backward pass (``memory="bits"``)
+    the stored mask is reused, so gradients are identical.
+    """
+
+    def __init__(self, p: float = 0.5, rng=None):
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError(f"p={p!r} must be in [0, 1)")
+        self.p = float(p)
+        self.rng = as_rng(rng)
+        self._mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_input("Dropout", x, (), "...")
+        if not self.training or self.p == 0.0:
+            self._cache = None
+            return x
+        if not (self.recomputing and self._mask is not None and self._mask.shape == x.shape):
+            self._mask = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        self._cache = self._mask
+        return x * self._mask * x.dtype.type(1.0 / (1.0 - self.p))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            return g
+        return g * self._cache * g.dtype.type(1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over ``[N, C]`` or ``[N, C, H, W]`` (PyTorch ``BatchNorm1d/2d``).
+
+    Training uses batch statistics and updates ``running_mean`` and ``running_var``
+    (unbiased variance, ``momentum`` as in PyTorch); evaluation uses the running statistics.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 dtype=np.float32):
+        super().__init__()
+        self.num_features = _pos_int("num_features", num_features)
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        c = self.num_features
+        self.params["weight"] = np.ones(c, dtype)
+        self.params["bias"] = np.zeros(c, dtype)
+        self.buffers["running_mean"] = np.zeros(c, dtype)
+        self.buffers["running_var"] = np.ones(c, dtype)
+
+    def _axes(self, x):
+        check_input("BatchNorm", x, (), "C, ...")
+        if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm: input shape {x.shape} must be [N, {self.num_features}]"
+                             f" or [N, {self.num_features}, H, W]")
+        return (0,) if x.ndim == 2 else (0, 2, 3)
+
+    def _b(self, v, x):
+        return v.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = self._axes(x)
+        w, b = self.params["weight"], self.params["bias"]
+        if not self.training:
+            inv = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
+            self._cache = None
+            return ((x - self._b(self.buffers["running_mean"], x)) * self._b(inv * w, x)
+                    + self._b(b, x)).astype(x.dtype)
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+        n = x.size // self.num_features
+        if not self.recomputing:
+            m = self.momentum
+            self.buffers["running_mean"] = ((1 - m) * self.buffers["running_mean"] + m * mean
+                                            ).astype(self.buffers["running_mean"].dtype)
+            unb = var * n / max(n - 1, 1)
+            self.buffers["running_var"] = ((1 - m) * self.buffers["running_var"] + m * unb
+                                           ).astype(self.buffers["running_var"].dtype)
+        inv = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        xhat = (x - self._b(mean, x)) * self._b(inv, x)
+        self._cache = (xhat, inv, axes)
+        return xhat * self._b(w, x) + self._b(b, x)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("BatchNorm.backward needs a forward pass in training mode")
+        xhat, inv, axes = self._cache
+        w = self.params["weight"]
+        self.grads["weight"] = (g * xhat).sum(axis=axes)
+        self.grads["bias"] = g.sum(axis=axes)
+        gx_hat = g * self._b(w, g)
+        mean_g = gx_hat.mean(axis=axes)
+        mean_gx = (gx_hat * xhat).mean(axis=axes)
+        return (gx_hat - self._b(mean_g, g) - xhat * self._b(mean_gx, g)) * self._b(inv, g)
+
+    def cache_arrays(self):
+        return [] if self._cache is None else [self._cache[0]]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}"

@@ -1,0 +1,664 @@
+"""The clock-driven engine: fixed ``dt``, batched state, exact per-step propagators.
+
+Subthreshold dynamics are linear between spikes, so each step applies the exact
+propagator of the linear system (Rotter and Diesmann 1999) rather than an Euler step:
+
+* delta synapses (``LIF``, ``IF``, ``AdaptiveLIF``, ``LI``):
+  ``v <- v_inf + (v - v_inf) e^{-dt/tau} + r*x`` with ``v_inf = v_leak + r*bias``
+  (``IF``: ``v <- v + r*bias*dt + r*x``); ``x`` is what arrives in the step;
+* exponential currents (``CubaLIF``, ``CubaLI``), per port ``k``:
+  ``v <- v_inf + (v - v_inf) e^{-dt/tau_m} + r*I_k*P_k``, ``I_k <- I_k e^{-dt/tau_k}``, with
+  ``P_k = tau_k/(tau_k - tau_m) (e^{-dt/tau_k} - e^{-dt/tau_m})`` evaluated with ``expm1`` so
+  that ``tau_k == tau_m`` (limit ``dt/tau_m e^{-dt/tau_m}``) is exact;
+* conductances (``CobaLIF``): each ``g_k`` is replaced by its exact mean over the step, then
+  the (now linear) membrane equation is solved exactly over the step (second order in dt).
+
+Threshold ``v >= v_threshold (+ a)`` is tested at the end of each step; the spike is reported
+at that time, ``(n + 1) * dt``. The kernel and the order of work within a step are described
+in :mod:`spikesim.kernels.clock`.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from spikesim import ir
+from spikesim.sim.counts import Counts
+from spikesim.sim.inputs import Frames, Poisson, SpikeTimes, as_stimulus
+from spikesim.sim.result import Result, SpikeTrain
+
+CHUNK = 1000  # steps per chunk; chunks are aligned to absolute multiples (determinism)
+
+
+@dataclass(frozen=True)
+class StateMonitor:
+    """Record state variables of neurons of one node every ``every`` steps.
+
+    Args:
+        node: neuron node name.
+        variables: names among ``"v"``, ``"a"`` (threshold adaptation), and the node's port
+            names (synaptic current or conductance of that port; ``"I"`` for one-port nodes).
+        index: flat neuron indices to record (default: all).
+        every: record every ``every`` steps (at the end of the step).
+
+    Example: ``StateMonitor("exc", ["v"], index=[0, 1, 2])``.
+    """
+
+    node: str
+    variables: tuple[str, ...] = ("v",)
+    index: Any = None
+    every: int = 1
+
+
+def _exact_cuba_coeff(dt: np.ndarray, tau_s: np.ndarray, tau_m: np.ndarray) -> np.ndarray:
+    """``tau_s/(tau_s - tau_m) (e^{-dt/tau_s} - e^{-dt/tau_m})``, stable for tau_s ~ tau_m."""
+    tau_s = np.asarray(tau_s, dtype=np.float64)
+    tau_m = np.asarray(tau_m, dtype=np.float64)
+    diff = tau_s - tau_m
+    em = np.exp(-dt / tau_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gen = em * tau_s / diff * np.expm1(dt * diff / (tau_m * tau_s))
+    lim = dt / tau_m * em
+    return np.where(diff == 0, lim, gen)
+
+
+def _broadcast(value: Any, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=np.float64).ravel() if np.ndim(value) else
+                           np.asarray(value, dtype=np.float64), (n,)).copy()
+
+
+class ClockEngine:
+    """Clock-driven simulation of an :class:`spikesim.ir.Network` (see the module docs).
+
+    Use through :class:`spikesim.sim.Simulator`.
+    """
+
+    name = "clock"
+
+    def __init__(self, net: ir.Network, *, dt: float, dtype: str = "float64", batch: int = 1,
+                 threads: int | None = None, seed: int = 0,
+                 monitors: Iterable[StateMonitor] = (), record: Any = True):
+        if not (isinstance(dt, (int, float)) and np.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt: must be a finite number > 0 s, got {dt!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype: {dtype!r} is not supported; use 'float32' or 'float64'")
+        if int(batch) < 1:
+            raise ValueError(f"batch: must be >= 1, got {batch}")
+        self.net = net
+        self.dt = float(dt)
+        self.dtype = np.dtype(dtype)
+        self.batch = int(batch)
+        self.threads = threads
+        self.seed = int(seed)
+        self._check_supported()
+        self._layout()
+        self._build_params()
+        self._build_synapses()
+        self.monitors = [self._check_monitor(m) for m in monitors]
+        self._set_record(record)
+        self.reset()
+
+    # ------------------------------------------------------------------ structure
+    def _check_supported(self) -> None:
+        for name, node in self.net.nodes.items():
+            if isinstance(node, (ir.NeuronNode, ir.Input, ir.Output, ir.Sparse, ir.Affine,
+                                 ir.Linear)):
+                continue
+            raise NotImplementedError(
+                f"node {name!r} ({type(node).__name__}): the clock engine runs networks of "
+                f"neuron, Input, Output, Sparse, Affine and Linear nodes; layered "
+                f"Conv2d/pooling/Flatten/Delay/Threshold networks are not supported yet")
+        for name, node in self.net.nodes.items():
+            if isinstance(node, (ir.Sparse, ir.Affine, ir.Linear)):
+                for e in self.net.in_edges(name):
+                    if not isinstance(self.net[e.src], (ir.NeuronNode, ir.Input)):
+                        raise NotImplementedError(
+                            f"edge {e}: a {type(node).__name__} must be fed by a neuron or "
+                            f"Input node in the clock engine")
+                for e in self.net.out_edges(name):
+                    if not isinstance(self.net[e.dst], (ir.NeuronNode, ir.Output)):
+                        raise NotImplementedError(
+                            f"edge {e}: a {type(node).__name__} must feed a neuron node")
+            if isinstance(node, ir.NeuronNode):
+                for e in self.net.in_edges(name):
+                    if not isinstance(self.net[e.src], (ir.NeuronNode, ir.Input, ir.Sparse,
+                                                       ir.Affine, ir.Linear)):
+                        raise NotImplementedError(f"edge {e}: unsupported source type")
+
+    def _layout(self) -> None:
+        net = self.net
+        self.groups = [n for n in net.names("neuron")]
+        self.inputs = [n for n in net.names("input")]
+        sizes = [net[n].n for n in self.groups]
+        self.gstart = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.N = int(self.gstart[-1])
+        isizes = [net[n].n for n in self.inputs]
+        self.istart = (self.N + np.concatenate([[0], np.cumsum(isizes)])).astype(np.int64)
+        self.N_pre = int(self.istart[-1])
+        self.offset = {n: int(self.gstart[k]) for k, n in enumerate(self.groups)}
+        self.offset.update({n: int(self.istart[k]) for k, n in enumerate(self.inputs)})
+        self.P = max([len(net[n].port_names()) for n in self.groups] + [1])
+
+    def _build_params(self) -> None:
+        dt = self.dt
+        N, P = self.N, self.P
+        f = np.float64
+        self.pa = np.ones(N, f)
+        self.pb = np.zeros(N, f)
+        self.pc = np.zeros((P, N), f)
+        self.pd = np.zeros((P, N), f)
+        self.pr = np.ones(N, f)
+        self.vth = np.full(N, np.inf)
+        self.vreset = np.zeros(N, f)
+        self.refsteps = np.zeros(N, np.int32)
+        self.ad_decay = np.ones(N, f)
+        self.ad_delta = np.zeros(N, f)
+        self.coba_m = np.zeros((P, N), f)
+        self.coba_e = np.zeros((P, N), f)
+        self.coba_vinf_num = np.zeros(N, f)
+        self.taum_inv = np.zeros(N, f)
+        self.v0 = np.zeros(N, f)
+        G = len(self.groups)
+        self.gkind = np.zeros(G, np.int64)
+        self.gspiking = np.zeros(G, np.bool_)
+        self.greset = np.zeros(G, np.int64)
+        self.gadapt = np.zeros(G, np.bool_)
+        self.gnports = np.ones(G, np.int64)
+        self.nvars = {}
+        for g, name in enumerate(self.groups):
+            node = self.net[name]
+            sl = slice(self.gstart[g], self.gstart[g + 1])
+            n = node.n
+            B = lambda x: _broadcast(x, n)  # noqa: E731
+            r = B(node.r)
+            self.pr[sl] = r
+            vleak = B(getattr(node, "v_leak", 0.0))
+            bias = B(node.bias)
+            self.gspiking[g] = node.spiking
+            if node.spiking:
+                self.vth[sl] = B(node.v_threshold)
+                self.vreset[sl] = B(node.v_reset)
+                self.greset[g] = 0 if node.reset == "value" else 1
+                steps = B(node.refractory) / dt
+                self.refsteps[sl] = np.rint(steps).astype(np.int32)
+            default_v0 = vleak if not isinstance(node, ir.IF) else np.zeros(n)
+            self.v0[sl] = B(node.v_init) if node.v_init is not None else default_v0
+            nv = 1
+            if isinstance(node, (ir.LIF, ir.AdaptiveLIF, ir.LI)):
+                a = np.exp(-dt / B(node.tau))
+                self.pa[sl] = a
+                self.pb[sl] = (1.0 - a) * (vleak + r * bias)
+                self.gkind[g] = 0
+                if isinstance(node, ir.AdaptiveLIF):
+                    self.gadapt[g] = True
+                    self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
+                    self.ad_delta[sl] = B(node.delta_threshold)
+                    nv += 1
+            elif isinstance(node, ir.IF):
+                self.pa[sl] = 1.0
+                self.pb[sl] = r * bias * dt
+                self.gkind[g] = 0
+            elif isinstance(node, (ir.CubaLIF, ir.CubaLI)):
+                taum = B(node.tau_mem)
+                a = np.exp(-dt / taum)
+                self.pa[sl] = a
+                self.pb[sl] = (1.0 - a) * (vleak + r * bias)
+                taus = node.tau_syn if isinstance(node.tau_syn, tuple) else (node.tau_syn,)
+                for k, ts in enumerate(taus):
+                    ts = B(ts)
+                    self.pd[k, sl] = np.exp(-dt / ts)
+                    self.pc[k, sl] = r * _exact_cuba_coeff(dt, ts, taum)
+                self.gkind[g] = 1
+                self.gnports[g] = len(taus)
+                nv += len(taus)
+            elif isinstance(node, ir.CobaLIF):
+                taum = B(node.tau_mem)
+                self.taum_inv[sl] = 1.0 / taum
+                self.coba_vinf_num[sl] = vleak + r * bias
+                for k, (ts, er) in enumerate(zip(node.tau_syn, node.e_rev)):
+                    ts = B(ts)
+                    d = np.exp(-dt / ts)
+                    self.pd[k, sl] = d
+                    self.coba_m[k, sl] = ts / dt * (1.0 - d)
+                    self.coba_e[k, sl] = B(er)
+                self.gkind[g] = 2
+                self.gnports[g] = len(node.tau_syn)
+                nv += len(node.tau_syn)
+            else:  # pragma: no cover - guarded by _check_supported
+                raise NotImplementedError(type(node).__name__)
+            self.nvars[name] = nv
+
+    def _delay_steps(self, where: str, delay: Any) -> np.ndarray:
+        d = np.asarray(delay, dtype=np.float64)
+        steps = np.rint(d / self.dt)
+        bad = (d > 0) & (d < self.dt * (1 - 1e-9))
+        if bad.any():
+            raise ValueError(f"{where}.delay: {d[bad].ravel()[0]!r} s is shorter than one step "
+                             f"dt = {self.dt!r} s; delays must be 0 or >= dt")
+        if steps.size and steps.max() > 32767:
+            raise ValueError(f"{where}.delay: {d.max()} s is more than 32767 steps of dt")
+        return steps.astype(np.int16)
+
+    def _build_synapses(self) -> None:
+        """Merge every projection into one CSR over global presynaptic indices."""
+        net = self.net
+        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.projections = []  # (name, src, n_pre, out-degree per pre [nonzero], n_post, dense)
+        bias = np.zeros((self.P, self.N))
+        for name in net.names("synapse"):
+            node = net[name]
+            outs = [e for e in net.out_edges(name) if isinstance(net[e.dst], ir.NeuronNode)]
+            for e_in in net.in_edges(name):
+                src = e_in.src
+                for e_out in outs:
+                    dst = e_out.dst
+                    port = net[dst].port_index(e_out.port)
+                    if isinstance(node, ir.Sparse):
+                        cnt = np.diff(node.indptr)
+                        pre = np.repeat(np.arange(node.n_pre), cnt)
+                        post = node.indices.astype(np.int64)
+                        w = node.weight
+                        dl = self._delay_steps(name, node.delay)
+                        dl = np.broadcast_to(dl, post.shape)
+                    else:
+                        W = node.weight
+                        post, pre = np.nonzero(W)
+                        order = np.lexsort((post, pre))
+                        pre, post = pre[order], post[order]
+                        w = W[post, pre]
+                        dl = np.zeros(pre.shape, np.int16)
+                        if isinstance(node, ir.Affine):
+                            bias[port, self.offset[dst]:self.offset[dst] + net[dst].n] += node.bias
+                    nz = w != 0
+                    deg = np.bincount(pre[nz], minlength=net.size(src))
+                    rows.append((pre + self.offset[src], post + self.offset[dst], w, dl,
+                                 np.full(pre.shape, port, np.int8)))
+                    self.projections.append((name, src, deg, net.size(src) * net[dst].n))
+        # direct neuron/input -> neuron edges: identity, weight 1
+        for dst in self.groups:
+            for e in net.in_edges(dst):
+                if isinstance(net[e.src], (ir.NeuronNode, ir.Input)):
+                    n = net.size(e.src)
+                    port = net[dst].port_index(e.port)
+                    idx = np.arange(n)
+                    rows.append((idx + self.offset[e.src], idx + self.offset[dst], np.ones(n),
+                                 np.zeros(n, np.int16), np.full(n, port, np.int8)))
+                    self.projections.append((f"{e.src}->{dst}", e.src, np.ones(n, np.int64), n * n))
+        if rows:
+            pre = np.concatenate([r[0] for r in rows])
+            order = np.argsort(pre, kind="stable")
+            pre = pre[order]
+            self.sidx = np.concatenate([r[1] for r in rows])[order].astype(np.int32)
+            self.sw = np.concatenate([r[2] for r in rows])[order].astype(self.dtype)
+            self.sdly = np.concatenate([r[3] for r in rows])[order].astype(np.int16)
+            self.sport = np.concatenate([r[4] for r in rows])[order].astype(np.int8)
+            self.indptr = np.concatenate(
+                [[0], np.cumsum(np.bincount(pre, minlength=self.N_pre))]).astype(np.int64)
+        else:
+            self.sidx = np.zeros(0, np.int32)
+            self.sw = np.zeros(0, self.dtype)
+            self.sdly = np.zeros(0, np.int16)
+            self.sport = np.zeros(0, np.int8)
+            self.indptr = np.zeros(self.N_pre + 1, np.int64)
+        self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
+        self.pbias = bias.astype(self.dtype)
+
+    @property
+    def bytes_per_synapse(self) -> float:
+        """Memory per synapse of the engine's connectivity (index, weight, delay, port; CSR
+        row pointers amortised)."""
+        nnz = max(self.sidx.size, 1)
+        total = (self.sidx.nbytes + self.sw.nbytes + self.sdly.nbytes + self.sport.nbytes
+                 + self.indptr.nbytes)
+        return total / nnz
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.sidx.size)
+
+    def _check_monitor(self, m: StateMonitor) -> tuple:
+        if not isinstance(m, StateMonitor):
+            raise TypeError(f"monitors: expected StateMonitor objects, got {type(m).__name__}")
+        if m.node not in self.groups:
+            raise ValueError(f"StateMonitor.node: {m.node!r} is not a neuron node; neuron nodes: "
+                             f"{self.groups}")
+        node = self.net[m.node]
+        ports = node.port_names()
+        allowed = ["v", "a"] + ([p for p in ports if p] or (["I"] if isinstance(node, (ir.CubaLIF, ir.CubaLI)) else []))
+        for var in m.variables:
+            if var not in allowed:
+                raise ValueError(f"StateMonitor.variables: {var!r} is not a variable of "
+                                 f"{m.node!r}; allowed: {allowed}")
+        idx = np.arange(node.n) if m.index is None else np.asarray(m.index, dtype=np.int64).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= node.n):
+            raise ValueError(f"StateMonitor.index: values must be in [0, {node.n}), got "
+                             f"[{idx.min()}, {idx.max()}]")
+        if int(m.every) < 1:
+            raise ValueError(f"StateMonitor.every: must be >= 1, got {m.every}")
+        return (m, idx)
+
+    def _set_record(self, record: Any) -> None:
+        spiking = [n for n in self.groups if self.net[n].spiking]
+        if record is True:
+            names = spiking
+        elif record is False or record is None:
+            names = []
+        else:
+            names = list(record)
+            for n in names:
+                if n not in spiking:
+                    raise ValueError(f"record: {n!r} is not a spiking neuron node; choose from {spiking}")
+        self.record_names = names
+        self.rec_mask = np.zeros(self.N, np.bool_)
+        for n in names:
+            self.rec_mask[self.offset[n]:self.offset[n] + self.net[n].n] = True
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Back to t = 0 with the initial state."""
+        B, N, P, d = self.batch, self.N, self.P, self.dtype
+        self.step = 0
+        self.v = np.tile(self.v0.astype(d), (B, 1))
+        self.cur = np.zeros((P, B, N), d)
+        self.refc = np.zeros((B, N), np.int32)
+        self.ath = np.zeros((B, N), d)
+        self.buf = np.zeros((self.L, P, B, N), d)
+        self.spike_count = np.zeros(self.N_pre, np.int64)
+        self.mu_count = np.zeros(max(N, 1), np.int64)
+        self._first_run = True
+        self._params_cast = {k: getattr(self, k).astype(d) for k in
+                             ("pa", "pb", "pc", "pd", "pr", "vth", "vreset", "ad_decay",
+                              "ad_delta", "coba_m", "coba_e", "coba_vinf_num", "taum_inv")}
+
+    STATE_KEYS = ("v", "cur", "refc", "ath", "buf", "spike_count", "mu_count")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        st = {k: getattr(self, k).copy() for k in self.STATE_KEYS}
+        st["step"] = np.array(self.step)
+        return st
+
+    def set_state(self, st: Mapping[str, np.ndarray]) -> None:
+        for k in self.STATE_KEYS:
+            if k not in st:
+                raise ValueError(f"state: missing {k!r}")
+            cur = getattr(self, k)
+            arr = np.asarray(st[k])
+            if arr.shape != cur.shape:
+                raise ValueError(f"state[{k!r}]: shape {arr.shape} != {cur.shape} of this simulator")
+            setattr(self, k, arr.astype(cur.dtype).copy())
+        self.step = int(st["step"])
+        self._first_run = self.step == 0
+
+    # ------------------------------------------------------------------ inputs
+    def _input_events(self, stims: Mapping[str, Any], n0: int, n1: int):
+        """Events (step, batch, global index, value) for steps [n0, n1), sorted by step."""
+        parts = []
+        for name, stim in stims.items():
+            off = self.offset[name]
+            n = self.net[name].n
+            if isinstance(stim, Poisson):
+                parts.extend(self._poisson(name, stim, off, n, n0, n1))
+            elif isinstance(stim, SpikeTimes):
+                steps = np.floor(stim.times / self.dt + 1e-9).astype(np.int64)
+                lo, hi = np.searchsorted(steps, [n0, n1])
+                parts.append((steps[lo:hi], stim.batch[lo:hi], stim.indices[lo:hi] + off,
+                              np.ones(hi - lo)))
+            else:
+                parts.append(self._frames(name, stim, off, n, n0, n1))
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return z, z, z, np.zeros(0, self.dtype)
+        st = np.concatenate([p[0] for p in parts])
+        order = np.argsort(st, kind="stable")
+        return (st[order].astype(np.int64), np.concatenate([p[1] for p in parts])[order].astype(np.int64),
+                np.concatenate([p[2] for p in parts])[order].astype(np.int64),
+                np.concatenate([p[3] for p in parts])[order].astype(self.dtype))
+
+    def _poisson(self, name, stim, off, n, n0, n1):
+        rate = stim.rate
+        if rate.ndim and rate.size != n:
+            raise ValueError(f"inputs[{name!r}]: Poisson rate has {rate.size} values for {n} channels")
+        p = np.broadcast_to(rate * self.dt, (n,))
+        if (p > 1).any():
+            raise ValueError(f"inputs[{name!r}]: rate*dt = {p.max():g} > 1; lower the rate or dt")
+        out = []
+        B = self.batch
+        key = zlib.crc32(name.encode())
+        for c in range(n0 // CHUNK, (n1 - 1) // CHUNK + 1):
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key, c)))
+            s0 = c * CHUNK
+            if rate.ndim == 0:
+                pos = _geometric_positions(rng, float(p[0]), CHUNK * B * n)
+            else:
+                pos = np.flatnonzero(rng.random((CHUNK, B, n)) < p)
+            st = s0 + pos // (B * n)
+            rem = pos % (B * n)
+            m = (st >= n0) & (st < n1)
+            out.append((st[m], rem[m] // n, rem[m] % n + off, np.ones(int(m.sum()))))
+        return out
+
+    def _frames(self, name, stim: Frames, off, n, n0, n1):
+        v = stim.values
+        shape = self.net[name].shape
+        B = self.batch
+        if v.shape[1:] == tuple(shape) or (v.ndim == 2 and v.shape[1] == n and len(shape) == 1):
+            vv = v.reshape(v.shape[0], 1, n)
+        elif v.ndim >= 3 and v.shape[1] == B and v.shape[2:] == tuple(shape):
+            vv = v.reshape(v.shape[0], B, n)
+        else:
+            raise ValueError(f"inputs[{name!r}]: frames of shape {v.shape} do not fit input shape "
+                             f"{tuple(shape)} (expected [T, *shape] or [T, batch={B}, *shape])")
+        fdt = self.dt if stim.dt_frame is None else stim.dt_frame
+        steps = np.arange(n0, n1)
+        fidx = np.floor(steps * self.dt / fdt + 1e-9).astype(np.int64)
+        ok = fidx < vv.shape[0]
+        steps, fidx = steps[ok], fidx[ok]
+        vals = vv[fidx]  # [S, 1 or B, n]
+        if vals.shape[1] == 1 and B > 1:
+            vals = np.broadcast_to(vals, (vals.shape[0], B, n))
+        s_i, b_i, c_i = np.nonzero(vals)
+        return steps[s_i], b_i, c_i + off, vals[s_i, b_i, c_i].astype(np.float64)
+
+    # ------------------------------------------------------------------ run
+    def run(self, duration: float, inputs: Mapping[str, Any] | None = None, *,
+            progress: bool = True) -> Result:
+        from spikesim.kernels.clock import run_chunk
+
+        if not (np.isfinite(duration) and duration >= 0):
+            raise ValueError(f"duration: must be a finite number >= 0 s, got {duration!r}")
+        nsteps = int(round(duration / self.dt))
+        if abs(nsteps * self.dt - duration) > 1e-6 * self.dt:
+            raise ValueError(f"duration: {duration!r} s is not a whole number of steps of dt = "
+                             f"{self.dt!r} s")
+        stims = {}
+        for name, stim in (inputs or {}).items():
+            if name not in self.inputs:
+                raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: {self.inputs}")
+            stims[name] = as_stimulus(stim)
+        binary_input = {name: not (isinstance(s, Frames) and not s.binary) for name, s in stims.items()}
+        n_start = self.step
+        count0 = self.spike_count.copy()
+        mu0 = self.mu_count.copy()
+        B = self.batch
+        rec_cap = max(B * self.N * 64, 1 << 16)
+        rec_step = np.empty(rec_cap, np.int64)
+        rec_b = np.empty(rec_cap, np.int64)
+        rec_i = np.empty(rec_cap, np.int64)
+        recs = []
+        mon_idx = np.concatenate([self.offset[m.node] + idx for m, idx in self.monitors]) \
+            if self.monitors else np.zeros(0, np.int64)
+        every = int(np.gcd.reduce([m.every for m, _ in self.monitors])) if self.monitors else 0
+        mons = []
+        P = self.cur.shape[0]
+        pc = self._params_cast
+        def call(n_from, count, ev, mon_out):
+            return run_chunk(
+                n_from, count, B, self.v, self.cur, self.refc, self.ath,
+                self.gstart, self.gkind, self.gspiking, self.greset, self.gadapt,
+                self.gnports, pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"],
+                pc["vth"], pc["vreset"], self.refsteps, pc["ad_decay"], pc["ad_delta"],
+                pc["coba_m"], pc["coba_e"], pc["coba_vinf_num"], pc["taum_inv"],
+                self.dt, self.buf, self.pbias, self.indptr, self.sidx, self.sw,
+                self.sdly, self.sport, ev[0], ev[1], ev[2], ev[3], self.rec_mask,
+                rec_step, rec_b, rec_i, rec_cap, mon_idx, every, mon_out,
+                self.spike_count, self.mu_count)
+
+        # JIT (or cache load) happens in a zero-step call, timed separately from the run.
+        t0 = time.perf_counter()
+        z = np.zeros(0, np.int64)
+        call(self.step, 0, (z, z, z, np.zeros(0, self.dtype)),
+             np.empty((1, B, mon_idx.size, 2 + P), self.dtype))
+        jit_s = time.perf_counter() - t0
+        t_run0 = time.perf_counter()
+        bar = None
+        if progress and nsteps > CHUNK:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=nsteps, unit="step", desc="clock", leave=False)
+        n = n_start
+        end = n_start + nsteps
+        try:
+            while n < end:
+                n1 = min(end, (n // CHUNK + 1) * CHUNK)
+                ev = self._input_events(stims, n, n1)
+                mon_out = np.empty(((n1 - n) // max(every, 1) + 1, B, mon_idx.size, 2 + P), self.dtype)
+                done = 0
+                while done < n1 - n:
+                    steps_done, nrec, nmon = call(n + done, n1 - n - done, ev, mon_out)
+                    recs.append((rec_step[:nrec].copy(), rec_b[:nrec].copy(), rec_i[:nrec].copy()))
+                    mons.append(mon_out[:nmon].copy())
+                    done += steps_done
+                    if steps_done == 0:
+                        rec_cap *= 2
+                        rec_step = np.empty(rec_cap, np.int64)
+                        rec_b = np.empty(rec_cap, np.int64)
+                        rec_i = np.empty(rec_cap, np.int64)
+                if bar is not None:
+                    bar.update(n1 - n)
+                n = n1
+                self.step = n
+        finally:
+            if bar is not None:
+                bar.close()
+        run_s = time.perf_counter() - t_run0
+        return self._result(recs, mons, mon_idx, every, n_start, nsteps, count0, mu0,
+                            binary_input, jit_s, run_s)
+
+    def _result(self, recs, mons, mon_idx, every, n_start, nsteps, count0, mu0, binary_input,
+                jit_s, run_s) -> Result:
+        net, dt, B = self.net, self.dt, self.batch
+        st = np.concatenate([r[0] for r in recs]) if recs else np.zeros(0, np.int64)
+        sb = np.concatenate([r[1] for r in recs]) if recs else np.zeros(0, np.int64)
+        si = np.concatenate([r[2] for r in recs]) if recs else np.zeros(0, np.int64)
+        spikes = {}
+        for name in self.record_names:
+            off, n = self.offset[name], net[name].n
+            m = (si >= off) & (si < off + n)
+            spikes[name] = SpikeTrain(t=(st[m] + 1) * dt, i=si[m] - off, b=sb[m], n=n)
+        state, state_index = {}, {}
+        state_t = np.zeros(0)
+        if self.monitors:
+            mon = np.concatenate(mons) if mons else np.zeros((0, B, mon_idx.size, 2 + self.P))
+            first = (n_start // every + 1) * every
+            state_t = (first + np.arange(mon.shape[0]) * every) * dt
+            col = 0
+            for m, idx in self.monitors:
+                node = net[m.node]
+                sel = slice(col, col + idx.size)
+                col += idx.size
+                keep = ((np.round(state_t / dt).astype(np.int64)) % m.every) == 0
+                out = state.setdefault(m.node, {})
+                ports = [p for p in node.port_names() if p]
+                for var in m.variables:
+                    if var == "v":
+                        arr = mon[keep, :, sel, 0]
+                    elif var == "a":
+                        arr = mon[keep, :, sel, 1]
+                    else:
+                        k = ports.index(var) if var in ports else 0
+                        arr = mon[keep, :, sel, 2 + k]
+                    out[var] = arr.astype(np.float64)
+                state_index[m.node] = idx
+        counts = self._counts(nsteps, count0, mu0, binary_input)
+        outputs = {}
+        diff = self.spike_count - count0
+        for name in net.names("output"):
+            for e in net.in_edges(name):
+                src = net[e.src]
+                if isinstance(src, ir.NeuronNode) and src.spiking:
+                    off = self.offset[e.src]
+                    if e.src in self.record_names:
+                        outputs[name] = spikes[e.src].counts().reshape((-1, *net.shapes[e.src][1]))
+                        if outputs[name].shape[0] < B:
+                            pad = np.zeros((B, *net.shapes[e.src][1]), np.int64)
+                            pad[:outputs[name].shape[0]] = outputs[name]
+                            outputs[name] = pad
+                    else:
+                        outputs[name] = diff[off:off + src.n].reshape(net.shapes[e.src][1])
+                elif isinstance(src, ir.NeuronNode):
+                    off = self.offset[e.src]
+                    outputs[name] = self.v[:, off:off + src.n].astype(np.float64).reshape(
+                        (B, *net.shapes[e.src][1]))
+        first = self._first_run
+        self._first_run = False
+        return Result(spikes=spikes, state=state, state_t=state_t, state_index=state_index,
+                      outputs=outputs, counts=counts, t_start=n_start * dt,
+                      t_stop=(n_start + nsteps) * dt, dt=dt, engine="clock", jit_s=jit_s,
+                      run_s=run_s, meta={"seed": self.seed, "dtype": self.dtype.name, "batch": B,
+                                         "threads": self.threads, "first_run": first})
+
+    def _counts(self, nsteps, count0, mu0, binary_input) -> Counts:
+        net, B = self.net, self.batch
+        c = Counts(samples=B, duration_s=nsteps * self.dt, steps=nsteps, source="clock",
+                   unfilled=("spikes_routed", "hops", "cycles", "plasticity_updates"),
+                   meta={"dt": self.dt})
+        diff = self.spike_count - count0
+        mu = self.mu_count - mu0
+        for g, name in enumerate(self.groups):
+            node = net[name]
+            sl = slice(self.gstart[g], self.gstart[g + 1])
+            upd = node.n * nsteps * B
+            c.add(name, "neuron", spikes=int(diff[sl].sum()) if node.spiking else 0,
+                  neuron_updates=upd,
+                  membrane_updates=int(mu[sl].sum()) + (node.n * B if self._first_run else 0),
+                  state_reads=upd * self.nvars[name], state_writes=upd * self.nvars[name],
+                  ticks=nsteps)
+        for k, name in enumerate(self.inputs):
+            c.add(name, "input", spikes=int(diff[self.istart[k]:self.istart[k + 1]].sum()),
+                  ticks=nsteps)
+        for name, src, deg, dense in self.projections:
+            off = self.offset[src]
+            ops = int(np.dot(diff[off:off + deg.size], deg))
+            binary = binary_input.get(src, True)
+            if binary:
+                c.add(name, "synapse", synops_ac=ops, dense_ac=dense * nsteps * B,
+                      weight_reads=ops, ticks=nsteps)
+            else:
+                c.add(name, "synapse", synops_mac=ops, dense_mac=dense * nsteps * B,
+                      weight_reads=ops, ticks=nsteps)
+        return c
+
+
+def _geometric_positions(rng: np.random.Generator, p: float, total: int) -> np.ndarray:
+    """Sorted positions of successes among ``total`` Bernoulli(p) trials, drawn in
+    O(successes) with geometric gaps."""
+    if p <= 0 or total == 0:
+        return np.zeros(0, np.int64)
+    if p >= 1:
+        return np.arange(total, dtype=np.int64)
+    out = []
+    pos = -1
+    expect = int(total * p + 6 * np.sqrt(total * p) + 16)
+    while True:
+        gaps = rng.geometric(p, size=expect)
+        cs = pos + np.cumsum(gaps)
+        if cs[-1] >= total:
+            out.append(cs[cs < total])
+            break
+        out.append(cs)
+        pos = int(cs[-1])
+    return np.concatenate(out).astype(np.int64)
