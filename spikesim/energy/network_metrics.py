@@ -107,9 +107,10 @@ def from_network(net: Any, activity: Mapping[str, Any]) -> tuple[dict[str, m.Syn
 def counts_from_network(net: Any, activity: Mapping[str, Any], duration_s: float = 0.0,
                         source: str = "offline") -> Counts:
     """Offline :class:`spikesim.sim.Counts` of a run: synaptic ops of every connection layer
-    (:func:`from_network`) and spikes of every neuron node given in ``activity``.
+    (:func:`from_network`), and for every neuron node given in ``activity`` its spikes and its
+    neuron updates with clock-engine semantics (neurons x T x batch).
 
-    Fields an offline count cannot know (neuron updates, memory, routing) are listed in
+    Fields an offline count cannot know (membrane updates, memory, routing) are listed in
     ``unfilled``. ``samples`` is the batch size of the activity arrays.
     """
     ops, skipped = from_network(net, activity)
@@ -120,7 +121,7 @@ def counts_from_network(net: Any, activity: Mapping[str, Any], duration_s: float
     if len(batches) != 1:
         raise ValueError(f"activity arrays disagree on the batch size: {sorted(batches)}")
     c = Counts(samples=int(batches.pop()), duration_s=float(duration_s), source=source,
-               unfilled=("neuron_updates", "membrane_updates", "weight_reads", "state_reads",
+               unfilled=("membrane_updates", "weight_reads", "state_reads",
                          "state_writes", "spikes_routed", "hops", "plasticity_updates", "ticks",
                          "cycles"))
     for name, s in ops.items():
@@ -129,8 +130,10 @@ def counts_from_network(net: Any, activity: Mapping[str, Any], duration_s: float
         node = net.nodes.get(name)
         if node is None:
             raise ValueError(f"activity: node {name!r} is not in the network")
-        if node.role == "neuron" and node.spiking:
-            c.add(name, "neuron", spikes=int(np.asarray(a).sum()))
+        if node.role == "neuron":
+            a = np.asarray(a)
+            c.add(name, "neuron", spikes=int(a.sum()) if node.spiking else 0,
+                  neuron_updates=net.size(name) * a.shape[0] * a.shape[1])
     return c
 
 

@@ -23,7 +23,8 @@ they leave out memory access (Dampfhoffer et al., IEEE TETCI 2023). When an engi
 memory or routing field in ``counts.unfilled``, a documented proxy is used and recorded in
 ``EnergyReport.notes``: ``weight_reads`` = effective synaptic ops (one weight word per op),
 ``state_reads`` = ``state_writes`` = ``neuron_updates`` (one state word each),
-``spikes_routed`` = ``spikes``; unfilled ``hops`` are priced at zero with a note.
+``spikes_routed`` = ``spikes``; unfilled ``hops`` and ``plasticity_updates`` are priced at
+zero with a note. Other unfilled fields a platform needs are an error.
 """
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ PROXIES: dict[str, tuple[tuple[str, ...], str]] = {
     "state_writes": (("neuron_updates",), "one state word written per neuron update"),
     "spikes_routed": (("spikes",), "one packet per spike"),
 }
+
+#: Unfilled fields priced at zero (with a note) because no proxy exists.
+ZERO_IF_UNFILLED: dict[str, str] = {"hops": "router-hop energy",
+                                    "plasticity_updates": "learning (weight update) energy"}
 
 Triple = tuple[float, float, float]
 
@@ -191,10 +196,10 @@ def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: 
                     q[name] = float(sum(tot[f] for f in src))
                     notes.append(f"{name} not counted by {counts.source or 'the source'}: "
                                  f"proxy {' + '.join(src)} ({why})")
-                elif name == "hops":
+                elif name in ZERO_IF_UNFILLED:
                     q[name] = 0.0
-                    notes.append(f"hops not counted by {counts.source or 'the source'}: "
-                                 f"router-hop energy omitted (priced at 0)")
+                    notes.append(f"{name} not counted by {counts.source or 'the source'}: "
+                                 f"{ZERO_IF_UNFILLED[name]} omitted (priced at 0)")
                 else:
                     raise ValueError(f"counts from {counts.source!r} did not fill {name!r} "
                                      f"(listed in counts.unfilled); platform {table.name!r} "
