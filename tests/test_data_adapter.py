@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from spikesim.data import (EVENT_DTYPE, ToSpikeTensor, event_stats, evaluate, iter_batches,
-                           make_events, materialize, stack_spike_trains, to_frames,
-                           to_spike_train, validate_events)
+                           make_events, materialize, stack_spike_times, to_frames,
+                           to_spike_times, validate_events)
 
 SS = (34, 34, 2)
 
@@ -99,23 +99,23 @@ def test_one_dimensional_sensor_shd_like():
     f = to_frames(ev, (700, 1, 1), dt_s=1e-3, duration_s=3e-3, binary=False)
     assert f.shape == (3, 1, 1, 700)
     assert f[0, 0, 0, 0] == 1 and f[0, 0, 0, 699] == 1 and f[2, 0, 0, 5] == 2
-    st = to_spike_train(ev, (700, 1, 1))
-    assert st.n == 700 and st.i.tolist() == [0, 699, 5, 5]
+    st = to_spike_times(ev, (700, 1, 1))
+    assert st.indices.tolist() == [0, 699, 5, 5]
 
 
 def test_spike_train_indices_agree_with_frames():
     rng = np.random.default_rng(2)
     ev = random_events(rng, n=300)
-    st = to_spike_train(ev, SS)
-    np.testing.assert_allclose(st.t, ev["t"] * 1e-6)
+    st = to_spike_times(ev, SS)
+    np.testing.assert_allclose(np.sort(st.times), ev["t"] / 1e6)
     f = to_frames(ev, SS, dt_s=1e-3, duration_s=0.1, binary=False)
-    # rebuild the frames from the spike train's (time, flat index)
+    # rebuild the frames from the spike times' (time, flat index)
     g = np.zeros((100, 2 * 34 * 34))
-    np.add.at(g, ((st.t * 1e3).astype(int), st.i), 1)
+    np.add.at(g, ((st.times * 1e3 + 1e-9).astype(int), st.indices), 1)
     np.testing.assert_array_equal(f.reshape(100, -1), g)
-    both = stack_spike_trains([st, to_spike_train(ev[:10], SS)])
-    assert both.n == st.n and len(both) == 310 and np.all(np.diff(both.t) >= 0)
-    assert np.count_nonzero(both.b == 1) == 10
+    both = stack_spike_times([st, to_spike_times(ev[:10], SS)])
+    assert len(both.times) == 310 and np.all(np.diff(both.times) >= 0)
+    assert np.count_nonzero(both.batch == 1) == 10
 
 
 def test_event_stats():
@@ -192,10 +192,10 @@ def test_unsorted_timestamps_raise_or_sort():
     with pytest.raises(ValueError, match="not sorted.*sort=True"):
         to_frames(ev, SS, dt_s=1e-3, duration_s=1e-3)
     with pytest.raises(ValueError, match="not sorted"):
-        to_spike_train(ev, SS)
-    st = to_spike_train(ev, SS, sort=True)
-    np.testing.assert_allclose(st.t, [1e-4, 5e-4, 9e-4])
-    assert st.i.tolist()[0] == 1
+        to_spike_times(ev, SS)
+    st = to_spike_times(ev, SS, sort=True)
+    np.testing.assert_allclose(st.times, [1e-4, 5e-4, 9e-4])
+    assert st.indices.tolist()[0] == 34 * 34 * 0 + 1
     f = to_frames(ev, SS, dt_s=1e-3, duration_s=1e-3, sort=True)
     assert f.sum() == 3
 
@@ -224,8 +224,8 @@ def test_empty_recording():
     assert f.shape == (5, 2, 34, 34) and f.sum() == 0
     with pytest.raises(ValueError, match="empty recording needs duration_s"):
         to_frames(ev, SS, dt_s=1e-3)
-    st = to_spike_train(ev, SS)
-    assert len(st) == 0 and st.n == 2 * 34 * 34
+    st = to_spike_times(ev, SS)
+    assert len(st.times) == 0 and len(st.indices) == 0
     assert event_stats([ev]).events_mean == 0.0
 
 
@@ -243,3 +243,32 @@ def test_bad_grid_and_sensor_arguments():
         to_frames(ev, (34, 34, 3), dt_s=1e-3)
     with pytest.raises(ValueError, match="one polarity channel"):
         to_frames(make_events([0, 0], [0, 0], [0, 1], [0, 1]), (34, 34, 1), dt_s=1e-3)
+
+
+# ----------------------------------------------------------------------------- engines
+def test_spike_times_and_frames_drive_the_clock_engine_identically():
+    from spikesim import ir
+    from spikesim.sim import Frames, Simulator
+
+    ss, n = (4, 3, 2), 24
+    net = ir.Network(nodes={"in": ir.Input((2, 3, 4)), "w": ir.Linear(2.0 * np.eye(n)),
+                            "if": ir.IF(n, v_threshold=1.0), "out": ir.Output()},
+                     edges=["in->w", "w->if", "if->out"])
+    rng = np.random.default_rng(0)
+    m = 60
+    ev = make_events(rng.integers(0, 4, m), rng.integers(0, 3, m),
+                     np.sort(rng.integers(0, 20_000, m)), rng.integers(0, 2, m))
+    r1 = Simulator(net, dt=1e-3).run(0.022, inputs={"in": to_spike_times(ev, ss)},
+                                     progress=False)
+    frames = to_frames(ev, ss, dt_s=1e-3, duration_s=0.02)
+    r2 = Simulator(net, dt=1e-3).run(0.022, inputs={"in": Frames(frames, dt_frame=1e-3)},
+                                     progress=False)
+    # each (step, channel) with an event makes channel's IF neuron fire once, one step later
+    want = frames.reshape(20, n).sum(axis=0)
+    np.testing.assert_array_equal(r1.outputs["out"][0], want)
+    np.testing.assert_array_equal(r2.outputs["out"][0], want)
+    st = r1.spikes["if"]
+    first = ev[0]
+    k = int(first["p"]) * 12 + int(first["y"]) * 4 + int(first["x"])
+    assert st.t[0] == pytest.approx((first["t"] // 1000 + 2) * 1e-3)
+    assert k in st.i[st.t == st.t[0]].tolist()

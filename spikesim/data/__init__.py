@@ -4,7 +4,7 @@
   :data:`EVENT_DTYPE`, :func:`make_events`, :func:`validate_events`, :func:`event_stats`.
 - :mod:`~spikesim.data.adapter`: events -> spike tensors ``[T, C, H, W]``
   (:func:`to_frames`, :class:`ToSpikeTensor`, via tonic's ``ToFrame``) and -> spike times
-  (:func:`to_spike_train`, :class:`ToSpikeTimes`, a :class:`spikesim.sim.SpikeTrain`).
+  (:func:`to_spike_times`, :class:`ToSpikeTimes`, a :class:`spikesim.sim.SpikeTimes`).
 - :mod:`~spikesim.data.emulator`: a DVS-like change detector (:func:`emulate`,
   :class:`EmulatorConfig`), numba per-pixel kernel.
 - :mod:`~spikesim.data.saccades`: synthetic N-MNIST-like digits
@@ -30,8 +30,8 @@ import importlib
 _EXPORTS = {
     "EVENT_DTYPE": "events", "make_events": "events", "validate_events": "events",
     "event_stats": "events", "EventStats": "events",
-    "to_frames": "adapter", "ToSpikeTensor": "adapter", "to_spike_train": "adapter",
-    "ToSpikeTimes": "adapter", "stack_spike_trains": "adapter",
+    "to_frames": "adapter", "ToSpikeTensor": "adapter", "to_spike_times": "adapter",
+    "ToSpikeTimes": "adapter", "stack_spike_times": "adapter",
     "EmulatorConfig": "emulator", "emulate": "emulator", "pixel_thresholds": "emulator",
     "EmulatorRun": "emulator",
     "SyntheticEventDigits": "saccades", "saccade_events": "saccades",

@@ -7,9 +7,10 @@ Two targets:
   The accumulation is tonic's own ``ToFrame`` (``time_window`` slicing with explicit start and
   end times, so frame ``k`` always covers ``[t_start + k*dt, t_start + (k+1)*dt)``); spikesim
   only fixes the grid, handles empty recordings and (by default) binarises counts to spikes.
-- **spike times** for the engines: :func:`to_spike_train` / :class:`ToSpikeTimes` return a
-  :class:`spikesim.sim.SpikeTrain` (seconds, flat neuron index in ``(C, H, W)`` order, the
-  layout of an ``ir.Input(shape=(C, H, W))``).
+- **spike times** for the engines: :func:`to_spike_times` / :class:`ToSpikeTimes` return a
+  :class:`spikesim.sim.SpikeTimes` (seconds, flat channel index in ``(C, H, W)`` order, the
+  layout of an ``ir.Input(shape=(C, H, W))``). A spike tensor goes to the clock engine as
+  ``spikesim.sim.Frames(frames, dt_frame=dt_s)``.
 
 tonic's transforms (``Denoise``, ``Downsample``, ``RefractoryPeriod``, ...) are used as they
 are on the structured events before either conversion; nothing here re-implements them.
@@ -160,69 +161,65 @@ class ToSpikeTensor:
         return (ss[2], ss[1], ss[0])
 
 
-def to_spike_train(events: np.ndarray, sensor_size: Sequence[int], *, t_start_s: float = 0.0,
+def to_spike_times(events: np.ndarray, sensor_size: Sequence[int], *, t_start_s: float = 0.0,
                    batch: int = 0, sort: bool = False):
-    """Events -> :class:`spikesim.sim.SpikeTrain` (spike times for the engines).
+    """Events -> :class:`spikesim.sim.SpikeTimes` (the engines' spike-time input).
 
-    Neuron index ``i = p * H * W + y * W + x``: the flat ``(C, H, W)`` order of an
+    Channel index ``i = p * H * W + y * W + x``: the flat ``(C, H, W)`` order of an
     ``ir.Input(shape=(C, H, W))`` and of :func:`to_frames`. Times are
-    ``t_us * 1e-6 - t_start_s`` seconds; events before ``t_start_s`` raise ``ValueError``.
+    ``t_us / 1e6 - t_start_s`` seconds; events before ``t_start_s`` raise ``ValueError``.
+    Feed it as ``sim.run(duration, inputs={"in": to_spike_times(ev, ss)})``.
 
     Example:
         >>> from spikesim.data.events import make_events
-        >>> st = to_spike_train(make_events([1], [1], [2500], [1]), (2, 2, 2))
-        >>> st.t.tolist(), st.i.tolist(), st.n
-        ([0.0025], [7], 8)
+        >>> st = to_spike_times(make_events([1], [1], [2500], [1]), (2, 2, 2))
+        >>> st.times.tolist(), st.indices.tolist()
+        ([0.0025], [7])
     """
-    from spikesim.sim.result import SpikeTrain
+    from spikesim.sim.inputs import SpikeTimes
 
     ss = _check_sensor_size(sensor_size)
     ev = validate_events(events, ss, sort=sort)
     w, h, c = ss
     if len(ev) == 0:
-        z = np.zeros(0, np.int64)
-        return SpikeTrain(np.zeros(0), z, z.copy(), w * h * c)
+        return SpikeTimes(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
     t = ev["t"].astype(np.float64) / 1e6 - t_start_s
     if t[0] < 0:
         raise ValueError(f"events start at {ev['t'][0]} us, before t_start_s={t_start_s} s")
     y = ev["y"].astype(np.int64) if "y" in ev.dtype.names else np.zeros(len(ev), np.int64)
     p = ev["p"].astype(np.int64) if c == 2 else np.zeros(len(ev), np.int64)
     i = p * (h * w) + y * w + ev["x"].astype(np.int64)
-    return SpikeTrain(t, i, np.full(len(ev), int(batch), np.int64), w * h * c)
+    return SpikeTimes(t, i, np.full(len(ev), int(batch), np.int64))
 
 
-def stack_spike_trains(trains: Sequence) -> "object":
-    """Merge per-sample spike trains into one batched :class:`~spikesim.sim.SpikeTrain`
-    (sample k gets batch index k), sorted by time, then batch, then index.
+def stack_spike_times(inputs: Sequence) -> "object":
+    """Merge per-sample :class:`~spikesim.sim.SpikeTimes` into one batched input (sample k
+    gets batch index k) for a simulator built with ``batch=len(inputs)``.
 
     Example:
         >>> from spikesim.data.events import make_events
-        >>> a = to_spike_train(make_events([0], [0], [10], [1]), (1, 1, 2))
-        >>> stack_spike_trains([a, a]).b.tolist()
+        >>> a = to_spike_times(make_events([0], [0], [10], [1]), (1, 1, 2))
+        >>> stack_spike_times([a, a]).batch.tolist()
         [0, 1]
     """
-    from spikesim.sim.result import SpikeTrain
+    from spikesim.sim.inputs import SpikeTimes
 
-    if not trains:
-        raise ValueError("stack_spike_trains needs at least one train")
-    n = {st.n for st in trains}
-    if len(n) != 1:
-        raise ValueError(f"spike trains have different sizes n={sorted(n)}")
-    t = np.concatenate([st.t for st in trains])
-    i = np.concatenate([st.i for st in trains])
-    b = np.concatenate([np.full(len(st), k, np.int64) for k, st in enumerate(trains)])
-    order = np.lexsort((i, b, t))
-    return SpikeTrain(t[order], i[order], b[order], n.pop())
+    if not inputs:
+        raise ValueError("stack_spike_times needs at least one input")
+    t = np.concatenate([s.times for s in inputs])
+    i = np.concatenate([s.indices for s in inputs])
+    b = np.concatenate([np.full(len(s.times), k, np.int64) for k, s in enumerate(inputs)])
+    return SpikeTimes(t, i, b)
 
 
 @dataclass(frozen=True)
 class ToSpikeTimes:
-    """A tonic-style transform: events -> :class:`~spikesim.sim.SpikeTrain` (see
-    :func:`to_spike_train`).
+    """A tonic-style transform: events -> :class:`~spikesim.sim.SpikeTimes` (see
+    :func:`to_spike_times`).
 
     Example:
         >>> from spikesim.data.events import make_events
-        >>> len(ToSpikeTimes((34, 34, 2))(make_events([3], [4], [100], [1])))
+        >>> len(ToSpikeTimes((34, 34, 2))(make_events([3], [4], [100], [1])).times)
         1
     """
 
@@ -231,4 +228,4 @@ class ToSpikeTimes:
     sort: bool = False
 
     def __call__(self, events: np.ndarray):
-        return to_spike_train(events, self.sensor_size, t_start_s=self.t_start_s, sort=self.sort)
+        return to_spike_times(events, self.sensor_size, t_start_s=self.t_start_s, sort=self.sort)
