@@ -90,15 +90,20 @@ def test_conv_synops_match_brute_force(stride, padding, dilation, groups):
     assert got.effective_ac > 0 and got.effective_mac > 0
 
 
-def test_sparse_fanout_counts_stored_synapses_only():
+def test_sparse_fanout_effective_counts_nonzero_stored_synapses():
     sp = pytest.importorskip("scipy.sparse")
     # [post, pre]; the stored zero at (0, 0) exists in hardware but makes no effective op
     w = sp.csr_matrix((np.array([0.0, 1.0, 2.0]), np.array([0, 1, 0]), np.array([0, 2, 3])),
                       shape=(2, 3))
     fe, fd = m.sparse_fanout(w)
-    assert fe.tolist() == [1, 1, 0] and fd.tolist() == [2, 1, 0]
+    assert fe.tolist() == [1, 1, 0] and fd.tolist() == [2, 2, 2]
     s = m.synops_sparse(w, np.ones((1, 1, 3)))
-    assert (s.effective_ac, s.dense_ac) == (2, 3)
+    assert (s.effective_ac, s.dense_ac) == (2, 6)
+    # the same connection in the IR's CSR layout (rows = presynaptic)
+    fe2, fd2 = m.csr_fanout([0, 2, 3, 3], [0.0, 2.0, 1.0], n_post=2)
+    assert fe2.tolist() == [1, 1, 0] and fd2.tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="indptr"):
+        m.csr_fanout([0, 2], [1.0], n_post=2)
 
 
 def test_sparsity_membrane_footprint_hand_computed():

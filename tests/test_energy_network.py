@@ -55,8 +55,8 @@ def test_sparse_layer_and_static_metrics():
     spikes = np.array([[[1, 1]], [[1, 0]]])      # T=2, batch=1
     ops, _ = nm.from_network(net, {"in": spikes})
     # pre 0 has 2 stored synapses (one zero weight), pre 1 has 1: (1 + 1) + 1 effective;
-    # dense counts every stored synapse of every input at every step: 2 x (2 + 1)
-    assert (ops["syn"].effective_ac, ops["syn"].dense_ac) == (3, 6)
+    # dense counts the equivalent 3 x 2 matrix for every input at every step: 2 x 6
+    assert (ops["syn"].effective_ac, ops["syn"].dense_ac) == (3, 12)
     assert nm.network_connection_sparsity(net) == (6 - 2) / 6
     assert nm.network_weight_count(net) == {"syn": 3}
     net2 = small_net(np.random.default_rng(0))

@@ -138,12 +138,13 @@ def linear_fanout(weight: Any) -> tuple[np.ndarray, np.ndarray]:
     return eff, np.full(w.shape[1], w.shape[0], dtype=np.int64)
 
 
-def sparse_fanout(weight: Any, n_pre: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fan-out of each presynaptic neuron of a sparse (CSR / listed-synapse) connection.
+def sparse_fanout(weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Fan-out of each presynaptic neuron of a sparse connection given as a scipy sparse (or
+    dense) matrix ``[post, pre]`` (the layout of Linear).
 
-    ``weight`` is a scipy sparse matrix ``[post, pre]`` (the dense layout of Linear) or a
-    dense array. Only *stored* synapses exist in hardware, so ``F_dense[i]`` is the number of
-    stored synapses of input i (zeros included) and ``F_eff[i]`` those with a nonzero weight.
+    ``F_eff[i]`` counts the nonzero weights of input ``i``; ``F_dense[i] = post``: dense
+    hardware computes the whole equivalent matrix (NeuroBench's all-ones pass over the
+    equivalent Linear layer), which is also what the clock engine counts as dense.
     """
     try:
         import scipy.sparse as sp
@@ -151,29 +152,28 @@ def sparse_fanout(weight: Any, n_pre: int | None = None) -> tuple[np.ndarray, np
         sp = None
     if sp is not None and sp.issparse(weight):
         m = sp.csc_matrix(weight)
-        dense_f = np.diff(m.indptr).astype(np.int64)
-        nz = m.copy()
-        nz.data = (nz.data != 0).astype(np.int64)
-        eff = np.asarray(nz.sum(axis=0)).ravel().astype(np.int64)
-        return eff, dense_f
-    eff, _ = linear_fanout(weight)
-    return eff, eff.copy()
+        rows = np.repeat(np.arange(m.shape[1]), np.diff(m.indptr))
+        eff = np.bincount(rows[m.data != 0], minlength=m.shape[1]).astype(np.int64)
+        return eff, np.full(m.shape[1], m.shape[0], dtype=np.int64)
+    return linear_fanout(weight)
 
 
-def csr_fanout(indptr: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+def csr_fanout(indptr: Any, weight: Any, n_post: int) -> tuple[np.ndarray, np.ndarray]:
     """Fan-out of each presynaptic neuron of a CSR connection whose rows are presynaptic
-    (the layout of ``spikesim.ir.Sparse``): ``F_dense[i] = indptr[i+1] - indptr[i]`` stored
-    synapses, ``F_eff[i]`` those with a nonzero weight. Example:
-    ``csr_fanout([0, 2, 3], [0.0, 1.0, 2.0])`` -> ``([1, 1], [2, 1])``."""
+    (the layout of ``spikesim.ir.Sparse``): ``F_eff[i]`` = stored synapses of row ``i`` with a
+    nonzero weight, ``F_dense[i] = n_post`` (the equivalent dense matrix, see
+    :func:`sparse_fanout`). Several synapses between the same pair count separately. Example:
+    ``csr_fanout([0, 2, 3], [0.0, 1.0, 2.0], 3)`` -> ``([1, 1], [3, 3])``."""
     ip = np.asarray(indptr, dtype=np.int64)
     w = _array(weight, "weight")
     if ip.ndim != 1 or ip.size < 1 or ip[0] != 0 or ip[-1] != w.size or np.any(np.diff(ip) < 0):
         raise ValueError(f"indptr must be non-decreasing from 0 to len(weight)={w.size}, "
                          f"got {ip.tolist()[:8]}...")
-    dense_f = np.diff(ip)
-    rows = np.repeat(np.arange(ip.size - 1), dense_f)
+    if not isinstance(n_post, (int, np.integer)) or n_post < 1:
+        raise ValueError(f"n_post must be an int >= 1, got {n_post!r}")
+    rows = np.repeat(np.arange(ip.size - 1), np.diff(ip))
     eff = np.bincount(rows[w != 0], minlength=ip.size - 1).astype(np.int64)
-    return eff, dense_f
+    return eff, np.full(ip.size - 1, int(n_post), dtype=np.int64)
 
 
 def conv2d_output_shape(in_hw: Sequence[int], kernel: Sequence[int], stride: Any = 1,

@@ -39,7 +39,7 @@ def layer_fanout(node: Any) -> tuple[np.ndarray, np.ndarray] | None:
         return m.conv2d_fanout(node.weight, node.input_shape, node.stride, node.padding,
                                node.dilation, node.groups)
     if isinstance(node, ir.Sparse):
-        return m.csr_fanout(node.indptr, node.weight)
+        return m.csr_fanout(node.indptr, node.weight, node.n_post)
     return None
 
 
