@@ -44,13 +44,11 @@ PRECISIONS = {"int8": 1, "int32": 4, "fp16": 2, "fp32": 4}
 PJ = 1e-12
 NJ = 1e-9
 
-HOROWITZ = ("Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014, "
-            "45 nm, 0.9 V, energy table (four transcriptions agree)")
-DAVIES = ("Davies et al., 'Loihi: A Neuromorphic Manycore Processor with On-Chip Learning', "
-          "IEEE Micro 38(1), 2018, Table 2 (pre-silicon SDF/SPICE simulation, 0.75 V)")
-SANAFE = ("Boyle et al., SANA-FE Loihi preset, IEEE TCAD 2025 (calibrated on Loihi silicon)")
-MODHA = ("Modha et al., 'Neural inference at the frontier of energy, space, and time', Science "
-         "382:329, 2023, Table 1 (ResNet-50 on ImageNet), quoted by Ottati, Open Neuromorphic 2023")
+HOROWITZ = "Horowitz, ISSCC 2014 ('Computing's energy problem'), 45 nm 0.9 V table"
+DAVIES = "Davies et al., IEEE Micro 38(1) 2018 (Loihi), Table 2 (pre-silicon simulation, 0.75 V)"
+SANAFE = "Boyle et al., IEEE TCAD 2025, SANA-FE Loihi preset (calibrated on silicon)"
+MODHA = ("Modha et al., Science 382:329 2023 (NorthPole), Table 1, ResNet-50 "
+         "(quoted by Ottati, Open Neuromorphic 2023)")
 
 
 @dataclass(frozen=True)
