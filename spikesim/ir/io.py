@@ -108,3 +108,25 @@ def load(path: str | os.PathLike) -> Network:
             nodes[name] = cls(**{k: _decode(v, data) for k, v in spec["fields"].items()})
         edges = [Edge(s, d, p) for s, d, p in header["edges"]]
         return Network(nodes, edges, header.get("metadata", {}))
+
+
+def to_nir(net: Network, **kwargs: Any):
+    """Convert ``net`` to a ``nir.NIRGraph`` (optional extra ``nir``); see
+    :func:`spikesim.ir.nir.to_nir` for the arguments and the time conventions.
+
+    Example: ``g = to_nir(net, dt=1e-3, discretization="euler", path="net.nir")``.
+    """
+    from spikesim.ir.nir import to_nir as _to_nir
+
+    return _to_nir(net, **kwargs)
+
+
+def from_nir(graph_or_path: Any, **kwargs: Any) -> Network:
+    """Network from a ``nir.NIRGraph`` or a ``.nir`` file (optional extra ``nir``); see
+    :func:`spikesim.ir.nir.from_nir`.
+
+    Example: ``net = from_nir("model.nir", discretization="euler", dt=1e-4)``.
+    """
+    from spikesim.ir.nir import from_nir as _from_nir
+
+    return _from_nir(graph_or_path, **kwargs)
