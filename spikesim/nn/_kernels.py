@@ -1,9 +1,10 @@
 """numba kernels for the feed-forward LIF recurrence over time (forward and BPTT backward).
 
-Arrays are ``[T, M]`` with ``M = batch * n_feat`` (C order, feature index ``m % n_feat``).
-A static (direct) input is ``[1, M]`` and is added at every step. ``beta`` and ``theta`` are
-1-d arrays of length 1 (shared) or ``n_feat`` (per neuron). State is carried in float64 and
-stored in the dtype of the output arrays. Slow twins live in ``tests/naive_nn.py``.
+Arrays are ``[T, B, N]`` (time, batch, neurons; C order); the parallel loop runs over the
+batch and the inner loop over contiguous neurons. A static (direct) input is ``[1, B, N]`` and
+is added at every step. ``beta`` and ``theta`` are 1-d arrays of length ``N``. State is carried
+in float64 and stored (rounded) in the dtype of the output arrays, and the stored value is the
+state of the next step, so a recomputation gives bit-identical results. Slow twins live in ``tests/naive_nn.py``.
 
 Convention (see :class:`spikesim.nn.LIF`)::
 
@@ -45,122 +46,125 @@ def _sg_smooth(code, p, x):
 
 
 @njit(cache=True, parallel=True)
-def _lif_forward(X, T, beta, theta, n_feat, reset_zero, smooth, code, p, U, S):
-    M = U.shape[1]
+def _lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
+    B = U.shape[1]
+    N = U.shape[2]
     static = X.shape[0] == 1
-    nbeta = beta.shape[0]
-    nth = theta.shape[0]
-    for m in prange(M):
-        j = m % n_feat
-        b = np.float64(beta[j if nbeta > 1 else 0])
-        th = np.float64(theta[j if nth > 1 else 0])
-        u = 0.0
-        s = 0.0
+    for bi in prange(B):
+        u = np.zeros(N)
+        s = np.zeros(N)
         for t in range(T):
-            x = np.float64(X[0, m]) if static else np.float64(X[t, m])
-            if reset_zero:
-                u = b * u * (1.0 - s) + x
-            else:
-                u = b * (u - th * s) + x
-            if smooth:
-                s = _sg_smooth(code, p, u - th)
-            else:
-                s = 1.0 if u > th else 0.0
-            U[t, m] = u
-            S[t, m] = s
-            # the stored (rounded) value is the state, so recomputation is bit-identical
-            u = np.float64(U[t, m])
+            tx = 0 if static else t
+            for j in range(N):
+                b = np.float64(beta[j])
+                th = np.float64(theta[j])
+                x = np.float64(X[tx, bi, j])
+                if reset_zero:
+                    v = b * u[j] * (1.0 - s[j]) + x
+                else:
+                    v = b * (u[j] - th * s[j]) + x
+                U[t, bi, j] = v
+                # the stored (rounded) value is the state, so recomputation is bit-identical
+                v = np.float64(U[t, bi, j])
+                if smooth:
+                    sv = _sg_smooth(code, p, v - th)
+                else:
+                    sv = 1.0 if v > th else 0.0
+                S[t, bi, j] = sv
+                u[j] = v
+                s[j] = np.float64(S[t, bi, j])
 
 
 @njit(cache=True, parallel=True)
-def _lif_backward(gS, U, S, beta, theta, n_feat, reset_zero, detach, code, p,
-                  gX, gbeta, gtheta):
-    """gX is [T, M] or [1, M] (static input: summed over time); gbeta/gtheta are [M]."""
+def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta):
+    """gX is [T, B, N] or [1, B, N] (static input: summed over time); gbeta/gtheta [B, N]."""
     T = U.shape[0]
-    M = U.shape[1]
+    B = U.shape[1]
+    N = U.shape[2]
     static = gX.shape[0] == 1
-    nbeta = beta.shape[0]
-    nth = theta.shape[0]
-    for m in prange(M):
-        j = m % n_feat
-        b = np.float64(beta[j if nbeta > 1 else 0])
-        th = np.float64(theta[j if nth > 1 else 0])
-        gu_next = 0.0
-        acc = 0.0
-        gb = 0.0
-        gth = 0.0
+    for bi in prange(B):
+        gu_next = np.zeros(N)
+        acc = np.zeros(N)
+        gb = np.zeros(N)
+        gth = np.zeros(N)
         for t in range(T - 1, -1, -1):
-            u = np.float64(U[t, m])
-            s = np.float64(S[t, m])
-            gs = np.float64(gS[t, m])
-            carry = 0.0
-            if t < T - 1:
-                if reset_zero:
-                    if not detach:
-                        gs += gu_next * (-b * u)
-                    carry = gu_next * b * (1.0 - s)
+            for j in range(N):
+                b = np.float64(beta[j])
+                th = np.float64(theta[j])
+                u = np.float64(U[t, bi, j])
+                s = np.float64(S[t, bi, j])
+                gs = np.float64(gS[t, bi, j])
+                carry = 0.0
+                gn = gu_next[j]
+                if t < T - 1:
+                    if reset_zero:
+                        if not detach:
+                            gs += gn * (-b * u)
+                        carry = gn * b * (1.0 - s)
+                    else:
+                        if not detach:
+                            gs += gn * (-b * th)
+                        carry = gn * b
+                        gth[j] += gn * (-b * s)
+                sg = _sg_grad(code, p, u - th)
+                gu = gs * sg + carry
+                gth[j] -= gs * sg
+                if t > 0:
+                    up = np.float64(U[t - 1, bi, j])
+                    sp = np.float64(S[t - 1, bi, j])
+                    if reset_zero:
+                        gb[j] += gu * up * (1.0 - sp)
+                    else:
+                        gb[j] += gu * (up - th * sp)
+                if static:
+                    acc[j] += gu
                 else:
-                    if not detach:
-                        gs += gu_next * (-b * th)
-                    carry = gu_next * b
-                    gth += gu_next * (-b * s)
-            sg = _sg_grad(code, p, u - th)
-            gu = gs * sg + carry
-            gth -= gs * sg
-            if t > 0:
-                up = np.float64(U[t - 1, m])
-                sp = np.float64(S[t - 1, m])
-                if reset_zero:
-                    gb += gu * up * (1.0 - sp)
-                else:
-                    gb += gu * (up - th * sp)
+                    gX[t, bi, j] = gu
+                gu_next[j] = gu
+        for j in range(N):
             if static:
-                acc += gu
-            else:
-                gX[t, m] = gu
-            gu_next = gu
-        if static:
-            gX[0, m] = acc
-        gbeta[m] = gb
-        gtheta[m] = gth
+                gX[0, bi, j] = acc[j]
+            gbeta[bi, j] = gb[j]
+            gtheta[bi, j] = gth[j]
 
 
 @njit(cache=True, parallel=True)
-def _li_forward(X, T, beta, n_feat, U):
-    M = U.shape[1]
+def _li_forward(X, T, beta, U):
+    B = U.shape[1]
+    N = U.shape[2]
     static = X.shape[0] == 1
-    nbeta = beta.shape[0]
-    for m in prange(M):
-        b = np.float64(beta[(m % n_feat) if nbeta > 1 else 0])
-        u = 0.0
+    for bi in prange(B):
+        u = np.zeros(N)
         for t in range(T):
-            u = b * u + (np.float64(X[0, m]) if static else np.float64(X[t, m]))
-            U[t, m] = u
-            u = np.float64(U[t, m])
+            tx = 0 if static else t
+            for j in range(N):
+                U[t, bi, j] = np.float64(beta[j]) * u[j] + np.float64(X[tx, bi, j])
+                u[j] = np.float64(U[t, bi, j])
 
 
 @njit(cache=True, parallel=True)
-def _li_backward(gU, U, beta, n_feat, gX, gbeta):
+def _li_backward(gU, U, beta, gX, gbeta):
     T = U.shape[0]
-    M = U.shape[1]
+    B = U.shape[1]
+    N = U.shape[2]
     static = gX.shape[0] == 1
-    nbeta = beta.shape[0]
-    for m in prange(M):
-        b = np.float64(beta[(m % n_feat) if nbeta > 1 else 0])
-        g = 0.0
-        acc = 0.0
-        gb = 0.0
+    for bi in prange(B):
+        g = np.zeros(N)
+        acc = np.zeros(N)
+        gb = np.zeros(N)
         for t in range(T - 1, -1, -1):
-            g = np.float64(gU[t, m]) + b * g
-            if t > 0:
-                gb += g * np.float64(U[t - 1, m])
+            for j in range(N):
+                g[j] = np.float64(gU[t, bi, j]) + np.float64(beta[j]) * g[j]
+                if t > 0:
+                    gb[j] += g[j] * np.float64(U[t - 1, bi, j])
+                if static:
+                    acc[j] += g[j]
+                else:
+                    gX[t, bi, j] = g[j]
+        for j in range(N):
             if static:
-                acc += g
-            else:
-                gX[t, m] = g
-        if static:
-            gX[0, m] = acc
-        gbeta[m] = gb
+                gX[0, bi, j] = acc[j]
+            gbeta[bi, j] = gb[j]
 
 
 def set_threads(n: int) -> None:

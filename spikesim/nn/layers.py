@@ -63,6 +63,8 @@ class Layer:
         self.training = True
         self._cache: Any = None
         self.recomputing = False  # set by Sequential when re-running a segment in backward
+        # False for the first layer of a Sequential with require_input_grad=False: skip d/dx
+        self.needs_input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -143,13 +145,13 @@ class Dense(Layer):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         x, w = self._cache
-        gw = g.T @ x
+        gw = np.ascontiguousarray((x.T @ g).T)  # faster than g.T @ x for small out
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
         self.grads["weight"] = gw
         if "bias" in self.params:
             self.grads["bias"] = g.sum(0)
-        return g @ w
+        return g @ w if self.needs_input_grad else None
 
     def cache_arrays(self):
         return [] if self._cache is None else [self._cache[0]]
@@ -248,13 +250,15 @@ class Conv2d(Layer):
         kh, kw = self.kernel_size
         cols, _, _ = _im2col(xp, kh, kw, self.stride)
         gy = g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        gw = (gy.T @ cols).reshape(w.shape)
+        gw = np.ascontiguousarray((cols.T @ gy).T).reshape(w.shape)
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
         self.grads["weight"] = gw
         if "bias" in self.params:
             self.grads["bias"] = gy.sum(0)
         del cols
+        if not self.needs_input_grad:
+            return None
         gcols = gy @ w.reshape(self.out_channels, -1)
         gx = _col2im(gcols, xp.shape, kh, kw, self.stride, ho, wo)
         if p:

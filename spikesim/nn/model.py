@@ -197,9 +197,12 @@ class Sequential:
     __call__ = forward
 
     # ----------------------------------------------------------- backward
-    def backward(self, grad: np.ndarray) -> np.ndarray:
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate ``grad`` (d loss / d output, same shape as the output). Gradients
-        land in each layer's ``grads``; returns d loss / d input."""
+        land in each layer's ``grads``; returns d loss / d input (None with
+        ``input_grad=False``, which skips the work below the first layer with parameters)."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        self._stop = -1 if input_grad else first
         g = grad
         if self._segments:
             for (idx, static), stored in zip(reversed(self._segments), reversed(self._stored)):
@@ -211,7 +214,7 @@ class Sequential:
                 finally:
                     for i in idx:
                         self.layers[i].recomputing = False
-                g = self._back(idx, g)
+                g = self._back(idx, g) if idx[-1] >= self._stop else None
                 for i in idx:
                     self.layers[i].clear_cache()
             return g
@@ -220,6 +223,9 @@ class Sequential:
     def _back(self, idx: list[int], g: np.ndarray) -> np.ndarray:
         for i in reversed(idx):
             layer = self.layers[i]
+            if i < self._stop:
+                return None
+            layer.needs_input_grad = i != self._stop
             if layer.spiking:
                 g = layer.backward_seq(g)
             elif self._ran_static[i]:
@@ -227,7 +233,7 @@ class Sequential:
             else:
                 t, b = g.shape[:2]
                 y = layer.backward(g.reshape(t * b, *g.shape[2:]))
-                g = y.reshape(t, b, *y.shape[1:])
+                g = None if y is None else y.reshape(t, b, *y.shape[1:])
         return g
 
     # -------------------------------------------------------- parameters

@@ -78,15 +78,17 @@ class SpikingLayer(Layer):
         if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
             raise ValueError(f"{name}: timesteps={T!r} must be an int >= 1")
         if static:
+            if x.ndim < 2:
+                raise ValueError(f"{name}: static input shape {x.shape} must be [B, features...]")
             feat = x.shape[1:]
-            X = np.ascontiguousarray(x).reshape(1, -1)
             B = x.shape[0]
+            X = np.ascontiguousarray(x).reshape(1, B, -1)
         else:
             if x.ndim < 3 or x.shape[0] != T:
                 raise ValueError(f"{name}: input shape {x.shape} must be [T={T}, B, features...]")
             feat = x.shape[2:]
-            X = np.ascontiguousarray(x).reshape(T, -1)
             B = x.shape[1]
+            X = np.ascontiguousarray(x).reshape(T, B, -1)
         return X, B, feat, int(np.prod(feat))
 
 
@@ -137,15 +139,15 @@ class LIF(SpikingLayer):
         if a.size not in (1, n_feat):
             raise ValueError(f"LIF: {k} has {a.size} values but the input has {n_feat} "
                              "features per sample")
-        return a
+        return np.ascontiguousarray(np.broadcast_to(a, (n_feat,)))
 
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, "LIF")
-        U = np.empty((T, X.shape[1]), dtype=x.dtype)
+        U = np.empty((T, B, n), dtype=x.dtype)
         S = np.empty_like(U)
         beta, th = self._vec("beta", n), self._vec("threshold", n)
         sg = self.surrogate
-        K._lif_forward(X, T, beta, th, n, self.reset == "zero", self.smooth, sg.code,
+        K._lif_forward(X, T, beta, th, self.reset == "zero", self.smooth, sg.code,
                        sg.param, U, S)
         if self.record:
             self.last_membrane = U.reshape(T, B, *feat)
@@ -156,20 +158,19 @@ class LIF(SpikingLayer):
         if self._cache is None:
             raise RuntimeError("LIF.backward needs a forward pass in training mode")
         U, S, static, B, feat = self._cache
-        T, M = U.shape
-        n = M // B
-        gS = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, M)
-        gX = np.empty((1 if static else T, M), dtype=U.dtype)
-        gb = np.empty(M, dtype=np.float64)
-        gt = np.empty(M, dtype=np.float64)
+        T, _, n = U.shape
+        gS = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
+        gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
+        gb = np.empty((B, n), dtype=np.float64)
+        gt = np.empty((B, n), dtype=np.float64)
         sg = self.surrogate
         beta, th = self._vec("beta", n), self._vec("threshold", n)
-        K._lif_backward(gS, U, S, beta, th, n, self.reset == "zero", self.detach_reset,
+        K._lif_backward(gS, U, S, beta, th, self.reset == "zero", self.detach_reset,
                         sg.code, sg.param, gX, gb, gt)
         for k, gv in (("beta", gb), ("threshold", gt)):
             if k in self.params:
                 p = self.params[k]
-                red = gv.reshape(B, n).sum(0) if p.size > 1 else gv.sum()
+                red = gv.sum(0) if p.size > 1 else gv.sum()
                 self.grads[k] = np.asarray(red, dtype=p.dtype).reshape(p.shape)
         return gX.reshape((B, *feat) if static else (T, B, *feat))
 
@@ -210,12 +211,12 @@ class LI(SpikingLayer):
         a = np.ascontiguousarray(b).reshape(-1)
         if a.size not in (1, n):
             raise ValueError(f"LI: beta has {a.size} values but the input has {n} features")
-        return a
+        return np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, "LI")
-        U = np.empty((T, X.shape[1]), dtype=x.dtype)
-        K._li_forward(X, T, self._beta(n), n, U)
+        U = np.empty((T, B, n), dtype=x.dtype)
+        K._li_forward(X, T, self._beta(n), U)
         self._cache = (U, static, B, feat) if self.training else None
         return U.reshape(T, B, *feat)
 
@@ -223,15 +224,14 @@ class LI(SpikingLayer):
         if self._cache is None:
             raise RuntimeError("LI.backward needs a forward pass in training mode")
         U, static, B, feat = self._cache
-        T, M = U.shape
-        n = M // B
-        gU = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, M)
-        gX = np.empty((1 if static else T, M), dtype=U.dtype)
-        gb = np.empty(M, dtype=np.float64)
-        K._li_backward(gU, U, self._beta(n), n, gX, gb)
+        T, _, n = U.shape
+        gU = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
+        gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
+        gb = np.empty((B, n), dtype=np.float64)
+        K._li_backward(gU, U, self._beta(n), gX, gb)
         if "beta" in self.params:
             p = self.params["beta"]
-            red = gb.reshape(B, n).sum(0) if p.size > 1 else gb.sum()
+            red = gb.sum(0) if p.size > 1 else gb.sum()
             self.grads["beta"] = np.asarray(red, dtype=p.dtype).reshape(p.shape)
         return gX.reshape((B, *feat) if static else (T, B, *feat))
 

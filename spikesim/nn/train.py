@@ -199,7 +199,7 @@ class Trainer:
         loss, g = self.loss(out, yb)
         if not math.isfinite(loss):
             return loss, 0
-        self.model.backward(g)
+        self.model.backward(g, input_grad=False)
         self.optimizer.step()
         return loss, int(np.sum(self.loss.predict(out) == yb))
 

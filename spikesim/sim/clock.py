@@ -305,7 +305,22 @@ class ClockEngine:
             self.sport = np.zeros(0, np.int8)
             self.indptr = np.zeros(self.N_pre + 1, np.int64)
         self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
+        # all synapses with one delay: the kernel skips the per-synapse delay lookup
+        self.uniform_delay = int(self.sdly[0]) if self.sdly.size and (self.sdly == self.sdly[0]).all() else (0 if not self.sdly.size else -1)
         self.pbias = bias.astype(self.dtype)
+        self.has_pbias = bool((bias != 0).any())
+        # groups whose parameters are all equal run the kernel's scalar fast path
+        self.guni = np.zeros(len(self.groups), np.bool_)
+        for g in range(len(self.groups)):
+            sl = slice(self.gstart[g], self.gstart[g + 1])
+            arrs = [self.pa[sl], self.pb[sl], self.pr[sl], self.vth[sl], self.vreset[sl],
+                    self.refsteps[sl], *self.pc[:, sl], *self.pd[:, sl]]
+            self.guni[g] = all(np.all(a == a[0]) for a in arrs if a.size)
+        # delay 0 everywhere and only current/conductance targets: deliver straight into the
+        # synaptic variables (Brian2's order) and skip the ring buffer
+        tgt_kinds = {int(self.gkind[np.searchsorted(self.gstart, i, side="right") - 1])
+                     for i in np.unique(self.sidx)} if self.sidx.size else set()
+        self.direct = bool(self.uniform_delay == 0 and 0 not in tgt_kinds)
 
     @property
     def bytes_per_synapse(self) -> float:
@@ -499,11 +514,11 @@ class ClockEngine:
             return run_chunk(
                 n_from, count, B, self.v, self.cur, self.refc, self.ath,
                 self.gstart, self.gkind, self.gspiking, self.greset, self.gadapt,
-                self.gnports, pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"],
+                self.gnports, self.guni, self.has_pbias, self.direct, pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"],
                 pc["vth"], pc["vreset"], self.refsteps, pc["ad_decay"], pc["ad_delta"],
                 pc["coba_m"], pc["coba_e"], pc["coba_vinf_num"], pc["taum_inv"],
                 self.dt, self.buf, self.pbias, self.indptr, self.sidx, self.sw,
-                self.sdly, self.sport, ev[0], ev[1], ev[2], ev[3], self.rec_mask,
+                self.sdly, self.sport, self.uniform_delay, ev[0], ev[1], ev[2], ev[3], self.rec_mask,
                 rec_step, rec_b, rec_i, rec_cap, mon_idx, every, mon_out,
                 self.spike_count, self.mu_count)
 
@@ -624,7 +639,7 @@ class ClockEngine:
             upd = node.n * nsteps * B
             c.add(name, "neuron", spikes=int(diff[sl].sum()) if node.spiking else 0,
                   neuron_updates=upd,
-                  membrane_updates=int(mu[sl].sum()) + (node.n * B if self._first_run else 0),
+                  membrane_updates=upd + int(mu[sl].sum()) + (node.n * B if self._first_run else 0),
                   state_reads=upd * self.nvars[name], state_writes=upd * self.nvars[name],
                   ticks=nsteps)
         for k, name in enumerate(self.inputs):
