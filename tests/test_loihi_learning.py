@@ -206,3 +206,17 @@ def test_bad_rule_config():
     with pytest.raises(ValueError, match="reward impulses"):
         run_learning(STDP, np.zeros((2, 1), bool), np.zeros((2, 1), bool), np.array([[0]]),
                      reward=np.array([300, 0]))
+
+
+def test_continued_run_equals_one_run():
+    pre, post = _pairs(9, 120, 3, 0.1)
+    rule = LearningRule(dw="dw = 2^-3*x1*y0 - 2^-3*y1*x0", t_epoch=4)
+    w0 = np.zeros((3, 3), int)
+    one = run_learning(rule, pre, post, w0, seed=2)
+    a = run_learning(rule, pre[:40], post[:40], w0, seed=2)
+    b = run_learning(rule, pre[40:], post[40:], w0, seed=2, state=a)
+    np.testing.assert_array_equal(one.w, b.w)
+    np.testing.assert_array_equal(one.y, b.y)
+    assert one.steps == b.steps == 120
+    with pytest.raises(ValueError, match="epoch boundary"):
+        run_learning(rule, pre[:3], post[:3], w0, state=run_learning(rule, pre[:3], post[:3], w0))

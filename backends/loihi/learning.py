@@ -196,7 +196,7 @@ def _impulse(z, imp, seed, t, idx):
 @njit(cache=True)
 def _learning_kernel(pre, post, reward, conn, w, dl, tg, xtr, ytr, r1,
                      target, dep, mant, expo, nf, fvar, fconst, fsgn, fwidth, frac,
-                     decays, imps, t_epoch, decimate, w_lo, w_hi, w_step_bits, seed, upd):
+                     decays, imps, t_epoch, decimate, w_lo, w_hi, w_step_bits, seed, upd, t0):
     T, n_pre = pre.shape
     n_post = post.shape[1]
     n_prod = target.shape[0]
@@ -218,29 +218,30 @@ def _learning_kernel(pre, post, reward, conn, w, dl, tg, xtr, ytr, r1,
     vals = np.zeros(13, np.int64)
     ybase = 2 * n_pre
     rbase = 2 * n_pre + 3 * n_post
-    for t in range(T):
+    for ts in range(T):
+        t = t0 + ts           # absolute step: random streams and epochs continue across calls
         k = t % t_epoch
         # 1-2. traces: decay, impulses, reward
         for j in range(n_pre):
             for c in range(2):
                 z = _decay(xtr[c, j], decays[c], seed, t, c * n_pre + j)
-                if pre[t, j]:
+                if pre[ts, j]:
                     z = _impulse(z, imps[c], seed, t, c * n_pre + j)
                 xtr[c, j] = z
-            if pre[t, j]:
+            if pre[ts, j]:
                 x0[j] = 1
                 tx[j] = k
         for i in range(n_post):
             for c in range(3):
                 z = _decay(ytr[c, i], decays[2 + c], seed, t, ybase + c * n_post + i)
-                if post[t, i]:
+                if post[ts, i]:
                     z = _impulse(z, imps[2 + c], seed, t, ybase + c * n_post + i)
                 ytr[c, i] = z
-            z = _decay(r1[i], decays[5], seed, t, rbase + i) + reward[t, i]
+            z = _decay(r1[i], decays[5], seed, t, rbase + i) + reward[ts, i]
             r1[i] = max(-128, min(127, z))
-            if reward[t, i] != 0:
+            if reward[ts, i] != 0:
                 r0[i] = 1
-            if post[t, i]:
+            if post[ts, i]:
                 y0[i] = 1
                 ty[i] = k
         hx[k] = xtr
@@ -343,6 +344,8 @@ class LearningState:
         t: tags [n_post, n_pre] (-256..255) -- the dt target.
         x: pre traces [2, n_pre] (x1, x2); y: post traces [3, n_post]; r1: reward trace [n_post].
         updates: synapse updates performed (synapse x epoch with an active product).
+        steps: steps run so far (a continued run starts there: epochs and random streams
+            carry on; continue only at epoch boundaries).
     """
 
     w: np.ndarray
@@ -352,6 +355,7 @@ class LearningState:
     y: np.ndarray
     r1: np.ndarray
     updates: int
+    steps: int = 0
 
 
 def _spikes(a, name, n=None):
@@ -446,6 +450,10 @@ def run_learning(rule: LearningRule, pre: np.ndarray, post: np.ndarray, w0,
         r1 = np.zeros(n_post, np.int64)
     else:
         xtr, ytr, r1 = state.x.copy(), state.y.copy(), state.r1.copy()
+        if state.steps % rule.t_epoch:
+            raise ValueError(f"state: a run continues at an epoch boundary; {state.steps} steps "
+                             f"is not a multiple of t_epoch={rule.t_epoch}")
+    t0 = 0 if state is None else int(state.steps)
     tab = rule.tables()
     upd = np.zeros(1, np.int64)
     _learning_kernel(pre, post, np.ascontiguousarray(rw), cn, w, dl, tg, xtr, ytr, r1,
@@ -453,5 +461,5 @@ def run_learning(rule: LearningRule, pre: np.ndarray, post: np.ndarray, w0,
                      tab["fvar"], tab["fconst"], tab["fsgn"], _FACTOR_WIDTH, _FRAC,
                      rule.decays(), rule.impulses(), int(rule.t_epoch), int(rule.decimate),
                      int(lo), int(hi), int(step).bit_length() - 1,
-                     np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF), upd)
-    return LearningState(w, dl, tg, xtr, ytr, r1, int(upd[0]))
+                     np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF), upd, t0)
+    return LearningState(w, dl, tg, xtr, ytr, r1, int(upd[0]), t0 + T)
