@@ -312,7 +312,9 @@ def truenorth() -> PlatformTable:
                "synapses/0.775 V) and the 400 GSOPS/W peak; see spikesim.energy.truenorth")
     e_event = Entry(fit.e_event_J, "J/op", src_fit, "derived", "TRANS",
                     note="incremental energy per synaptic event = 1/(400 GSOPS/W); covers "
-                         "crossbar read, integration and routing (all activity-dependent power)")
+                         "crossbar read, integration and routing (all activity-dependent power). "
+                         "400 GSOPS/W is in third-party reviews [TRANS]; its place in Merolla "
+                         "2014 is [RECALL]")
     p_static = Entry(fit.p_static_W, "W", src_fit, "derived", "TRANS",
                      note="whole-chip static power at 0.775 V from P_A = 26 pJ x R_A",
                      alternatives=(Entry(fit_hi.p_static_W, "W", src_fit + " (P_A = 72 mW)",
