@@ -132,6 +132,13 @@ def test_northpole_calibrated_all_in_per_mac():
     assert rep.total[1] == pytest.approx(1024 / (571 * 4.1e9))
     assert rep.total[2] == pytest.approx(1024 / (571 * 3.8e9))
     assert rep.total[0] == pytest.approx(1024 * 74 / (42_460 * 4.1e9))
+    # a dense-only backend may leave dense_ac unfilled: dense_mac alone is priced, with a note
+    c2 = make_counts(samples=1, dense_mac=100, unfilled=("dense_ac", "synops_ac", "synops_mac"))
+    r2 = report(c2, "northpole")
+    assert r2.total[1] == pytest.approx(100 / (571 * 4.1e9))
+    assert any("only dense_mac" in n for n in r2.notes)
+    with pytest.raises(ValueError, match="dense_ac nor dense_mac"):
+        report(make_counts(spikes=3, unfilled=("dense_ac", "dense_mac")), "northpole")
     with pytest.raises(ValueError, match="frames_per_joule"):
         energy.northpole_energy_per_mac(0)
 

@@ -207,11 +207,14 @@ def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: 
             else:
                 q[name] = float(tot[name])
         elif name == "dense_ops":
-            bad = [f for f in ("dense_ac", "dense_mac") if f in unfilled]
-            if bad:
-                raise ValueError(f"counts from {counts.source!r} did not fill {bad}; platform "
-                                 f"{table.name!r} prices dense synaptic ops")
-            q[name] = float(tot["dense_ac"] + tot["dense_mac"])
+            have = [f for f in ("dense_ac", "dense_mac") if f not in unfilled]
+            if not have:
+                raise ValueError(f"counts from {counts.source!r} did not fill dense_ac nor "
+                                 f"dense_mac; platform {table.name!r} prices dense synaptic ops")
+            if len(have) == 1:
+                notes.append(f"dense ops: only {have[0]} counted by "
+                             f"{counts.source or 'the source'} (the other is taken as 0)")
+            q[name] = float(sum(tot[f] for f in have))
         elif name == "gpu_weight_bytes":
             w = weights if weights is not None else counts.meta.get("weights")
             if w is None:
