@@ -295,10 +295,13 @@ def _x_linear(nir, name, node, shapes, ctx):
 
 def _x_conv2d(nir, name, node, shapes, ctx):
     _no_bias(name, node, ctx)
-    return nir.Conv2d(input_shape=tuple(node.input_shape[1:]), weight=np.array(node.weight),
-                      stride=tuple(node.stride), padding=tuple(node.padding),
-                      dilation=tuple(node.dilation), groups=node.groups,
-                      bias=np.array(node.bias))
+    out = nir.Conv2d(input_shape=tuple(node.input_shape[1:]), weight=np.array(node.weight),
+                     stride=tuple(node.stride), padding=tuple(node.padding),
+                     dilation=tuple(node.dilation), groups=node.groups, bias=np.array(node.bias))
+    # nir 1.0.8 takes C_in/groups as C_in and the first kernel size for both dimensions
+    out.input_type = {"input": np.array(node.input_shape)}
+    out.output_type = {"output": np.array(node.output_shape())}
+    return out
 
 
 def _x_pool(nir, name, node, shapes, ctx):
@@ -343,6 +346,10 @@ _EXPORT: dict[str, Callable] = {
     "AvgPool2d": _x_pool, "Flatten": _x_flatten, "Delay": _x_delay,
     "Threshold": _x_threshold, "Input": _x_input, "Output": _x_output,
 }
+
+
+def _tup(a: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.atleast_1d(a))
 
 
 def _check_args(discretization: str, dt: float | None) -> None:
@@ -394,8 +401,8 @@ def to_nir(net: Network, *, dt: float | None = None, discretization: str = "exac
         want, got = out[e.dst].input_type.get("input"), out[e.src].output_type.get("output")
         if want is not None and got is not None and not np.array_equal(want, got):
             raise ValueError(f"edge {e}: NIR needs equal shapes along an edge, but {e.src!r} "
-                             f"gives {tuple(np.atleast_1d(got))} and {e.dst!r} takes "
-                             f"{tuple(np.atleast_1d(want))}; add an ir.Flatten node")
+                             f"gives {_tup(got)} and {e.dst!r} takes {_tup(want)}; add an "
+                             f"ir.Flatten node")
     meta: dict[str, Any] = {"format_version": FORMAT_VERSION, "discretization": discretization}
     if dt is not None:
         meta["dt"] = float(dt)
