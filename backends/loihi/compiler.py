@@ -14,8 +14,8 @@ node becomes a connection with encoded weights. The float model is the clock eng
   carries the clock engine's current-to-voltage gain ``P = tau_s/(tau_s - tau_m)
   (exp(-dt/tau_s) - exp(-dt/tau_m))`` divided by the current decay, so the voltage increment
   per unit current matches;
-- ``LI``/``CubaLI``: non-spiking readout compartments (threshold disabled), S chosen from
-  the weights; the readout is ``v / S``;
+- ``LI``/``CubaLI``: non-spiking readout compartments (threshold disabled), S chosen so the
+  largest weight is 128 a_in units; the readout is ``v / S``;
 - bias (``Affine.bias`` per step, and the neuron's own ``bias``) as ``bias_mant << bias_exp``;
   refractory periods as whole steps (0..63).
 
@@ -46,6 +46,10 @@ from spikesim.backends.loihi.synapse import Weights, encode
 _SPIKING = (ir.LIF, ir.IF, ir.CubaLIF)
 _READOUT = (ir.LI, ir.CubaLI)
 VTH_TARGET = 4096
+#: a_in units of the largest readout weight: weight_exp -1 for 8-bit mixed weights, so the
+#: floor of the shifted sum costs at most 1/256 of the largest weight per step, and the
+#: 24-bit voltage holds 1024 largest-weight inputs before it saturates [MODEL]
+READOUT_A_IN = 128.0
 
 
 @dataclass
@@ -339,9 +343,10 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             syn_bias += b * r * gain
             wmax = max(wmax, float(np.max(np.abs(W * (r * gain)[:, None]), initial=0.0)))
         if spiking:
-            v_leak = np.broadcast_to(node.v_leak, (n,)).ravel()
-            v_th = np.broadcast_to(node.v_threshold, (n,)).ravel() - v_leak
             v_reset = np.broadcast_to(node.v_reset, (n,)).ravel()
+            # IF has no leak: measure v from v_reset (a shift that leaves IF unchanged)
+            v_leak = np.broadcast_to(getattr(node, "v_leak", v_reset), (n,)).ravel()
+            v_th = np.broadcast_to(node.v_threshold, (n,)).ravel() - v_leak
             if node.reset != "value":
                 raise ValueError(f"layer {pname!r}: reset={node.reset!r}; Loihi 1 resets v to "
                                  f"0 (reset='value' with v_reset == v_leak)")
@@ -359,7 +364,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             ref = _steps(pname, "refractory", np.broadcast_to(node.refractory, (n,)).ravel(),
                          dt, P.REFRACTORY_MAX)
         else:
-            S = 64.0 * 4.0 / wmax if wmax > 0 else 64.0
+            S = 64.0 * READOUT_A_IN / wmax if wmax > 0 else 64.0
             vth = np.full(n, P.VTH_MAX, np.int64)
             ref = np.zeros(n, np.int64)
         bm, be, berr = _bias_encode(pname, S * (own_bias + syn_bias))

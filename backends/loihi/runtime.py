@@ -273,7 +273,7 @@ def _run_plastic(program, pop, plastic, spikes, a_in, args, state, s_out, u_out,
             w = wts[c.name]
             st = run_learning(rules[c.name], spikes[c.src][e0:e1, 0], s_out[e0:e1], w,
                               seed=seed, state=lstate[c.name])
-            upd_steps[e1 - 1] += st.updates - (lstate[c.name].updates if lstate[c.name] else 0)
+            upd_steps[e1 - 1] += st.updates
             lstate[c.name] = st
             wts[c.name] = Weights(st.w, w.num_bits, w.sign_mode, w.weight_exp, w.delays)
     for c in plastic:
