@@ -45,7 +45,6 @@ def _sg_smooth(code, p, x):
     return 1.0 - (p - xc) * (p - xc) / (2 * p * p)
 
 
-@njit(cache=True, parallel=True)
 def _lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
     B = U.shape[1]
     N = U.shape[2]
@@ -75,7 +74,6 @@ def _lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
                 s[j] = np.float64(S[t, bi, j])
 
 
-@njit(cache=True, parallel=True)
 def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta):
     """gX is [T, B, N] or [1, B, N] (static input: summed over time); gbeta/gtheta [B, N]."""
     T = U.shape[0]
@@ -128,7 +126,6 @@ def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta,
             gtheta[bi, j] = gth[j]
 
 
-@njit(cache=True, parallel=True)
 def _li_forward(X, T, beta, U):
     B = U.shape[1]
     N = U.shape[2]
@@ -142,7 +139,6 @@ def _li_forward(X, T, beta, U):
                 u[j] = np.float64(U[t, bi, j])
 
 
-@njit(cache=True, parallel=True)
 def _li_backward(gU, U, beta, gX, gbeta):
     T = U.shape[0]
     B = U.shape[1]
@@ -165,6 +161,38 @@ def _li_backward(gU, U, beta, gX, gbeta):
             if static:
                 gX[0, bi, j] = acc[j]
             gbeta[bi, j] = gb[j]
+
+
+# Each kernel exists in a parallel (prange over the batch) and a serial build; small problems
+# use the serial one because thread start-up costs more than the work. Both compile lazily.
+_SMALL = 200_000  # T * B * N below which the serial build runs
+
+
+def _pair(f):
+    return njit(cache=True, parallel=True)(f), njit(cache=True)(f)
+
+
+_LIF_FWD = _pair(_lif_forward)
+_LIF_BWD = _pair(_lif_backward)
+_LI_FWD = _pair(_li_forward)
+_LI_BWD = _pair(_li_backward)
+
+
+def lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
+    _LIF_FWD[U.size < _SMALL](X, T, beta, theta, reset_zero, smooth, code, p, U, S)
+
+
+def lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta):
+    _LIF_BWD[U.size < _SMALL](gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta,
+                              gtheta)
+
+
+def li_forward(X, T, beta, U):
+    _LI_FWD[U.size < _SMALL](X, T, beta, U)
+
+
+def li_backward(gU, U, beta, gX, gbeta):
+    _LI_BWD[U.size < _SMALL](gU, U, beta, gX, gbeta)
 
 
 def set_threads(n: int) -> None:

@@ -147,7 +147,7 @@ class LIF(SpikingLayer):
         S = np.empty_like(U)
         beta, th = self._vec("beta", n), self._vec("threshold", n)
         sg = self.surrogate
-        K._lif_forward(X, T, beta, th, self.reset == "zero", self.smooth, sg.code,
+        K.lif_forward(X, T, beta, th, self.reset == "zero", self.smooth, sg.code,
                        sg.param, U, S)
         if self.record:
             self.last_membrane = U.reshape(T, B, *feat)
@@ -165,7 +165,7 @@ class LIF(SpikingLayer):
         gt = np.empty((B, n), dtype=np.float64)
         sg = self.surrogate
         beta, th = self._vec("beta", n), self._vec("threshold", n)
-        K._lif_backward(gS, U, S, beta, th, self.reset == "zero", self.detach_reset,
+        K.lif_backward(gS, U, S, beta, th, self.reset == "zero", self.detach_reset,
                         sg.code, sg.param, gX, gb, gt)
         for k, gv in (("beta", gb), ("threshold", gt)):
             if k in self.params:
@@ -216,7 +216,7 @@ class LI(SpikingLayer):
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, "LI")
         U = np.empty((T, B, n), dtype=x.dtype)
-        K._li_forward(X, T, self._beta(n), U)
+        K.li_forward(X, T, self._beta(n), U)
         self._cache = (U, static, B, feat) if self.training else None
         return U.reshape(T, B, *feat)
 
@@ -228,7 +228,7 @@ class LI(SpikingLayer):
         gU = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
         gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
         gb = np.empty((B, n), dtype=np.float64)
-        K._li_backward(gU, U, self._beta(n), gX, gb)
+        K.li_backward(gU, U, self._beta(n), gX, gb)
         if "beta" in self.params:
             p = self.params["beta"]
             red = gb.sum(0) if p.size > 1 else gb.sum()
