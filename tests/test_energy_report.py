@@ -188,7 +188,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="weights="):
         report(make_counts(dense_ac=10, neuron_updates=1), "gpu")
     with pytest.raises(ValueError, match="did not fill 'synops_ac'"):
-        report(make_counts(neuron_updates=4, unfilled=("synops_ac",)), "loihi")
+        report(make_counts(neuron_updates=4, unfilled=("synops_ac", "synops_mac")), "loihi")
+    # an accumulate-only source: unfilled MACs are taken as 0 (noted)
+    r = report(make_counts(synops_ac=10, unfilled=("synops_mac",)), "cmos45nm")
+    assert any("synops_mac not counted" in n for n in r.notes)
     with pytest.raises(ValueError, match="precision"):
         report(c, "cmos45nm", precision="fp64")
     with pytest.raises(ValueError, match="no precision option"):
@@ -199,3 +202,40 @@ def test_bad_input():
         tables.Entry(1.0, "W", "x", "guessed")
     with pytest.raises(ValueError, match="value"):
         tables.Entry(math.nan, "W", "x", "derived")
+
+
+# Counts shaped like each source's (fields filled and `unfilled` lists as the engines and
+# backends declare them): every source's counts price on every platform that can run them.
+SOURCES = {
+    "clock": (dict(spikes=50, neuron_updates=1000, membrane_updates=900, synops_ac=400,
+                   dense_ac=8000, weight_reads=400, state_reads=1000, state_writes=1000, ticks=10),
+              ("spikes_routed", "hops", "cycles", "plasticity_updates")),
+    "truenorth": (dict(spikes=50, synops_ac=400, weight_reads=60, dense_ac=65536,
+                       neuron_updates=2560, spikes_routed=50, hops=300, ticks=10),
+                  ("synops_mac", "dense_mac", "membrane_updates", "state_reads", "state_writes",
+                   "plasticity_updates", "cycles")),
+    "loihi": (dict(spikes=50, neuron_updates=1000, synops_ac=400, ticks=10, spikes_routed=80,
+                   hops=120),
+              ("membrane_updates", "synops_mac", "dense_ac", "dense_mac", "weight_reads",
+               "state_reads", "state_writes", "cycles")),
+    "northpole": (dict(dense_mac=10_000, weight_reads=10_000, state_reads=1000, state_writes=100,
+                       spikes_routed=100, hops=300, cycles=5000),
+                  ("spikes", "neuron_updates", "membrane_updates", "synops_ac", "synops_mac",
+                   "dense_ac", "plasticity_updates", "ticks")),
+}
+RUNS_ON = {"clock": ("cmos45nm", "gpu", "truenorth", "loihi", "northpole"),
+           "truenorth": ("cmos45nm", "truenorth", "loihi", "northpole"),
+           "loihi": ("cmos45nm", "truenorth", "loihi"),
+           "northpole": ("northpole",)}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_source_prices_on_its_platforms(source):
+    fields, unfilled = SOURCES[source]
+    c = Counts(samples=2, duration_s=0.01, source=source, unfilled=unfilled)
+    c.add("layer", "layer", **fields)
+    for platform in RUNS_ON[source]:
+        kw = {"weights": 100} if platform == "gpu" else {}
+        rep = report(c, platform, **kw)
+        assert rep.total[0] <= rep.total[1] <= rep.total[2] and rep.total[1] > 0
+        json.dumps(rep.to_dict())

@@ -24,7 +24,8 @@ memory or routing field in ``counts.unfilled``, a documented proxy is used and r
 ``EnergyReport.notes``: ``weight_reads`` = effective synaptic ops (one weight word per op),
 ``state_reads`` = ``state_writes`` = ``neuron_updates`` (one state word each),
 ``spikes_routed`` = ``spikes``; unfilled ``hops`` and ``plasticity_updates`` are priced at
-zero with a note. Other unfilled fields a platform needs are an error.
+zero with a note; an unfilled accumulate (MAC) field whose MAC (accumulate) twin is filled is
+taken as 0 with a note. Other unfilled fields a platform needs are an error.
 """
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ PROXIES: dict[str, tuple[tuple[str, ...], str]] = {
 #: Unfilled fields priced at zero (with a note) because no proxy exists.
 ZERO_IF_UNFILLED: dict[str, str] = {"hops": "router-hop energy",
                                     "plasticity_updates": "learning (weight update) energy"}
+
+#: Accumulate/MAC pairs: a source that fills one and lists the other as unfilled (e.g. a chip
+#: with binary spikes only) has the other taken as 0, with a note.
+PAIRS: dict[str, str] = {"synops_ac": "synops_mac", "synops_mac": "synops_ac",
+                         "dense_ac": "dense_mac", "dense_mac": "dense_ac"}
 
 Triple = tuple[float, float, float]
 
@@ -189,13 +195,18 @@ def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: 
             if name in unfilled:
                 if name in PROXIES:
                     src, why = PROXIES[name]
-                    bad = [f for f in src if f in unfilled]
+                    bad = [f for f in src if f in unfilled
+                           and not (f in PAIRS and PAIRS[f] not in unfilled)]
                     if bad:
                         raise ValueError(f"counts from {counts.source!r} did not fill {name!r} "
                                          f"nor {bad}, needed to price it on {table.name!r}")
-                    q[name] = float(sum(tot[f] for f in src))
+                    q[name] = float(sum(tot[f] for f in src if f not in unfilled))
                     notes.append(f"{name} not counted by {counts.source or 'the source'}: "
                                  f"proxy {' + '.join(src)} ({why})")
+                elif name in PAIRS and PAIRS[name] not in unfilled:
+                    q[name] = 0.0
+                    notes.append(f"{name} not counted by {counts.source or 'the source'}, which "
+                                 f"counts {PAIRS[name]}: taken as 0")
                 elif name in ZERO_IF_UNFILLED:
                     q[name] = 0.0
                     notes.append(f"{name} not counted by {counts.source or 'the source'}: "
