@@ -1,0 +1,672 @@
+"""numba kernels of the exact event-driven engine (:mod:`spikesim.sim.event`).
+
+One call of :func:`run_events` simulates one batch entry from its current time up to (not
+including) ``t_end``. All neurons of all neuron nodes share one flat index space ``[0, N)``;
+input channels follow at ``[N, N_pre)``. Every projection is merged into one CSR over
+presynaptic indices whose rows are sorted by (delay, target, port); per synapse: target
+``sidx``, weight ``sw`` (read at delivery time, so a learning rule may change it between
+deliveries), delay ``sdly`` (s, exact), port ``sport`` and projection id ``sproj``.
+
+Three event sources, merged in time order:
+
+* the *delivery queue*: a binary min-heap of cursors ``(t_arrival, seq, pre, q, t_spike)``.
+  A spike of ``pre`` at ``t_spike`` pushes one cursor at its row's first synapse; popping it
+  delivers every synapse of the row with the same delay (one heap operation per distinct
+  delay per spike), then re-pushes the cursor at the next delay group;
+* the *input stream*: external spike times, sorted by (time, channel);
+* the *neuron heap*: an indexed min-heap holding at most one wake-up time per neuron:
+  ``FIRE`` (exact threshold crossing), ``CHECK`` (a rigorous lower bound on the crossing
+  time of a CubaLIF neuron) or ``REFR`` (end of the refractory period).
+
+Order at identical times (documented, deterministic): deliveries first, in the order their
+cursors were pushed (``seq``); then input spikes by channel; then neuron wake-ups by neuron
+index. So every input arriving at ``t`` is applied before the threshold test at ``t``, and the
+zero-delay deliveries of a spike at ``t`` come after the deliveries already queued for ``t``.
+
+Per neuron, the state ``(v, I_k)`` refers to the time ``tl``; it is advanced analytically
+(exact exponential propagators) only when an event reaches the neuron. After each change the
+neuron's next possible crossing is re-scheduled:
+
+* ``LIF``: closed form ``t* = tau ln((v_inf - v)/(v_inf - v_th))`` when ``v_inf > v_th``;
+* ``IF``: ``t* = (v_th - v)/(r bias)`` when ``bias > 0``;
+* ``CubaLIF``: ``f(s) = v(t+s) - v_th = A + B e^{-s/tau_m} + sum_k C_k e^{-s/tau_k}``. After an
+  input, two bounds cost a few flops and no exponential: ``f <= A + sum max(coef, 0)`` (if < 0:
+  never crosses) and ``f(s) <= f(0) + S s`` with ``S`` the sum of the positive derivative
+  coefficients (a lower bound ``-f(0)/S`` on the crossing time, scheduled as ``CHECK``). When
+  a ``CHECK`` is reached without an input in between, the first root is found exactly by root
+  isolation (:func:`_first_root`): multiplying an exponential sum by ``e^{lambda_0 s}`` and
+  differentiating removes one term, so the zeros of the derivative sum (found recursively,
+  closed form at two terms) split ``(0, inf)`` into intervals on which the sum is monotone;
+  each sign change is bracketed and solved by safeguarded Newton to 1e-13 s. No sampling.
+
+Cost per event: a delivery costs one analytic advance of its target (``1 + ports``
+exponentials), a few flops for the bound and ``O(log N)`` for the neuron-heap update; a spike
+costs one ``O(log Q)`` queue operation per distinct delay of its row. Neurons no event reaches
+cost nothing.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+K_LIF = 0    # LIF and LI: delta synapses, leak
+K_IF = 1     # IF: delta synapses, no leak
+K_CUBA = 2   # CubaLIF and CubaLI: exponential currents
+
+W_NONE = 0
+W_CHECK = 1
+W_FIRE = 2
+W_REFR = 3
+
+ROOT_TOL = 1e-13  # s, absolute tolerance of the crossing time
+
+# ctr slots
+C_QSIZE = 0
+C_SEQ = 1
+C_HSIZE = 2
+C_NREC = 3
+C_SOLVES = 4
+C_WAKES = 5
+C_LEN = 6
+
+
+# ------------------------------------------------------------------------- neuron heap
+@njit(cache=True, inline="always")
+def _hless(hkey, a, b):
+    ka = hkey[a]
+    kb = hkey[b]
+    return ka < kb or (ka == kb and a < b)
+
+
+@njit(cache=True)
+def _hup(hkey, hidx, hpos, p):
+    i = hidx[p]
+    while p > 0:
+        par = (p - 1) >> 1
+        j = hidx[par]
+        if _hless(hkey, j, i):
+            break
+        hidx[p] = j
+        hpos[j] = p
+        p = par
+    hidx[p] = i
+    hpos[i] = p
+
+
+@njit(cache=True)
+def _hdown(hkey, hidx, hpos, p, size):
+    i = hidx[p]
+    while True:
+        c = 2 * p + 1
+        if c >= size:
+            break
+        if c + 1 < size and _hless(hkey, hidx[c + 1], hidx[c]):
+            c += 1
+        j = hidx[c]
+        if _hless(hkey, i, j):
+            break
+        hidx[p] = j
+        hpos[j] = p
+        p = c
+    hidx[p] = i
+    hpos[i] = p
+
+
+@njit(cache=True)
+def _hset(hkey, hidx, hpos, ctr, i, key):
+    """Set neuron ``i``'s wake-up time (``inf`` removes it)."""
+    p = hpos[i]
+    if key == np.inf:
+        if p < 0:
+            return
+        size = ctr[C_HSIZE] - 1
+        ctr[C_HSIZE] = size
+        hpos[i] = -1
+        hkey[i] = np.inf
+        if p == size:
+            return
+        last = hidx[size]
+        hidx[p] = last
+        hpos[last] = p
+        _hup(hkey, hidx, hpos, p)
+        _hdown(hkey, hidx, hpos, hpos[last], size)
+        return
+    if p < 0:
+        size = ctr[C_HSIZE]
+        hkey[i] = key
+        hidx[size] = i
+        hpos[i] = size
+        ctr[C_HSIZE] = size + 1
+        _hup(hkey, hidx, hpos, size)
+        return
+    old = hkey[i]
+    hkey[i] = key
+    if key < old:
+        _hup(hkey, hidx, hpos, p)
+    elif key > old:
+        _hdown(hkey, hidx, hpos, p, ctr[C_HSIZE])
+
+
+# ------------------------------------------------------------------------- delivery queue
+@njit(cache=True, inline="always")
+def _qless(qt, qseq, a, b):
+    return qt[a] < qt[b] or (qt[a] == qt[b] and qseq[a] < qseq[b])
+
+
+@njit(cache=True)
+def _qswap(qt, qseq, qpre, qq, qts, a, b):
+    qt[a], qt[b] = qt[b], qt[a]
+    qseq[a], qseq[b] = qseq[b], qseq[a]
+    qpre[a], qpre[b] = qpre[b], qpre[a]
+    qq[a], qq[b] = qq[b], qq[a]
+    qts[a], qts[b] = qts[b], qts[a]
+
+
+@njit(cache=True)
+def _qpush(qt, qseq, qpre, qq, qts, ctr, t, pre, q, ts):
+    p = ctr[C_QSIZE]
+    ctr[C_QSIZE] = p + 1
+    qt[p] = t
+    qseq[p] = ctr[C_SEQ]
+    ctr[C_SEQ] += 1
+    qpre[p] = pre
+    qq[p] = q
+    qts[p] = ts
+    while p > 0:
+        par = (p - 1) >> 1
+        if _qless(qt, qseq, par, p):
+            break
+        _qswap(qt, qseq, qpre, qq, qts, p, par)
+        p = par
+
+
+@njit(cache=True)
+def _qsift_down(qt, qseq, qpre, qq, qts, size):
+    p = 0
+    while True:
+        c = 2 * p + 1
+        if c >= size:
+            break
+        if c + 1 < size and _qless(qt, qseq, c + 1, c):
+            c += 1
+        if _qless(qt, qseq, p, c):
+            break
+        _qswap(qt, qseq, qpre, qq, qts, p, c)
+        p = c
+
+
+@njit(cache=True)
+def _qpop(qt, qseq, qpre, qq, qts, ctr):
+    size = ctr[C_QSIZE] - 1
+    ctr[C_QSIZE] = size
+    if size > 0:
+        qt[0] = qt[size]
+        qseq[0] = qseq[size]
+        qpre[0] = qpre[size]
+        qq[0] = qq[size]
+        qts[0] = qts[size]
+        _qsift_down(qt, qseq, qpre, qq, qts, size)
+
+
+# ------------------------------------------------------------------------- exact CubaLIF root
+@njit(cache=True)
+def _g(a, lam, k, m, t):
+    """Level-``k`` sum ``G_k(t) = sum_{j>=k} a[k, j] exp(-(lam[j] - lam[k]) t)``."""
+    s = 0.0
+    for j in range(k, m):
+        s += a[k, j] * np.exp(-(lam[j] - lam[k]) * t)
+    return s
+
+
+@njit(cache=True)
+def _gd(a, lam, k, m, t):
+    s = 0.0
+    for j in range(k + 1, m):
+        s -= (lam[j] - lam[k]) * a[k, j] * np.exp(-(lam[j] - lam[k]) * t)
+    return s
+
+
+@njit(cache=True)
+def _limit_sign(a, k, m):
+    for j in range(k, m):
+        if a[k, j] > 0:
+            return 1.0
+        if a[k, j] < 0:
+            return -1.0
+    return 0.0
+
+
+@njit(cache=True)
+def _solve_bracket(a, lam, k, m, lo, hi, glo):
+    """Root of the monotone ``G_k`` on ``[lo, hi]`` with a sign change (``glo = G_k(lo)``):
+    safeguarded Newton (bisection whenever Newton leaves the bracket)."""
+    neg_lo = glo < 0.0
+    x = 0.5 * (lo + hi)
+    for _ in range(200):
+        g = _g(a, lam, k, m, x)
+        if g == 0.0:
+            return x
+        if (g < 0.0) == neg_lo:
+            lo = x
+        else:
+            hi = x
+        if hi - lo <= ROOT_TOL:
+            break
+        d = _gd(a, lam, k, m, x)
+        xn = x - g / d if d != 0.0 else 0.5 * (lo + hi)
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        if abs(xn - x) <= 0.25 * ROOT_TOL:
+            x = xn
+            break
+        x = xn
+    # the crossing lies in [lo, hi]; report the upper end (v >= v_th there)
+    if hi - lo <= ROOT_TOL:
+        return hi
+    return x
+
+
+@njit(cache=True)
+def _first_root(coef, lam, m, a, roots, nroots):
+    """First ``s > 0`` with ``f(s) = sum_j coef[j] exp(-lam[j] s) >= 0`` given ``f(0) < 0``
+    (``lam`` ascending and distinct; ``inf`` if none). Rigorous root isolation: see the
+    module docstring. ``a``, ``roots`` (``[m, m]``) and ``nroots`` (``[m]``) are workspace."""
+    for j in range(m):
+        a[0, j] = coef[j]
+    for k in range(m - 1):
+        for j in range(k + 1, m):
+            a[k + 1, j] = -(lam[j] - lam[k]) * a[k, j]
+    nroots[m - 1] = 0
+    for k in range(m - 2, -1, -1):
+        cnt = 0
+        left = 0.0
+        gl = _g(a, lam, k, m, 0.0)
+        lim = _limit_sign(a, k, m)
+        for s in range(nroots[k + 1] + 1):
+            if s < nroots[k + 1]:
+                right = roots[k + 1, s]
+                gr = _g(a, lam, k, m, right)
+            else:
+                right = np.inf
+                gr = lim
+            if k == 0:
+                # f < 0 on [0, left]; f is monotone on [left, right]
+                if right == np.inf:
+                    if lim <= 0.0:
+                        return np.inf
+                    right = _finite_right(a, lam, k, m, left, 1.0)
+                    if right < 0:
+                        return np.inf
+                    return _solve_bracket(a, lam, k, m, left, right, gl)
+                if gr == 0.0:
+                    return right
+                if gr > 0.0:
+                    return _solve_bracket(a, lam, k, m, left, right, gl)
+            else:
+                change = gl != 0.0 and (gr == 0.0 or (gr > 0.0) != (gl > 0.0))
+                if change and right == np.inf and gr == 0.0:
+                    change = False
+                if change:
+                    if gr == 0.0:
+                        r = right
+                    else:
+                        if right == np.inf:
+                            right = _finite_right(a, lam, k, m, left, gr)
+                        if right < 0:
+                            r = -1.0
+                        else:
+                            r = _solve_bracket(a, lam, k, m, left, right, gl)
+                    if r >= 0:
+                        roots[k, cnt] = r
+                        cnt += 1
+            if right == np.inf:
+                break
+            left = right
+            gl = gr
+        nroots[k] = cnt
+    return np.inf
+
+
+@njit(cache=True)
+def _finite_right(a, lam, k, m, left, sign):
+    """A finite ``b > left`` where ``G_k(b)`` has the sign ``sign`` of its limit at
+    infinity (exists because ``G_k`` is monotone on ``(left, inf)``); -1 if not found."""
+    rate = np.inf
+    for j in range(k + 1, m):
+        r = lam[j] - lam[k]
+        if r > 0 and r < rate:
+            rate = r
+    step = 1.0 / rate if rate < np.inf else 1.0
+    b = left + step
+    for _ in range(200):
+        g = _g(a, lam, k, m, b)
+        if (g > 0.0 and sign > 0) or (g < 0.0 and sign < 0):
+            return b
+        step *= 2.0
+        b = left + step
+    return -1.0
+
+
+@njit(cache=True)
+def cuba_first_crossing(f0_const, bmem, taum, c, taus, nports, coef, lam, a, roots, nroots):
+    """Exact first crossing time (s from now) of
+    ``f(s) = f0_const + bmem e^{-s/taum} + sum_k c[k] e^{-s/taus[k]}`` (``f(0) < 0``), or inf."""
+    # terms sorted by rate, equal rates merged
+    m = 0
+    coef[0] = f0_const
+    lam[0] = 0.0
+    m = 1
+    for t in range(nports + 1):
+        if t == nports:
+            cc = bmem
+            rr = 1.0 / taum
+        else:
+            cc = c[t]
+            rr = 1.0 / taus[t]
+        if cc == 0.0:
+            continue
+        # insertion
+        pos = m
+        merged = False
+        for j in range(m):
+            if lam[j] == rr:
+                coef[j] += cc
+                merged = True
+                break
+            if lam[j] > rr:
+                pos = j
+                break
+        if merged:
+            continue
+        for j in range(m, pos, -1):
+            coef[j] = coef[j - 1]
+            lam[j] = lam[j - 1]
+        coef[pos] = cc
+        lam[pos] = rr
+        m += 1
+    if m == 1:
+        return np.inf if f0_const < 0 else 0.0
+    return _first_root(coef, lam, m, a, roots, nroots)
+
+
+# ------------------------------------------------------------------------- neuron updates
+@njit(cache=True)
+def _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl, tref, nupd):
+    """Advance neuron ``j``'s state analytically from ``tl[j]`` to ``t``."""
+    dt = t - tl[j]
+    if dt <= 0.0:
+        return
+    nupd[j] += 1
+    tr = tref[j]
+    if tl[j] < tr:
+        if t <= tr:
+            v[j] = vreset[j]
+            for k in range(nports[j]):
+                cur[k, j] *= np.exp(-dt / tsyn[k, j])
+            tl[j] = t
+            return
+        d1 = tr - tl[j]
+        for k in range(nports[j]):
+            cur[k, j] *= np.exp(-d1 / tsyn[k, j])
+        v[j] = vreset[j]
+        dt = t - tr
+    kd = kind[j]
+    if kd == K_LIF:
+        v[j] = vinf[j] + (v[j] - vinf[j]) * np.exp(-dt / tau[j])
+    elif kd == K_IF:
+        v[j] += slope[j] * dt
+    else:
+        em = np.exp(-dt / tau[j])
+        vn = vinf[j] + (v[j] - vinf[j]) * em
+        for k in range(nports[j]):
+            ek = np.exp(-dt / tsyn[k, j])
+            vn += qk[k, j] * cur[k, j] * (ek - em)
+            cur[k, j] *= ek
+        v[j] = vn
+    tl[j] = t
+
+
+@njit(cache=True)
+def _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
+              hkey, hidx, hpos, wkind, ctr):
+    """Re-schedule neuron ``j`` (state current at ``t``, not refractory)."""
+    vt = vth[j]
+    if vt == np.inf:
+        return
+    vj = v[j]
+    key = np.inf
+    wk = W_FIRE
+    if vj >= vt:
+        key = t
+    else:
+        kd = kind[j]
+        if kd == K_LIF:
+            if vinf[j] > vt:
+                key = t + tau[j] * np.log((vinf[j] - vj) / (vinf[j] - vt))
+        elif kd == K_IF:
+            if slope[j] > 0.0:
+                key = t + (vt - vj) / slope[j]
+        else:
+            f0 = vj - vt
+            amp = vinf[j] - vt
+            b = vj - vinf[j]
+            up = 0.0
+            s = 0.0
+            for k in range(nports[j]):
+                c = qk[k, j] * cur[k, j]
+                b -= c
+                if c > 0.0:
+                    up += c
+                else:
+                    s -= c / tsyn[k, j]
+            if b > 0.0:
+                up += b
+            else:
+                s -= b / tau[j]
+            if amp + up >= 0.0 and s > 0.0:
+                key = t + (-f0) / s
+                wk = W_CHECK
+    wkind[j] = wk if key < np.inf else W_NONE
+    _hset(hkey, hidx, hpos, ctr, j, key)
+
+
+@njit(cache=True)
+def _exact(j, t, vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos, wkind, ctr,
+           wcoef, wlam, wa, wroots, wnroots, wc, wts):
+    """Exact scheduling of CubaLIF neuron ``j`` at ``t`` (after a CHECK wake-up)."""
+    ctr[C_SOLVES] += 1
+    f0 = v[j] - vth[j]
+    if f0 >= 0.0:
+        wkind[j] = W_FIRE
+        _hset(hkey, hidx, hpos, ctr, j, t)
+        return
+    b = v[j] - vinf[j]
+    npj = nports[j]
+    for k in range(npj):
+        wc[k] = qk[k, j] * cur[k, j]
+        wts[k] = tsyn[k, j]
+        b -= wc[k]
+    s = cuba_first_crossing(vinf[j] - vth[j], b, tau[j], wc, wts, npj, wcoef, wlam, wa,
+                            wroots, wnroots)
+    if s == np.inf:
+        wkind[j] = W_NONE
+        _hset(hkey, hidx, hpos, ctr, j, np.inf)
+    else:
+        wkind[j] = W_FIRE
+        _hset(hkey, hidx, hpos, ctr, j, t + s)
+
+
+@njit(cache=True)
+def _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
+          qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i, spike_count):
+    """Emit a spike of neuron ``j`` at ``t`` and reset it; returns True when refractory."""
+    spike_count[j] += 1
+    if rec_mask[j]:
+        n = ctr[C_NREC]
+        rec_t[n] = t
+        rec_i[n] = j
+        ctr[C_NREC] = n + 1
+    q0 = indptr[j]
+    if q0 < indptr[j + 1]:
+        _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], j, q0, t)
+    if rmode[j] == 0:
+        v[j] = vreset[j]
+    else:
+        v[j] -= vth[j] - vreset[j]
+    if refr[j] > 0.0:
+        v[j] = vreset[j]
+        tref[j] = t + refr[j]
+        return True
+    return False
+
+
+# ------------------------------------------------------------------------- main loop
+@njit(cache=True)
+def run_events(t_end, init,
+               # per-neuron parameters
+               kind, vinf, tau, slope, rr, vth, vreset, refr, rmode, nports, tsyn, qk,
+               # state
+               v, cur, tl, tref,
+               # neuron heap
+               hkey, hidx, hpos, wkind, ctr,
+               # delivery queue
+               qt, qseq, qpre, qq, qts,
+               # synapses
+               indptr, sidx, sw, sdly, sport, sproj, maxrow,
+               # input spikes of this call, sorted by (time, channel)
+               in_t, in_i,
+               # recording and counters
+               rec_mask, rec_t, rec_i, spike_count, nupd, syn_count):
+    """Process every event with time ``< t_end``. Returns the (possibly grown) queue and
+    record arrays ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``."""
+    N = v.shape[0]
+    P = cur.shape[0]
+    M = P + 2
+    wcoef = np.empty(M)
+    wlam = np.empty(M)
+    wa = np.empty((M, M))
+    wroots = np.empty((M, M))
+    wnroots = np.zeros(M, np.int64)
+    wc = np.empty(max(P, 1))
+    wts = np.empty(max(P, 1))
+    if init:
+        for j in range(N):
+            if v[j] >= vth[j] or kind[j] != K_CUBA:
+                _schedule(j, tl[j], kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
+                          hkey, hidx, hpos, wkind, ctr)
+            else:
+                _exact(j, tl[j], vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos,
+                       wkind, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts)
+    nin = in_t.shape[0]
+    ip = 0
+    need = maxrow + 2
+    while True:
+        # room for the worst case of one event (every target fires)
+        if ctr[C_QSIZE] + need > qt.shape[0]:
+            cap = 2 * qt.shape[0] + need
+            qt2 = np.empty(cap)
+            qt2[:qt.shape[0]] = qt
+            qseq2 = np.empty(cap, np.int64)
+            qseq2[:qt.shape[0]] = qseq
+            qpre2 = np.empty(cap, np.int64)
+            qpre2[:qt.shape[0]] = qpre
+            qq2 = np.empty(cap, np.int64)
+            qq2[:qt.shape[0]] = qq
+            qts2 = np.empty(cap)
+            qts2[:qt.shape[0]] = qts
+            qt, qseq, qpre, qq, qts = qt2, qseq2, qpre2, qq2, qts2
+        if ctr[C_NREC] + need > rec_t.shape[0]:
+            cap = 2 * rec_t.shape[0] + need
+            rt2 = np.empty(cap)
+            rt2[:rec_t.shape[0]] = rec_t
+            ri2 = np.empty(cap, np.int64)
+            ri2[:rec_t.shape[0]] = rec_i
+            rec_t, rec_i = rt2, ri2
+        td = qt[0] if ctr[C_QSIZE] > 0 else np.inf
+        tw = hkey[hidx[0]] if ctr[C_HSIZE] > 0 else np.inf
+        ti = in_t[ip] if ip < nin else np.inf
+        if td <= ti and td <= tw:
+            t = td
+            src = 0
+        elif ti <= tw:
+            t = ti
+            src = 1
+        else:
+            t = tw
+            src = 2
+        if not (t < t_end):
+            break
+        if src == 0:
+            # ---- delivery of one delay group of one spike
+            pre = qpre[0]
+            q = qq[0]
+            ts = qts[0]
+            d = sdly[q]
+            end = indptr[pre + 1]
+            qn = q
+            while qn < end and sdly[qn] == d:
+                qn += 1
+            if qn < end:
+                # replace the top by the next delay group of the same spike
+                qt[0] = ts + sdly[qn]
+                qseq[0] = ctr[C_SEQ]
+                ctr[C_SEQ] += 1
+                qq[0] = qn
+                _qsift_down(qt, qseq, qpre, qq, qts, ctr[C_QSIZE])
+            else:
+                _qpop(qt, qseq, qpre, qq, qts, ctr)
+            for s in range(q, qn):
+                j = sidx[s]
+                w = sw[s]
+                if w != 0.0:
+                    syn_count[sproj[s]] += 1
+                _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl,
+                         tref, nupd)
+                refractory = t < tref[j]
+                if kind[j] == K_CUBA:
+                    cur[sport[s], j] += w
+                    if refractory:
+                        continue
+                else:
+                    if refractory:
+                        continue
+                    v[j] += rr[j] * w
+                if v[j] >= vth[j]:
+                    if _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
+                             qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i,
+                             spike_count):
+                        wkind[j] = W_REFR
+                        _hset(hkey, hidx, hpos, ctr, j, tref[j])
+                        continue
+                _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
+                          hkey, hidx, hpos, wkind, ctr)
+        elif src == 1:
+            # ---- an external input spike
+            pre = in_i[ip]
+            ip += 1
+            spike_count[pre] += 1
+            q0 = indptr[pre]
+            if q0 < indptr[pre + 1]:
+                _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], pre, q0, t)
+        else:
+            # ---- a neuron wake-up
+            j = hidx[0]
+            ctr[C_WAKES] += 1
+            wk = wkind[j]
+            _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl,
+                     tref, nupd)
+            if wk == W_FIRE or v[j] >= vth[j]:
+                if _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
+                         qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i, spike_count):
+                    wkind[j] = W_REFR
+                    _hset(hkey, hidx, hpos, ctr, j, tref[j])
+                else:
+                    _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
+                              hkey, hidx, hpos, wkind, ctr)
+            elif wk == W_CHECK or (wk == W_REFR and kind[j] == K_CUBA):
+                _exact(j, t, vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos,
+                       wkind, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts)
+            else:
+                _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
+                          hkey, hidx, hpos, wkind, ctr)
+    return qt, qseq, qpre, qq, qts, rec_t, rec_i

@@ -1,0 +1,617 @@
+"""The exact event-driven engine: continuous time, no dt.
+
+Supported nodes: ``LIF``, ``IF``, ``CubaLIF`` (any number of ports), the readouts ``LI`` and
+``CubaLI`` (never fire), ``Input``, ``Output``, ``Sparse`` (per-synapse weights and exact
+delays), ``Affine`` (zero bias) and ``Linear`` (dense, zero delay), and direct neuron/input ->
+neuron edges (identity, weight 1, zero delay). Semantics are those of :mod:`spikesim.ir.nodes`:
+
+* delta synapses (``LIF``, ``IF``): ``v`` jumps by ``r*w`` at the arrival time; a neuron
+  fires at that time if ``v >= v_threshold``; between inputs ``v`` relaxes exactly to
+  ``v_leak + r*bias`` (``IF``: ``v`` grows by ``r*bias`` per second), so a neuron with
+  ``v_leak + r*bias > v_threshold`` fires with no input, at the closed-form crossing time;
+* ``CubaLIF``: ``I_k`` jumps by ``w`` and decays with ``tau_syn[k]``; the crossing time is
+  found exactly (rigorous root isolation of the exponential sum, Newton to 1e-13 s), so a
+  trajectory that peaks above the threshold between inputs fires and one that peaks below
+  does not, however small the margin;
+* refractory: for ``refractory`` seconds after a spike ``v`` is held at ``v_reset``; delta
+  inputs arriving then are dropped (their synaptic operations are still counted), currents
+  keep decaying and integrating inputs; an input arriving exactly at the end of the period
+  counts;
+* reset ``"value"`` (to ``v_reset``) or ``"subtract"`` (by ``v_threshold - v_reset``; if
+  ``v`` is still above threshold the neuron fires again at the same time);
+* a synapse of delay ``d`` delivers a spike emitted at ``t`` at exactly ``t + d`` (``d = 0``
+  means at ``t``; the clock engine rounds delays to steps and delivers one step later).
+
+Events at identical times are processed in this deterministic order: deliveries in the order
+their spikes were emitted (FIFO), then input spikes by channel, then neuron threshold
+crossings by neuron index (global index: nodes in network order). Inputs arriving at ``t``
+are applied before the threshold test at ``t``. A run of ``duration`` processes the events
+with times in ``[t, t + duration)``; ``run(a); run(b)`` equals ``run(a + b)`` exactly.
+
+Cost model (see :mod:`spikesim.kernels.event`): work is proportional to events, not to
+neurons x time. A synaptic event costs one analytic advance of its target (``1 + ports``
+exponentials), a bound of a few flops and an ``O(log N)`` update of an indexed heap of
+neuron wake-up times; a spike costs one ``O(log Q)`` operation on the queue of arrivals per
+distinct delay of its synapses; a CubaLIF neuron solves for its exact crossing time only
+when its lower-bound wake-up time is reached with no input in between. A neuron that no
+event reaches is never touched.
+
+``Counts`` (source ``"event"``): ``neuron_updates`` (= ``membrane_updates``) are the analytic
+advances performed; ``synops_ac``/``weight_reads`` the deliveries with a nonzero weight made
+during the run (a spike's deliveries that fall after the end of the run are counted in the
+run that makes them); ``state_reads``/``state_writes`` are advances times state variables.
+There are no steps, so ``ticks`` and the dense counts are listed in ``unfilled``.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from spikesim import ir
+from spikesim.sim.counts import Counts
+from spikesim.sim.inputs import Poisson, SpikeTimes
+from spikesim.sim.result import Result, SpikeTrain
+
+#: Simulated seconds per kernel call (progress-bar granularity; results do not depend on it).
+CHUNK_S = 0.1
+#: Length (s) of the absolute time blocks in which Poisson inputs are drawn.
+POISSON_BLOCK_S = 0.1
+
+_EXACT_NEURONS = (ir.LIF, ir.IF, ir.CubaLIF, ir.LI, ir.CubaLI)
+_UNFILLED = ("dense_ac", "dense_mac", "ticks", "spikes_routed", "hops", "cycles",
+             "plasticity_updates")
+
+
+def _b(value: Any, n: int) -> np.ndarray:
+    a = np.asarray(value, dtype=np.float64)
+    return np.broadcast_to(a.ravel() if a.ndim else a, (n,)).astype(np.float64).copy()
+
+
+class EventEngine:
+    """Exact event-driven simulation of an :class:`spikesim.ir.Network` (see the module docs).
+
+    Use through :class:`spikesim.sim.Simulator` with ``engine="event"``::
+
+        sim = Simulator(net, engine="event", rng=1)
+        res = sim.run(1.0, inputs={"in": SpikeTimes(times=[1e-3], indices=[0])})
+    """
+
+    name = "event"
+
+    def __init__(self, net: ir.Network, *, seed: int = 0, monitors: Iterable[Any] = (),
+                 record: Any = True, batch: int = 1):
+        if not isinstance(net, ir.Network):
+            raise TypeError(f"net: expected a spikesim.ir.Network, got {type(net).__name__}")
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise ValueError(f"batch: must be an int >= 1, got {batch!r}")
+        monitors = list(monitors)
+        if monitors:
+            raise NotImplementedError(
+                "monitors: the event engine records spikes only (state exists only at event "
+                "times); record state traces with engine='clock'")
+        self.net = net
+        self.seed = int(seed)
+        self.batch = int(batch)
+        self._check_supported()
+        self._layout()
+        self._build_params()
+        self._build_synapses()
+        self._set_record(record)
+        self.reset()
+
+    # ------------------------------------------------------------------ structure
+    def _check_supported(self) -> None:
+        net = self.net
+        for name, node in net.nodes.items():
+            if isinstance(node, ir.NeuronNode):
+                if not isinstance(node, _EXACT_NEURONS):
+                    raise NotImplementedError(
+                        f"node {name!r} ({type(node).__name__}): the event engine simulates only "
+                        f"LIF, IF, CubaLIF, LI and CubaLI exactly; {type(node).__name__} is "
+                        f"simulated by the clock engine (engine='clock', dt=...)")
+                if isinstance(node, (ir.CubaLIF, ir.CubaLI)):
+                    taus = node.tau_syn if isinstance(node.tau_syn, tuple) else (node.tau_syn,)
+                    for k, ts in enumerate(taus):
+                        if np.any(np.abs(np.asarray(ts) - np.asarray(node.tau_mem))
+                                  <= 1e-9 * np.asarray(node.tau_mem)):
+                            raise ValueError(
+                                f"node {name!r}: tau_syn[{k}] equals tau_mem; the event engine's "
+                                f"exact solver needs distinct time constants (use e.g. "
+                                f"tau_syn*(1+1e-6)) or use engine='clock'")
+                if node.spiking:
+                    vth, vr = np.asarray(node.v_threshold), np.asarray(node.v_reset)
+                    if node.reset == "subtract" and np.any(vth <= vr):
+                        raise ValueError(
+                            f"node {name!r}: reset='subtract' needs v_threshold > v_reset, "
+                            f"otherwise a neuron fires endlessly at one instant")
+                    if node.reset == "value" and np.any((vr >= vth) & (np.asarray(node.refractory) <= 0)):
+                        raise ValueError(
+                            f"node {name!r}: v_reset >= v_threshold with refractory = 0 makes a "
+                            f"neuron fire endlessly at one instant; give a refractory period")
+            elif isinstance(node, (ir.Input, ir.Output)):
+                continue
+            elif isinstance(node, (ir.Sparse, ir.Affine, ir.Linear)):
+                if isinstance(node, ir.Sparse) and node.plasticity is not None:
+                    raise NotImplementedError(
+                        f"node {name!r}: plasticity in the event engine is not available yet; "
+                        f"use engine='clock'")
+                if isinstance(node, ir.Affine) and np.any(node.bias != 0):
+                    raise NotImplementedError(
+                        f"node {name!r} (Affine): a per-step bias has no continuous-time meaning "
+                        f"in the event engine; fold it into the target neurons' bias or use "
+                        f"engine='clock'")
+                for e in net.in_edges(name):
+                    if not isinstance(net[e.src], (ir.NeuronNode, ir.Input)):
+                        raise NotImplementedError(
+                            f"edge {e}: a {type(node).__name__} must be fed by a neuron or Input "
+                            f"node in the event engine")
+                for e in net.out_edges(name):
+                    if not isinstance(net[e.dst], (ir.NeuronNode, ir.Output)):
+                        raise NotImplementedError(
+                            f"edge {e}: a {type(node).__name__} must feed a neuron node in the "
+                            f"event engine")
+            else:
+                raise NotImplementedError(
+                    f"node {name!r} ({type(node).__name__}): the event engine cannot simulate "
+                    f"{type(node).__name__} (it runs spike-to-spike Sparse/Affine/Linear "
+                    f"projections); use engine='clock', or express the layer as an ir.Sparse "
+                    f"projection")
+
+    def _layout(self) -> None:
+        net = self.net
+        self.groups = net.names("neuron")
+        self.inputs = net.names("input")
+        sizes = [net[n].n for n in self.groups]
+        self.gstart = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.N = int(self.gstart[-1])
+        isz = [net[n].n for n in self.inputs]
+        self.istart = (self.N + np.concatenate([[0], np.cumsum(isz)])).astype(np.int64)
+        self.N_pre = int(self.istart[-1])
+        self.offset = {n: int(self.gstart[k]) for k, n in enumerate(self.groups)}
+        self.offset.update({n: int(self.istart[k]) for k, n in enumerate(self.inputs)})
+        self.P = max([len(net[n].port_names()) if isinstance(net[n], (ir.CubaLIF, ir.CubaLI))
+                      else 0 for n in self.groups] + [1])
+
+    def _build_params(self) -> None:
+        from spikesim.kernels.event import K_CUBA, K_IF, K_LIF
+
+        N, P = self.N, self.P
+        self.kind = np.zeros(N, np.int8)
+        self.vinf = np.zeros(N)
+        self.tau = np.ones(N)
+        self.slope = np.zeros(N)
+        self.rr = np.ones(N)
+        self.vth = np.full(N, np.inf)
+        self.vreset = np.zeros(N)
+        self.refr = np.zeros(N)
+        self.rmode = np.zeros(N, np.int8)
+        self.nports = np.zeros(N, np.int64)
+        self.tsyn = np.ones((P, N))
+        self.qk = np.zeros((P, N))
+        self.v0 = np.zeros(N)
+        self.nvars = {}
+        for g, name in enumerate(self.groups):
+            node = self.net[name]
+            n = node.n
+            sl = slice(self.gstart[g], self.gstart[g + 1])
+            r = _b(node.r, n)
+            bias = _b(node.bias, n)
+            self.rr[sl] = r
+            vleak = _b(getattr(node, "v_leak", 0.0), n)
+            self.vinf[sl] = vleak + r * bias
+            if node.spiking:
+                self.vth[sl] = _b(node.v_threshold, n)
+                self.vreset[sl] = _b(node.v_reset, n)
+                self.refr[sl] = _b(node.refractory, n)
+                self.rmode[sl] = 0 if node.reset == "value" else 1
+            default_v0 = np.zeros(n) if isinstance(node, ir.IF) else vleak
+            self.v0[sl] = _b(node.v_init, n) if node.v_init is not None else default_v0
+            if isinstance(node, (ir.LIF, ir.LI)):
+                self.kind[sl] = K_LIF
+                self.tau[sl] = _b(node.tau, n)
+                self.nvars[name] = 1
+            elif isinstance(node, ir.IF):
+                self.kind[sl] = K_IF
+                self.slope[sl] = r * bias
+                self.nvars[name] = 1
+            else:
+                self.kind[sl] = K_CUBA
+                taum = _b(node.tau_mem, n)
+                self.tau[sl] = taum
+                taus = node.tau_syn if isinstance(node.tau_syn, tuple) else (node.tau_syn,)
+                for k, ts in enumerate(taus):
+                    ts = _b(ts, n)
+                    self.tsyn[k, sl] = ts
+                    self.qk[k, sl] = r * ts / (ts - taum)
+                self.nports[sl] = len(taus)
+                self.nvars[name] = 1 + len(taus)
+
+    def _build_synapses(self) -> None:
+        """Merge every projection into one CSR over global presynaptic indices, each row
+        sorted by (delay, target, port)."""
+        net = self.net
+        rows = []
+        self.projections = []  # (name, src node, nonzero out-degree per source neuron)
+        for name in net.names("synapse"):
+            node = net[name]
+            outs = [e for e in net.out_edges(name) if isinstance(net[e.dst], ir.NeuronNode)]
+            for e_in in net.in_edges(name):
+                src = e_in.src
+                for e_out in outs:
+                    dst = e_out.dst
+                    port = net[dst].port_index(e_out.port) if isinstance(
+                        net[dst], (ir.CubaLIF, ir.CubaLI)) else 0
+                    if isinstance(node, ir.Sparse):
+                        pre = np.repeat(np.arange(node.n_pre), np.diff(node.indptr))
+                        post = node.indices.astype(np.int64)
+                        w = node.weight
+                        d = np.broadcast_to(np.asarray(node.delay, np.float64), post.shape)
+                    else:
+                        W = node.weight
+                        post, pre = np.nonzero(W)
+                        w = W[post, pre]
+                        d = np.zeros(pre.shape)
+                    pid = len(self.projections)
+                    deg = np.bincount(pre[w != 0], minlength=net.size(src))
+                    self.projections.append((name, src, deg))
+                    rows.append((pre + self.offset[src], post + self.offset[dst], w, d,
+                                 np.full(pre.shape, port, np.int8), np.full(pre.shape, pid, np.int32)))
+        for dst in self.groups:
+            for e in net.in_edges(dst):
+                if isinstance(net[e.src], (ir.NeuronNode, ir.Input)):
+                    n = net.size(e.src)
+                    port = net[dst].port_index(e.port) if isinstance(
+                        net[dst], (ir.CubaLIF, ir.CubaLI)) else 0
+                    idx = np.arange(n)
+                    pid = len(self.projections)
+                    self.projections.append((f"{e.src}->{dst}", e.src, np.ones(n, np.int64)))
+                    rows.append((idx + self.offset[e.src], idx + self.offset[dst], np.ones(n),
+                                 np.zeros(n), np.full(n, port, np.int8), np.full(n, pid, np.int32)))
+        if rows:
+            pre = np.concatenate([r[0] for r in rows]).astype(np.int64)
+            post = np.concatenate([r[1] for r in rows]).astype(np.int64)
+            w = np.concatenate([r[2] for r in rows]).astype(np.float64)
+            d = np.concatenate([r[3] for r in rows]).astype(np.float64)
+            port = np.concatenate([r[4] for r in rows])
+            proj = np.concatenate([r[5] for r in rows])
+            order = np.lexsort((port, post, d, pre))
+            self.sidx = post[order].astype(np.int32)
+            self.sw = w[order]
+            self.sdly = d[order]
+            self.sport = port[order].astype(np.int8)
+            self.sproj = proj[order].astype(np.int32)
+            counts = np.bincount(pre, minlength=self.N_pre)
+            self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        else:
+            self.sidx = np.zeros(0, np.int32)
+            self.sw = np.zeros(0)
+            self.sdly = np.zeros(0)
+            self.sport = np.zeros(0, np.int8)
+            self.sproj = np.zeros(0, np.int32)
+            self.indptr = np.zeros(self.N_pre + 1, np.int64)
+        self.maxrow = int(np.diff(self.indptr).max()) if self.N_pre else 0
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.sidx.size)
+
+    def _set_record(self, record: Any) -> None:
+        spiking = [n for n in self.groups if self.net[n].spiking]
+        if record is True:
+            names = spiking
+        elif record is False or record is None:
+            names = []
+        else:
+            names = list(record)
+            for n in names:
+                if n not in spiking:
+                    raise ValueError(f"record: {n!r} is not a spiking neuron node; choose from "
+                                     f"{spiking}")
+        self.record_names = names
+        self.rec_mask = np.zeros(self.N, np.bool_)
+        for n in names:
+            self.rec_mask[self.offset[n]:self.offset[n] + self.net[n].n] = True
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Back to t = 0 with the initial state."""
+        B, N, P = self.batch, self.N, self.P
+        self.t = 0.0
+        self.v = np.tile(self.v0, (B, 1))
+        self.cur = np.zeros((B, P, N))
+        self.tl = np.zeros((B, N))
+        self.tref = np.zeros((B, N))
+        self.hkey = np.full((B, N), np.inf)
+        self.hidx = np.zeros((B, N), np.int64)
+        self.hpos = np.full((B, N), -1, np.int64)
+        self.wkind = np.zeros((B, N), np.int8)
+        self.ctr = np.zeros((B, 6), np.int64)
+        self.queues = [(np.empty(64), np.empty(64, np.int64), np.empty(64, np.int64),
+                        np.empty(64, np.int64), np.empty(64)) for _ in range(B)]
+        self.spike_count = np.zeros((B, self.N_pre), np.int64)
+        self.nupd = np.zeros((B, max(N, 1)), np.int64)
+        self.syn_count = np.zeros((B, max(len(self.projections), 1)), np.int64)
+        self._init = np.zeros(B, np.bool_)
+
+    STATE_KEYS = ("v", "cur", "tl", "tref", "hkey", "hidx", "hpos", "wkind", "ctr",
+                  "spike_count", "nupd", "syn_count")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Dynamic state (membranes, currents, wake-up heap, queued arrivals, counters)."""
+        st = {k: getattr(self, k).copy() for k in self.STATE_KEYS}
+        sizes = self.ctr[:, 0]
+        for f, fname in enumerate(("qt", "qseq", "qpre", "qq", "qts")):
+            st[fname] = np.concatenate([self.queues[b][f][:sizes[b]] for b in range(self.batch)])
+        st["t"] = np.array(self.t)
+        st["initialised"] = self._init.copy()
+        return st
+
+    def set_state(self, st: Mapping[str, np.ndarray]) -> None:
+        for k in self.STATE_KEYS + ("qt", "qseq", "qpre", "qq", "qts", "t", "initialised"):
+            if k not in st:
+                raise ValueError(f"state: missing {k!r}")
+        for k in self.STATE_KEYS:
+            cur = getattr(self, k)
+            arr = np.asarray(st[k])
+            if arr.shape != cur.shape:
+                raise ValueError(f"state[{k!r}]: shape {arr.shape} != {cur.shape} of this simulator")
+            setattr(self, k, arr.astype(cur.dtype).copy())
+        sizes = self.ctr[:, 0]
+        ends = np.concatenate([[0], np.cumsum(sizes)])
+        if ends[-1] != np.asarray(st["qt"]).shape[0]:
+            raise ValueError("state: queue arrays do not match the queue sizes in 'ctr'")
+        dtypes = (np.float64, np.int64, np.int64, np.int64, np.float64)
+        self.queues = []
+        for b in range(self.batch):
+            cap = max(64, 2 * int(sizes[b]))
+            q = []
+            for fname, dt in zip(("qt", "qseq", "qpre", "qq", "qts"), dtypes):
+                a = np.empty(cap, dt)
+                a[:sizes[b]] = np.asarray(st[fname])[ends[b]:ends[b + 1]]
+                q.append(a)
+            self.queues.append(tuple(q))
+        self.t = float(st["t"])
+        self._init = np.asarray(st["initialised"], np.bool_).reshape(self.batch).copy()
+
+    # ------------------------------------------------------------------ inputs
+    def _input_spikes(self, stims: Mapping[str, Any], t0: float, t1: float):
+        """Per batch entry: (times, global channel) of input spikes in [t0, t1), sorted by
+        (time, channel)."""
+        B = self.batch
+        parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(B)]
+        for name, stim in stims.items():
+            off, n = self.offset[name], self.net[name].n
+            if isinstance(stim, SpikeTimes):
+                lo, hi = np.searchsorted(stim.times, [t0, t1], side="left")
+                t, i, b = stim.times[lo:hi], stim.indices[lo:hi], stim.batch[lo:hi]
+                for bb in range(B):
+                    m = b == bb
+                    parts[bb].append((t[m], i[m] + off))
+            else:
+                for bb in range(B):
+                    parts[bb].append(self._poisson(name, stim, n, bb, t0, t1, off))
+        out = []
+        for bb in range(B):
+            if parts[bb]:
+                t = np.concatenate([p[0] for p in parts[bb]])
+                i = np.concatenate([p[1] for p in parts[bb]]).astype(np.int64)
+                order = np.lexsort((i, t))
+                out.append((np.ascontiguousarray(t[order]), np.ascontiguousarray(i[order])))
+            else:
+                out.append((np.zeros(0), np.zeros(0, np.int64)))
+        return out
+
+    def _poisson(self, name: str, stim: Poisson, n: int, b: int, t0: float, t1: float, off: int):
+        """Exact continuous-time Poisson spikes in [t0, t1): drawn per absolute block of
+        POISSON_BLOCK_S seconds from (seed, input name, block, batch entry), so any split of
+        a run gives the same spikes."""
+        rate = np.broadcast_to(stim.rate, (n,)) if stim.rate.ndim else np.full(n, float(stim.rate))
+        key = zlib.crc32(name.encode())
+        T = POISSON_BLOCK_S
+        ts, idx = [], []
+        for c in range(int(np.floor(t0 / T)), int(np.ceil(t1 / T)) + 1):
+            s0 = c * T
+            if s0 >= t1 or s0 + T <= t0:
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key, c, b)))
+            cnt = rng.poisson(rate * T)
+            ii = np.repeat(np.arange(n), cnt)
+            tt = s0 + T * rng.random(ii.size)
+            m = (tt >= t0) & (tt < t1)
+            ts.append(tt[m])
+            idx.append(ii[m] + off)
+        if not ts:
+            return np.zeros(0), np.zeros(0, np.int64)
+        return np.concatenate(ts), np.concatenate(idx)
+
+    def _check_inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+        stims = {}
+        for name, stim in (inputs or {}).items():
+            if name not in self.inputs:
+                raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: {self.inputs}")
+            if isinstance(stim, Poisson):
+                if stim.rate.ndim and stim.rate.size != self.net[name].n:
+                    raise ValueError(f"inputs[{name!r}]: Poisson rate has {stim.rate.size} values "
+                                     f"for {self.net[name].n} channels")
+            elif isinstance(stim, SpikeTimes):
+                n = self.net[name].n
+                if stim.indices.size and (stim.indices.min() < 0 or stim.indices.max() >= n):
+                    raise ValueError(f"inputs[{name!r}]: SpikeTimes.indices must be in [0, {n}), "
+                                     f"got [{stim.indices.min()}, {stim.indices.max()}]")
+                if stim.batch.size and (stim.batch.min() < 0 or stim.batch.max() >= self.batch):
+                    raise ValueError(f"inputs[{name!r}]: SpikeTimes.batch must be in "
+                                     f"[0, {self.batch}), got max {stim.batch.max()}")
+            else:
+                raise TypeError(f"inputs[{name!r}]: the event engine takes SpikeTimes or Poisson "
+                                f"stimuli (exact spike times), got {type(stim).__name__}; "
+                                f"time-gridded Frames run on engine='clock'")
+            stims[name] = stim
+        return stims
+
+    # ------------------------------------------------------------------ run
+    def _call(self, b: int, t_end: float, in_t: np.ndarray, in_i: np.ndarray, rec):
+        from spikesim.kernels.event import run_events
+
+        q = self.queues[b]
+        out = run_events(
+            t_end, not self._init[b],
+            self.kind, self.vinf, self.tau, self.slope, self.rr, self.vth, self.vreset,
+            self.refr, self.rmode, self.nports, self.tsyn, self.qk,
+            self.v[b], self.cur[b], self.tl[b], self.tref[b],
+            self.hkey[b], self.hidx[b], self.hpos[b], self.wkind[b], self.ctr[b],
+            q[0], q[1], q[2], q[3], q[4],
+            self.indptr, self.sidx, self.sw, self.sdly, self.sport, self.sproj, self.maxrow,
+            in_t, in_i, self.rec_mask, rec[0], rec[1],
+            self.spike_count[b], self.nupd[b], self.syn_count[b])
+        self.queues[b] = out[:5]
+        return out[5], out[6]
+
+    def run(self, duration: float, inputs: Mapping[str, Any] | None = None, *,
+            progress: bool = True) -> Result:
+        """Advance by ``duration`` seconds (events in ``[t, t + duration)``)."""
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.floating,
+                                                                   np.integer)):
+            raise TypeError(f"duration: expected a number of seconds, got {duration!r}")
+        if not (np.isfinite(duration) and duration >= 0):
+            raise ValueError(f"duration: must be a finite number >= 0 s, got {duration!r}")
+        stims = self._check_inputs(inputs)
+        B = self.batch
+        t_start = self.t
+        t_stop = t_start + float(duration)
+        count0 = self.spike_count.copy()
+        nupd0 = self.nupd.copy()
+        syn0 = self.syn_count.copy()
+        solves0 = self.ctr[:, 4].copy()
+        wakes0 = self.ctr[:, 5].copy()
+        recs = [(np.empty(1024), np.empty(1024, np.int64)) for _ in range(B)]
+        first = not bool(self._init.all())
+        # JIT (or cache load) on a throw-away one-neuron network, timed separately.
+        t0 = time.perf_counter()
+        self._compile()
+        jit_s = time.perf_counter() - t0
+        self.ctr[:, 3] = 0
+        z, zi = np.zeros(0), np.zeros(0, np.int64)
+        t_run0 = time.perf_counter()
+        nchunks = max(1, int(np.ceil(duration / CHUNK_S - 1e-9)))
+        bar = None
+        if progress and nchunks * B > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=nchunks * B, unit="chunk", desc="event", leave=False)
+        try:
+            for c in range(nchunks):
+                ts = t_start + c * CHUNK_S
+                te = t_stop if c == nchunks - 1 else t_start + (c + 1) * CHUNK_S
+                ins = self._input_spikes(stims, ts, te) if stims else None
+                for b in range(B):
+                    in_t, in_i = ins[b] if ins is not None else (z, zi)
+                    recs[b] = self._call(b, te, in_t, in_i, recs[b])
+                    self._init[b] = True
+                    if bar is not None:
+                        bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        recs = [(recs[b][0][:self.ctr[b, 3]].copy(), recs[b][1][:self.ctr[b, 3]].copy())
+                for b in range(B)]
+        self.ctr[:, 3] = 0
+        self.t = t_stop
+        run_s = time.perf_counter() - t_run0
+        return self._result(recs, t_start, t_stop, count0, nupd0, syn0, solves0, wakes0,
+                            jit_s, run_s, first)
+
+    def _compile(self) -> None:
+        """Trigger compilation (or cache load) of the kernel on a throw-away one-neuron copy."""
+        from spikesim.kernels.event import run_events
+
+        P = self.P
+        f = np.zeros(1)
+        run_events(0.0, True, np.zeros(1, np.int8), f.copy(), np.ones(1), f.copy(), np.ones(1),
+                   np.full(1, np.inf), f.copy(), f.copy(), np.zeros(1, np.int8),
+                   np.zeros(1, np.int64), np.ones((P, 1)), np.zeros((P, 1)),
+                   f.copy(), np.zeros((P, 1)), f.copy(), f.copy(),
+                   np.full(1, np.inf), np.zeros(1, np.int64), np.full(1, -1, np.int64),
+                   np.zeros(1, np.int8), np.zeros(6, np.int64),
+                   np.empty(4), np.empty(4, np.int64), np.empty(4, np.int64),
+                   np.empty(4, np.int64), np.empty(4),
+                   np.zeros(2, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0),
+                   np.zeros(0, np.int8), np.zeros(0, np.int32), 0,
+                   np.zeros(0), np.zeros(0, np.int64), np.zeros(1, np.bool_),
+                   np.empty(4), np.empty(4, np.int64),
+                   np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
+
+    def state_at(self, node: str, t: float | None = None) -> np.ndarray:
+        """Membrane potential ``[batch, n]`` of neuron node ``node`` at time ``t`` (default:
+        the current time), computed analytically from the last event without changing the
+        state. ``t`` must not be earlier than any neuron's last event."""
+        if node not in self.groups:
+            raise ValueError(f"node: {node!r} is not a neuron node; neuron nodes: {self.groups}")
+        t = self.t if t is None else float(t)
+        sl = slice(self.offset[node], self.offset[node] + self.net[node].n)
+        tl = self.tl[:, sl]
+        if np.any(tl > t):
+            raise ValueError(f"t: {t} s is earlier than the last event of some neuron")
+        v = self.v[:, sl].copy()
+        tref = self.tref[:, sl]
+        start = np.maximum(tl, tref)
+        refr_now = t <= tref
+        dt = np.maximum(t - start, 0.0)
+        v = np.where(tl < tref, self.vreset[sl], v)
+        kind = self.kind[sl]
+        vinf, tau = self.vinf[sl], self.tau[sl]
+        em = np.exp(-dt / tau)
+        out = np.where(kind == 1, v + self.slope[sl] * dt, vinf + (v - vinf) * em)
+        for k in range(self.P):
+            ts = self.tsyn[k, sl]
+            cur = self.cur[:, k, sl] * np.exp(-(start - tl) / ts)
+            out = out + np.where(kind == 2, self.qk[k, sl] * cur * (np.exp(-dt / ts) - em), 0.0)
+        return np.where(refr_now, self.vreset[sl], out)
+
+    def _result(self, recs, t_start, t_stop, count0, nupd0, syn0, solves0, wakes0, jit_s,
+                run_s, first) -> Result:
+        net, B = self.net, self.batch
+        spikes = {}
+        bt = [np.full(r[0].size, b, np.int64) for b, r in enumerate(recs)]
+        st = np.concatenate([r[0] for r in recs])
+        si = np.concatenate([r[1] for r in recs])
+        sb = np.concatenate(bt)
+        order = np.lexsort((si, sb, st))
+        st, si, sb = st[order], si[order], sb[order]
+        for name in self.record_names:
+            off, n = self.offset[name], net[name].n
+            m = (si >= off) & (si < off + n)
+            spikes[name] = SpikeTrain(t=st[m], i=si[m] - off, b=sb[m], n=n)
+        dspk = self.spike_count - count0
+        dupd = self.nupd - nupd0
+        dsyn = self.syn_count - syn0
+        c = Counts(samples=B, duration_s=t_stop - t_start, steps=0, source="event",
+                   unfilled=_UNFILLED,
+                   meta={"exact_solves": int((self.ctr[:, 4] - solves0).sum()),
+                         "wakeups": int((self.ctr[:, 5] - wakes0).sum())})
+        for g, name in enumerate(self.groups):
+            node = net[name]
+            sl = slice(self.gstart[g], self.gstart[g + 1])
+            upd = int(dupd[:, sl].sum())
+            c.add(name, "neuron", spikes=int(dspk[:, sl].sum()) if node.spiking else 0,
+                  neuron_updates=upd, membrane_updates=upd,
+                  state_reads=upd * self.nvars[name], state_writes=upd * self.nvars[name])
+        for k, name in enumerate(self.inputs):
+            c.add(name, "input", spikes=int(dspk[:, self.istart[k]:self.istart[k + 1]].sum()))
+        for p, (name, src, deg) in enumerate(self.projections):
+            ops = int(dsyn[:, p].sum())
+            c.add(name, "synapse", synops_ac=ops, weight_reads=ops)
+        outputs = {}
+        for name in net.names("output"):
+            for e in net.in_edges(name):
+                src = net[e.src]
+                if isinstance(src, ir.NeuronNode) and src.spiking:
+                    off = self.offset[e.src]
+                    outputs[name] = dspk[:, off:off + src.n].reshape((B, *net.shapes[e.src][1]))
+                elif isinstance(src, ir.NeuronNode):
+                    outputs[name] = self.state_at(e.src, t_stop).reshape((B, *net.shapes[e.src][1]))
+        return Result(spikes=spikes, outputs=outputs, counts=c, t_start=t_start, t_stop=t_stop,
+                      dt=None, engine="event", jit_s=jit_s, run_s=run_s,
+                      meta={"seed": self.seed, "batch": B, "first_run": first})
