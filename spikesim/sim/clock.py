@@ -223,7 +223,7 @@ class ClockEngine:
                     ts = B(ts)
                     d = np.exp(-dt / ts)
                     self.pd[k, sl] = d
-                    self.coba_m[k, sl] = ts / dt * (1.0 - d)
+                    self.coba_m[k, sl] = -ts / dt * np.expm1(-dt / ts)  # exact mean factor
                     self.coba_e[k, sl] = B(er)
                 self.gkind[g] = 2
                 self.gnports[g] = len(node.tau_syn)
@@ -343,7 +343,10 @@ class ClockEngine:
                              f"{self.groups}")
         node = self.net[m.node]
         ports = node.port_names()
-        allowed = ["v", "a"] + ([p for p in ports if p] or (["I"] if isinstance(node, (ir.CubaLIF, ir.CubaLI)) else []))
+        named = [p for p in ports if p]
+        allowed = ["v", "a"] + named
+        if isinstance(node, (ir.CubaLIF, ir.CubaLI, ir.CobaLIF)) and len(ports) == 1:
+            allowed.append("I")  # alias of the single port's current (or conductance)
         for var in m.variables:
             if var not in allowed:
                 raise ValueError(f"StateMonitor.variables: {var!r} is not a variable of "
