@@ -155,6 +155,8 @@ class Trainer:
     # ------------------------------------------------------------ helpers
     def _inputs(self, xb: np.ndarray) -> tuple[np.ndarray, int | None]:
         x = xb.astype(self.dtype)
+        if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+            raise ValueError("input batch contains NaN or inf values")
         if self.input_scale != 1.0:
             x *= self.dtype.type(self.input_scale)
         if not self.model.spiking:
