@@ -8,7 +8,10 @@ Arrays of a set of ``C`` cores (see :class:`spikesim.backends.truenorth.core.Cor
 - ``wsto``   int32  [C, 4, 256]  s_j^G where b_j^G = 1, else 0 (stochastic part);
 - ``smask``  uint64 [C, 4, 4]    packed b_j^G (stochastic-synapse flags);
 - ``nzmask`` uint64 [C, 4, 4]    packed (s_j^G != 0) (for counting effective synaptic events);
-- ``nparam`` int32  [C, 256, NP] per-neuron parameters, columns ``P_*`` below;
+- ``ptab``   int32  [K, NP]      distinct neuron parameter sets, columns ``P_*`` below;
+- ``pidx``   int32  [C, 256]     row of ``ptab`` of each neuron (deduplicated: the per-tick
+  neuron loop then streams 8 bytes per neuron instead of the whole parameter set);
+- ``route``  int32  [C, 256, 3]  target core (-1: none), target axon, delay;
 - ``V``      int32  [C, 256]     membrane potentials; ``rng`` uint32 [C] core PRNG states.
 
 Per core and tick the order of work (and of PRNG draws) is fixed: synaptic integration over the
@@ -19,12 +22,15 @@ threshold (one draw if M_j != 0), fire/reset, saturate.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import get_thread_id, njit, prange, types
+from numba.core.extending import intrinsic
 
-# neuron parameter columns
+# columns of the neuron parameter table ptab [K, NP] (neurons index it through pidx [C, 256])
 P_LEAK, P_CLEAK, P_EPS, P_ALPHA, P_BETA, P_MASK, P_RESET, P_GAMMA, P_KAPPA = range(9)
-P_TCORE, P_TAXON, P_DELAY = 9, 10, 11
-NP = 12
+NP = 9
+# columns of route [C, 256, 3]
+R_CORE, R_AXON, R_DELAY = 0, 1, 2
 
 # per-core counter columns
 C_SYNOPS, C_AXON_EVENTS, C_SAT, C_SPIKES, C_ROUTED, C_HOPS, C_NEG, C_DENSE = range(8)
@@ -43,192 +49,242 @@ def _xorshift32(s):
     return s
 
 
-@njit(cache=True)
-def _popcount64(x):
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+@intrinsic
+def _popcount64(typingctx, x):
+    """Number of set bits of a uint64 (LLVM ctpop)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
+        return builder.call(fn, [args[0]])
+
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def _bitindex(typingctx, x):
+    """Index of the lowest set bit of a nonzero uint64 (LLVM cttz)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
+
+    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True)
-def _sat(v, cnt, c):
-    if v > V_MAX:
-        cnt[c, C_SAT] += 1
-        return V_MAX
-    if v < V_MIN:
-        cnt[c, C_SAT] += 1
-        return V_MIN
-    return v
-
-
-@njit(cache=True)
-def _core_tick(c, act, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, nparam, rng, acc,
-               fired, cnt):
-    """One tick of core ``c``: integrate the active axons ``act`` (uint8 [256]), leak,
-    threshold, fire, reset. Writes ``fired`` (uint8 [256]); updates V, rng, cnt."""
+def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab,
+               rng, a, fired, cnt):
+    """One tick of core ``c``: integrate the active axons ``act`` (uint8 [256], the same memory
+    as ``act64`` uint64 [32]; zero words are skipped and the flags are cleared), leak,
+    threshold, fire, reset. ``a`` is an int32 [256] scratch accumulator, zero on entry and on
+    exit. Writes the indices of the neurons that fired into ``fired`` (int32 [256]) and
+    returns how many; updates V, rng, cnt."""
     s = np.uint32(rng[c])
-    for j in range(256):
-        acc[c, j] = 0
+    n_ax = 0
+    n_syn = 0
     for i in range(256):
+        if (i & 7) == 0 and act64[i >> 3] == 0:
+            continue
         if act[i] == 0:
             continue
+        act[i] = 0
         g = atype[c, i]
-        cnt[c, C_AXON_EVENTS] += 1
+        n_ax += 1
+        wrow = wdet[c, g]
         for wd in range(4):
             word = xbar[c, i, wd]
             if word == 0:
                 continue
-            cnt[c, C_SYNOPS] += _popcount64(word & nzmask[c, g, wd])
+            n_syn += np.int64(_popcount64(word & nzmask[c, g, wd]))
             base = wd * 64
-            for b in range(64):
-                bit = np.int32((word >> np.uint64(b)) & np.uint64(1))
-                acc[c, base + b] += bit * wdet[c, g, base + b]
+            for b in range(64):  # deterministic part (vectorises; faster than a bit scan)
+                a[base + b] += np.int32((word >> np.uint64(b)) & np.uint64(1)) * wrow[base + b]
             if has_sto[c]:
+                # stochastic part: one draw per connected stochastic synapse, neurons ascending
                 sw = word & smask[c, g, wd]
-                if sw != 0:
-                    for b in range(64):
-                        if (sw >> np.uint64(b)) & np.uint64(1):
-                            s = _xorshift32(s)
-                            rho = np.int32(s >> np.uint32(24))
-                            wv = wsto[c, g, base + b]
-                            if wv > 0 and wv >= rho:
-                                acc[c, base + b] += 1
-                            elif wv < 0 and -wv >= rho:
-                                acc[c, base + b] -= 1
+                while sw != 0:
+                    b = np.int64(_bitindex(sw))
+                    sw &= sw - np.uint64(1)
+                    s = _xorshift32(s)
+                    rho = np.int32(s >> np.uint32(24))
+                    wv = wsto[c, g, base + b]
+                    sg = np.int32(wv > 0) - np.int32(wv < 0)
+                    a[base + b] += sg * np.int32(abs(wv) >= rho)
+    n_sat = 0
+    n_neg = 0
+    nf = 0
+    Vc = V[c]
+    pc = pidx[c]
+    kprev = -1
+    lam = cl = eps = msk = alpha = beta = kappa = gamma = rst = 0
     for j in range(256):
-        p = nparam[c, j]
-        v = _sat(np.int64(V[c, j]) + acc[c, j], cnt, c)
+        k = pc[j]
+        if k != kprev:
+            kprev = k
+            lam = ptab[k, P_LEAK]
+            cl = ptab[k, P_CLEAK]
+            eps = ptab[k, P_EPS]
+            msk = ptab[k, P_MASK]
+            alpha = ptab[k, P_ALPHA]
+            beta = ptab[k, P_BETA]
+            kappa = ptab[k, P_KAPPA]
+            gamma = ptab[k, P_GAMMA]
+            rst = ptab[k, P_RESET]
+        v = np.int64(Vc[j]) + a[j]
+        a[j] = 0
+        if v > V_MAX:
+            v = V_MAX
+            n_sat += 1
+        elif v < V_MIN:
+            v = V_MIN
+            n_sat += 1
         # leak with leak reversal: Omega = (1 - eps) + eps * sgn(V)
-        lam = p[P_LEAK]
-        cl = p[P_CLEAK]
         if lam != 0 or cl != 0:
-            if p[P_EPS] != 0:
+            if eps != 0:
                 om = 1 if v > 0 else (-1 if v < 0 else 0)
             else:
                 om = 1
             if cl != 0:
                 s = _xorshift32(s)
                 rho = np.int32(s >> np.uint32(24))
-                if lam > 0 and lam >= rho:
-                    v += om
-                elif lam < 0 and -lam >= rho:
-                    v -= om
+                sg = np.int32(lam > 0) - np.int32(lam < 0)
+                v += om * sg * np.int32(abs(lam) >= rho)
             else:
                 v += om * lam
-            v = _sat(v, cnt, c)
+            if v > V_MAX:
+                v = V_MAX
+                n_sat += 1
+            elif v < V_MIN:
+                v = V_MIN
+                n_sat += 1
         # threshold with masked random part eta = rho & M
         eta = 0
-        m = p[P_MASK]
-        if m != 0:
+        if msk != 0:
             s = _xorshift32(s)
-            eta = np.int64(s & np.uint32(m))
-        alpha = p[P_ALPHA]
-        beta = p[P_BETA]
-        kappa = p[P_KAPPA]
-        gamma = p[P_GAMMA]
+            eta = np.int64(s & np.uint32(msk))
         if v >= alpha + eta:
-            fired[j] = 1
-            cnt[c, C_SPIKES] += 1
+            fired[nf] = j
+            nf += 1
             if gamma == 0:
-                v = p[P_RESET]
+                v = rst
             elif gamma == 1:
                 v = v - (alpha + eta)
         else:
-            fired[j] = 0
-            if kappa != 0:
-                lim = beta
-            else:
-                lim = beta + eta
+            lim = beta if kappa != 0 else beta + eta
             if v < -lim:
-                cnt[c, C_NEG] += 1
+                n_neg += 1
                 if kappa != 0:
                     v = -beta
                 elif gamma == 0:
-                    v = -p[P_RESET]
+                    v = -rst
                 elif gamma == 1:
                     v = v + (beta + eta)
-        V[c, j] = _sat(v, cnt, c)
+        if v > V_MAX:
+            v = V_MAX
+            n_sat += 1
+        elif v < V_MIN:
+            v = V_MIN
+            n_sat += 1
+        Vc[j] = v
     rng[c] = s
+    cnt[c, C_AXON_EVENTS] += n_ax
+    cnt[c, C_SYNOPS] += n_syn
+    cnt[c, C_SAT] += n_sat
+    cnt[c, C_NEG] += n_neg
+    cnt[c, C_SPIKES] += nf
+    return nf
 
 
 @njit(cache=True)
-def _run_core(T, inputs, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, nparam, rng,
+def _run_core(T, inputs, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, rng,
               spikes, vrec, cnt):
-    """Run core 0 for T ticks on ``inputs`` (uint8 [T, 256]); record spikes and V."""
-    acc = np.zeros((1, 256), dtype=np.int32)
-    fired = np.zeros(256, dtype=np.uint8)
+    """Run core 0 for T ticks on ``inputs`` (uint8 [T, 256], consumed: cleared while read);
+    record spikes and V."""
+    acc = np.zeros(256, dtype=np.int32)
+    fired = np.zeros(256, dtype=np.int32)
+    in64 = inputs.view(np.uint64)
     for t in range(T):
-        _core_tick(0, inputs[t], V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, nparam,
-                   rng, acc, fired, cnt)
+        nf = _core_tick(0, inputs[t], in64[t], V, xbar, atype, wdet, wsto, smask, nzmask,
+                        has_sto, pidx, ptab, rng, acc, fired, cnt)
+        for q in range(nf):
+            spikes[t, fired[q]] = 1
         for j in range(256):
-            spikes[t, j] = fired[j]
             vrec[t, j] = V[0, j]
 
 
 @njit(cache=True)
-def _route(c, t, fired, nparam, buf, core_x, core_y, rec_index, rec, out_count, cnt):
-    for j in range(256):
-        if fired[j] == 0:
-            continue
+def _route(c, t, tl, nf, fired, route, buf8, core_x, core_y, rec_index, rec, out_count, cnt):
+    n_r = 0
+    n_h = 0
+    for q in range(nf):
+        j = fired[q]
         r = rec_index[c, j]
         if r >= 0:
             if rec.shape[0] > 0:
-                rec[t, r] = 1
+                rec[tl, r] = 1
             out_count[r] += 1
-        tc = nparam[c, j, P_TCORE]
+        tc = route[c, j, R_CORE]
         if tc >= 0:
-            d = nparam[c, j, P_DELAY]
-            buf[(t + d) % 16, tc, nparam[c, j, P_TAXON]] = 1
-            cnt[c, C_ROUTED] += 1
-            cnt[c, C_HOPS] += abs(core_x[tc] - core_x[c]) + abs(core_y[tc] - core_y[c])
+            buf8[(t + route[c, j, R_DELAY]) % 16, tc, route[c, j, R_AXON]] = 1
+            n_r += 1
+            n_h += abs(core_x[tc] - core_x[c]) + abs(core_y[tc] - core_y[c])
+    cnt[c, C_ROUTED] += n_r
+    cnt[c, C_HOPS] += n_h
 
 
 @njit(cache=True)
-def _inject(t, tl, inp, in_ptr, in_core, in_axon, buf, in_cnt):
+def _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt):
     slot = t % 16
     for k in range(inp.shape[1]):
         if inp[tl, k] != 0:
             in_cnt[0] += 1
             for q in range(in_ptr[k], in_ptr[k + 1]):
-                buf[slot, in_core[q], in_axon[q]] = 1
+                buf8[slot, in_core[q], in_axon[q]] = 1
                 in_cnt[1] += 1
 
 
 @njit(cache=True)
-def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf, V, xbar, atype, wdet, wsto, smask,
-                 nzmask, has_sto, nparam, rng, acc, firedbuf, core_x, core_y, rec_index, rec,
-                 out_count, cnt, in_cnt):
+def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
+                 smask, nzmask, has_sto, pidx, ptab, route, rng, acc, firedbuf, core_x, core_y,
+                 rec_index, rec, out_count, cnt, in_cnt):
     """Ticks t0..t0+T-1 of all cores, one thread. ``inp`` uint8 [T, n_in] (may have 0 columns);
-    ``rec`` uint8 [T, n_rec] (or [0, n_rec] to only count into ``out_count``)."""
+    ``rec`` uint8 [T, n_rec] (or [0, n_rec] to only count into ``out_count``). ``buf8`` uint8
+    [16, C, 256] is the delay buffer, ``buf64`` the same memory viewed as uint64 [16, C, 32];
+    ``acc``/``firedbuf`` are per-thread scratch rows [threads, 256]."""
     C = V.shape[0]
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
-        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf, in_cnt)
+        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
         for c in range(C):
-            _core_tick(c, buf[slot, c], V, xbar, atype, wdet, wsto, smask, nzmask, has_sto,
-                       nparam, rng, acc, firedbuf[c], cnt)
-            for i in range(256):
-                buf[slot, c, i] = 0
-            _route(c, tl, firedbuf[c], nparam, buf, core_x, core_y, rec_index, rec, out_count, cnt)
+            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, smask,
+                            nzmask, has_sto, pidx, ptab, rng, acc[0], firedbuf[0], cnt)
+            if nf > 0:
+                _route(c, t, tl, nf, firedbuf[0], route, buf8, core_x, core_y, rec_index, rec,
+                       out_count, cnt)
 
 
 @njit(cache=True, parallel=True)
-def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, buf, V, xbar, atype, wdet, wsto, smask,
-                   nzmask, has_sto, nparam, rng, acc, firedbuf, core_x, core_y, rec_index, rec,
-                   out_count, cnt, in_cnt):
+def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
+                   smask, nzmask, has_sto, pidx, ptab, route, rng, acc, firedbuf, core_x, core_y,
+                   rec_index, rec, out_count, cnt, in_cnt):
     """Same as :func:`_chip_serial`, cores in parallel (numba threads). Each core's state,
     PRNG and counters are touched by one thread; spike delivery writes the value 1 into a
-    future delay slot (never the slot being read), so results equal the serial kernel's."""
+    future delay slot (never the slot being read, delays are 1..15), so results equal the
+    serial kernel's."""
     C = V.shape[0]
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
-        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf, in_cnt)
+        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
         for c in prange(C):
-            _core_tick(c, buf[slot, c], V, xbar, atype, wdet, wsto, smask, nzmask, has_sto,
-                       nparam, rng, acc, firedbuf[c], cnt)
-            for i in range(256):
-                buf[slot, c, i] = 0
-            _route(c, tl, firedbuf[c], nparam, buf, core_x, core_y, rec_index, rec, out_count, cnt)
+            tid = get_thread_id()
+            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, smask,
+                            nzmask, has_sto, pidx, ptab, rng, acc[tid], firedbuf[tid], cnt)
+            if nf > 0:
+                _route(c, t, tl, nf, firedbuf[tid], route, buf8, core_x, core_y, rec_index, rec,
+                       out_count, cnt)

@@ -178,20 +178,44 @@ class CoreArrays:
     smask: np.ndarray
     nzmask: np.ndarray
     has_sto: np.ndarray
-    nparam: np.ndarray
+    pidx: np.ndarray
+    ptab: np.ndarray
+    route: np.ndarray
     v_init: np.ndarray
 
     @property
     def n_cores(self) -> int:
         return int(self.xbar.shape[0])
 
+    def kernel_args(self) -> tuple:
+        return (self.xbar, self.atype, self.wdet, self.wsto, self.smask, self.nzmask,
+                self.has_sto, self.pidx, self.ptab)
+
+
+def neuron_table(neuron_arrays: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Deduplicated parameter table ``ptab`` [K, NP] and per-neuron rows ``pidx`` [C, 256]."""
+    from . import _kernels as K
+
+    C = len(neuron_arrays)
+    full = np.zeros((C, 256, K.NP), dtype=np.int32)
+    for c, a in enumerate(neuron_arrays):
+        full[c, :, K.P_LEAK] = a["leak"]
+        full[c, :, K.P_CLEAK] = a["stochastic_leak"]
+        full[c, :, K.P_EPS] = a["leak_reversal"]
+        full[c, :, K.P_ALPHA] = a["alpha"]
+        full[c, :, K.P_BETA] = a["beta"]
+        full[c, :, K.P_MASK] = (1 << a["mask_bits"].astype(np.int64)) - 1
+        full[c, :, K.P_RESET] = a["reset"]
+        full[c, :, K.P_GAMMA] = a["gamma"]
+        full[c, :, K.P_KAPPA] = a["kappa"]
+    ptab, inv = np.unique(full.reshape(-1, K.NP), axis=0, return_inverse=True)
+    return np.ascontiguousarray(ptab, np.int32), inv.reshape(C, 256).astype(np.int32)
+
 
 def pack_cores(crossbars: np.ndarray, axon_types: np.ndarray, neuron_arrays: list[dict],
                validate: bool = True) -> CoreArrays:
     """Pack C cores: crossbars bool [C,256,256], axon_types int [C,256], and one
     :meth:`NeuronParams.arrays` dict per core."""
-    from . import _kernels as K
-
     C = len(neuron_arrays)
     if validate:
         for c in range(C):
@@ -203,27 +227,20 @@ def pack_cores(crossbars: np.ndarray, axon_types: np.ndarray, neuron_arrays: lis
     B = np.stack([a["stochastic_synapse"] for a in neuron_arrays]).astype(bool)
     W = np.ascontiguousarray(W.transpose(0, 2, 1))
     B = np.ascontiguousarray(B.transpose(0, 2, 1))
-    wdet = np.where(B, 0, W).astype(np.int32)
-    wsto = np.where(B, W, 0).astype(np.int32)
+    wdet = np.where(B, 0, W).astype(np.int16)
+    wsto = np.where(B, W, 0).astype(np.int16)
     smask = pack_bits(B)
     nzmask = pack_bits(W != 0)
     has_sto = B.reshape(C, -1).any(axis=1).astype(np.uint8)
-    nparam = np.zeros((C, 256, K.NP), dtype=np.int32)
+    ptab, pidx = neuron_table(neuron_arrays)
+    pidx = pidx.astype(np.uint16 if ptab.shape[0] <= 65536 else np.int32)
+    route = np.zeros((C, 256, 3), dtype=np.int32)
     for c, a in enumerate(neuron_arrays):
-        nparam[c, :, K.P_LEAK] = a["leak"]
-        nparam[c, :, K.P_CLEAK] = a["stochastic_leak"]
-        nparam[c, :, K.P_EPS] = a["leak_reversal"]
-        nparam[c, :, K.P_ALPHA] = a["alpha"]
-        nparam[c, :, K.P_BETA] = a["beta"]
-        nparam[c, :, K.P_MASK] = (1 << a["mask_bits"].astype(np.int64)) - 1
-        nparam[c, :, K.P_RESET] = a["reset"]
-        nparam[c, :, K.P_GAMMA] = a["gamma"]
-        nparam[c, :, K.P_KAPPA] = a["kappa"]
-        nparam[c, :, K.P_TCORE] = a["target_core"]
-        nparam[c, :, K.P_TAXON] = a["target_axon"]
-        nparam[c, :, K.P_DELAY] = a["delay"]
+        route[c, :, 0] = a["target_core"]
+        route[c, :, 1] = a["target_axon"]
+        route[c, :, 2] = a["delay"]
     v_init = np.stack([a["v_init"] for a in neuron_arrays]).astype(np.int32)
-    return CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, nparam, v_init)
+    return CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, route, v_init)
 
 
 def run_core(crossbar: Any, axon_types: Any, neuron_params: NeuronParams, axon_inputs: Any,
@@ -269,8 +286,7 @@ def run_core(crossbar: Any, axon_types: Any, neuron_params: NeuronParams, axon_i
     spikes = np.zeros((T, 256), dtype=np.uint8)
     vrec = np.zeros((T, 256), dtype=np.int32)
     cnt = np.zeros((1, K.NC), dtype=np.int64)
-    K._run_core(T, np.ascontiguousarray(A, dtype=np.uint8), V, arrs.xbar, arrs.atype, arrs.wdet,
-                arrs.wsto, arrs.smask, arrs.nzmask, arrs.has_sto, arrs.nparam, rng, spikes,
+    K._run_core(T, np.array(A, dtype=np.uint8, order="C"), V, *arrs.kernel_args(), rng, spikes,
                 vrec, cnt)
     if not return_counts:
         return spikes, vrec
