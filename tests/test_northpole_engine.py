@@ -29,7 +29,7 @@ def test_cnn_matches_naive_bit_exact(bits):
     rng = np.random.default_rng(bits)
     layers = [
         _mac(IntConv2d, "c1", rng, (4, 2, 3, 3), bits, bits, False, bits, True,
-             scale=4.0 / (18 * 2 ** bits), padding=1),
+             scale=16.0 / (18 * 2 ** bits), padding=1),
         IntMaxPool2d("p1", 2),
         _mac(IntConv2d, "c2", rng, (5, 4, 3, 3), bits, bits, False, bits, False,
              scale=3.0 / (36 * 2 ** bits), stride=2),

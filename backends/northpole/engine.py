@@ -23,8 +23,9 @@ from spikesim.backends.northpole.layers import (
 )
 
 _DT = {"float32": np.float32, "float64": np.float64, "int64": np.int64}
-#: im2col chunks are kept below this many elements (memory bound of the fast path).
-_IM2COL_ELEMS = 8_000_000
+#: im2col chunks are kept near this many elements (cache-sized blocks: im2col, GEMM and
+#: requantisation of a block run while it is hot in cache).
+_IM2COL_ELEMS = 1_000_000
 
 
 @njit(cache=True, parallel=True)
@@ -52,7 +53,8 @@ def _requant_kernel(acc, bias, M, s, lo, hi, do_requant, out):  # pragma: no cov
                     nout += 1
                 elif y < lo:
                     y = lo
-                    nout += 1
+                    if lo < 0:  # an unsigned output's lower clamp is the fused ReLU
+                        nout += 1
                 out[i, j] = y
             else:
                 out[i, j] = a
@@ -89,7 +91,7 @@ def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out_b
     ``acc`` integer values (int32 range) in any numeric dtype; ``multiplier``/``shift`` per
     channel (or scalars). Rounding is half toward +infinity (an arithmetic right shift
     floors). Returns ``(y int64, n_saturated)``; ``n_saturated`` counts values clamped to the
-    ``out_bits`` range. (The engine runs the same arithmetic in a numba kernel; this numpy
+    ``out_bits`` range (for unsigned outputs only at the top: the clamp at 0 is the ReLU). (The engine runs the same arithmetic in a numba kernel; this numpy
     version is its readable twin and is used for pooling.)
 
     Example::
@@ -103,7 +105,7 @@ def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out_b
     rnd = np.left_shift(np.int64(1), s - 1)
     y = (acc * M + rnd) >> s
     lo, hi = int_range(out_bits, signed)
-    nsat = int(np.count_nonzero(y < lo) + np.count_nonzero(y > hi))
+    nsat = int((np.count_nonzero(y < lo) if signed else 0) + np.count_nonzero(y > hi))
     np.clip(y, lo, hi, out=y)
     return y, nsat
 
@@ -115,16 +117,18 @@ def _matmul_exact(a: np.ndarray, wt: np.ndarray, dtype: str) -> np.ndarray:
     return a.astype(dt, copy=False) @ wt.astype(dt, copy=False)
 
 
-def _mac_out(layer, acc2d: np.ndarray, st: dict) -> np.ndarray:
-    """Bias, int32 clamp and requantisation of a ``[rows, out]`` accumulator block."""
+def _mac_out(layer, acc2d: np.ndarray, st: dict, out: np.ndarray | None = None) -> np.ndarray:
+    """Bias, int32 clamp and requantisation of a ``[rows, out]`` accumulator block (in place
+    when the block is float32 and the layer requantises)."""
     c = acc2d.shape[1]
     if layer.out_bits is None:
-        out = np.empty(acc2d.shape, dtype=np.int64)
+        out = np.empty(acc2d.shape, dtype=np.int64) if out is None else out
         M = np.zeros(c, dtype=np.int64)
         sh = np.ones(c, dtype=np.int64)
         lo = hi = 0
     else:
-        out = np.empty(acc2d.shape, dtype=np.float32)
+        if out is None:
+            out = acc2d if acc2d.dtype == np.float32 else np.empty(acc2d.shape, np.float32)
         M = np.asarray(layer.multiplier, dtype=np.int64)
         sh = np.asarray(layer.shift, dtype=np.int64)
         lo, hi = int_range(layer.out_bits, layer.out_signed)
@@ -154,18 +158,22 @@ def _conv(layer: IntConv2d, x: np.ndarray, st: dict) -> np.ndarray:
     # weights reordered to (kh, kw, C) to match the patch order below
     wt = np.ascontiguousarray(layer.weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)).astype(dt)
     xp = np.ascontiguousarray(x, dtype=dt)
-    out = None
-    per = max(1, _IM2COL_ELEMS // max(1, ho * wo * kh * kw * c))
+    rows = ho * wo
+    out = np.empty((n * rows, o), dtype=np.float32 if layer.out_bits is not None else np.int64)
+    per = max(1, _IM2COL_ELEMS // max(1, rows * kh * kw * c))
+    cols = np.empty((min(per, n) * rows, kh * kw * c), dtype=dt)
+    direct = out.dtype == dt
     for b0 in range(0, n, per):
-        xb = xp[b0:b0 + per]
-        nb = xb.shape[0]
-        cols = np.empty((nb * ho * wo, kh * kw * c), dtype=dt)
-        _im2col_kernel(xb, kh, kw, sh, sw, ph, pw, ho, wo, cols)
-        r = _mac_out(layer, cols @ wt, st)
-        if out is None:
-            out = np.empty((n, ho, wo, o), dtype=r.dtype)
-        out[b0:b0 + nb] = r.reshape(nb, ho, wo, o)
-    return out
+        nb = min(per, n - b0)
+        cb = cols[:nb * rows]
+        _im2col_kernel(xp[b0:b0 + nb], kh, kw, sh, sw, ph, pw, ho, wo, cb)
+        ob = out[b0 * rows:(b0 + nb) * rows]
+        if direct:  # GEMM straight into the output block, requantised in place
+            np.matmul(cb, wt, out=ob)
+            _mac_out(layer, ob, st, ob)
+        else:
+            _mac_out(layer, cb @ wt, st, ob)
+    return out.reshape(n, ho, wo, o)
 
 
 def _pool_windows(x: np.ndarray, layer) -> np.ndarray:

@@ -14,8 +14,9 @@ Integer semantics (documented once, used by the engine and its naive twin in tes
   32-bit accumulator; each clamped value is counted as an accumulator saturation);
 * requantisation (when ``out_bits`` is set): ``y = (acc * M + 2**(s-1)) >> s`` -- a
   fixed-point multiply by ``M * 2**-s`` with rounding half toward +infinity -- then clamped
-  to the output range (unsigned ``[0, 2**b - 1]`` when ``relu`` else signed); every clamped
-  value is counted as an output saturation. ReLU is this lower clamp (fused).
+  to the output range (unsigned ``[0, 2**b - 1]`` when ``relu`` else signed); every value
+  clamped at the top (and, for signed outputs, at the bottom) is counted as an output
+  saturation. ReLU is the lower clamp at 0 of unsigned outputs (fused, not a saturation).
 * ``out_bits=None`` keeps the int32 accumulator (a classifier's last layer); the host
   dequantises it with ``acc_scale`` (one float per output channel).
 """

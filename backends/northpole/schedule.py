@@ -12,7 +12,9 @@ Model (every assumption named; constants from :mod:`.params`):
   requantisation constants (9 bytes per output channel: int32 bias, int32 multiplier, shift),
   a double-buffered input (``2 x inputs x a_bits / 8``) and any extra buffer (e.g. a residual
   skip held for the frames in flight). Remaining cores go, one at a time, to the current
-  bottleneck layer (greedy; it is optimal for this max-of-ceilings objective up to ties).
+  bottleneck layer, in the smallest step that makes it faster, until the bottleneck cannot
+  be sped up with the cores left (greedy; optimal for this max-of-ceilings objective up to
+  ties). Cores that cannot raise the throughput stay unused (``cores_used`` < 256).
 * **Cycles of a layer on n cores**: its output values are split evenly over the cores (the
   busiest core gets ``ceil(outputs / n)``), each output costs ``fan_in`` MACs, and a core
   does ``ops_per_core_per_cycle(bits) x macs_per_op`` MACs per cycle at the layer's compute
@@ -37,7 +39,6 @@ Model (every assumption named; constants from :mod:`.params`):
 """
 from __future__ import annotations
 
-import heapq
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -234,17 +235,30 @@ def _mean_hops(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _allocate(layers, n_cores, mem_cores, macs_per_op) -> list[int]:
+    """Give spare cores to the bottleneck layer until it cannot get faster (or cores run out).
+
+    Each step finds the fewest extra cores that lower the bottleneck's cycles; if that needs
+    more cores than are free (or the layer is split to one output per core) the allocation
+    stops: adding cores elsewhere cannot raise the throughput.
+    """
     n = list(mem_cores)
     free = n_cores - sum(n)
-    heap = [(-layer_cycles(l, k, macs_per_op), i) for i, (l, k) in enumerate(zip(layers, n))]
-    heapq.heapify(heap)
-    while free > 0 and heap:
-        negc, i = heapq.heappop(heap)
-        if n[i] >= layers[i].n_out:          # cannot split finer than one output per core
-            continue
-        n[i] += 1
-        free -= 1
-        heapq.heappush(heap, (-layer_cycles(layers[i], n[i], macs_per_op), i))
+    cyc = [layer_cycles(l, k, macs_per_op) for l, k in zip(layers, n)]
+    while free > 0:
+        i = int(np.argmax(cyc))
+        l = layers[i]
+        cur = cyc[i]
+        # smallest n' with ceil(ceil(out/n')*fan_in/mpc) < cur
+        mpc = macs_per_cycle(l.bits, macs_per_op)
+        per_core_max = math.floor((cur - 1) * mpc / l.fan_in)   # outputs per core allowed
+        if per_core_max < 1:
+            break
+        need = math.ceil(l.n_out / per_core_max)
+        if need - n[i] > free:
+            break
+        free -= need - n[i]
+        n[i] = need
+        cyc[i] = layer_cycles(l, need, macs_per_op)
     return n
 
 
