@@ -47,6 +47,15 @@ def register(cls):
     return cls
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Field equality: arrays by value, tuples element-wise."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    return bool(a == b)
+
+
 class Node:
     """Base of all IR nodes.
 
@@ -75,14 +84,8 @@ class Node:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        for f in dataclasses.fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-                if not np.array_equal(np.asarray(a), np.asarray(b)):
-                    return False
-            elif a != b:
-                return False
-        return True
+        return all(_same(getattr(self, f.name), getattr(other, f.name))
+                   for f in dataclasses.fields(self))
 
     __hash__ = object.__hash__
 
