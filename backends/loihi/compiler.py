@@ -374,7 +374,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         pop = Population(pname, n, tuple(node.shape), spiking, p["du"], p["dv"], vth, bm, be,
                          p["refractory"], float(S))
         populations[pname] = pop
-        q = {"scale": float(S), "vth": int(vth.max()), "bias_err": berr / S,
+        q = {"scale": float(S), "vth": int(vth.max()) if spiking else "off", "bias_err": berr / S,
              "decay_err": float(np.max(np.abs((1 - dv / 4096) - a_m), initial=0.0))}
         for c, src in incoming:
             W, dsec, _ = mats[c]

@@ -121,11 +121,10 @@ def run(program: Program, inputs: Mapping[str, Any], *, seed: int = 0,
         counts.add(name, kind="input", spikes=int(spikes[name].sum()))
     final_v, learned = {}, {}
     pops = list(program.populations.items())
-    try:
+    it = pops
+    if progress:
         from tqdm.auto import tqdm
-        it = tqdm(pops, desc="loihi layers", disable=not progress, leave=False)
-    except ImportError:  # pragma: no cover
-        it = pops
+        it = tqdm(pops, desc="loihi layers", leave=False)
     for pname, pop in it:
         incoming = [c for c in program.connections if c.dst == pname]
         plastic = [c for c in incoming if c.learning is not None]
