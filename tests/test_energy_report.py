@@ -171,6 +171,15 @@ def test_report_outputs_table_dict_plot():
     matplotlib.use("Agg")
     ax = rep.plot()
     assert len(ax.patches) == 4
+    assert rep.plot(log=True).get_yscale() == "log"
+    reps = {p: report(c, p) for p in ("cmos45nm", "loihi", "truenorth")}
+    ax2 = energy.plot_comparison(reps)
+    assert len(ax2.patches) == 5 * 3       # 4 categories + total, 3 platforms
+    # the last group of bars are the nominal totals (uJ)
+    heights = [p.get_height() for p in ax2.patches[-3:]]
+    assert heights == pytest.approx([r.total[1] * 1e6 for r in reps.values()])
+    with pytest.raises(TypeError, match="EnergyReport"):
+        energy.plot_comparison({"x": 1})
     import matplotlib.pyplot as plt
     plt.close("all")
 
@@ -196,6 +205,11 @@ def test_bad_input():
         report(c, "cmos45nm", precision="fp64")
     with pytest.raises(ValueError, match="no precision option"):
         report(c, "loihi", precision="int8")
+    bad_chips = make_counts(synops_ac=10)
+    bad_chips.meta["chips"] = 0
+    with pytest.raises(ValueError, match="chips"):
+        report(bad_chips, "loihi")
+    assert report(make_counts(samples=np.int64(2), synops_ac=10), "loihi").samples == 2
     with pytest.raises(TypeError, match="Counts"):
         report({"synops_ac": 1}, "loihi")
     with pytest.raises(ValueError, match="kind"):

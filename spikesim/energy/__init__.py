@@ -17,11 +17,11 @@ Example::
     print(rep.table())
 """
 from spikesim.energy import metrics, network_metrics
-from spikesim.energy.report import EnergyReport, Line, naive_estimate, report
+from spikesim.energy.report import EnergyReport, Line, naive_estimate, plot_comparison, report
 from spikesim.energy.tables import (PLATFORMS, Entry, PlatformTable, get_table,
                                     northpole_energy_per_mac)
 from spikesim.energy.truenorth import check_truenorth_fit, fit_truenorth
 
-__all__ = ["report", "EnergyReport", "Line", "naive_estimate", "PLATFORMS", "Entry",
+__all__ = ["report", "EnergyReport", "Line", "naive_estimate", "plot_comparison", "PLATFORMS", "Entry",
            "PlatformTable", "get_table", "northpole_energy_per_mac", "fit_truenorth",
            "check_truenorth_fit", "metrics", "network_metrics"]

@@ -30,6 +30,7 @@ taken as 0 with a note. Other unfilled fields a platform needs are an error.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -163,8 +164,11 @@ class EnergyReport:
                                 for c, v in cats.items()},
                 "lines": [ln.to_dict() for ln in self.lines], "notes": list(self.notes)}
 
-    def plot(self, ax: Any = None, unit: str = "uJ") -> Any:
-        """Bar plot of the categories (nominal bars, low-high error bars); returns the Axes."""
+    def plot(self, ax: Any = None, unit: str = "uJ", log: bool = False) -> Any:
+        """Bar plot of the categories (nominal bars, low-high error bars); returns the Axes.
+
+        ``unit`` is one of J, mJ, uJ, nJ; ``log=True`` uses a logarithmic y axis (static
+        energy often dwarfs the rest)."""
         import matplotlib.pyplot as plt  # lazy: importing the energy module stays light
 
         scale = {"J": 1.0, "mJ": 1e3, "uJ": 1e6, "nJ": 1e9}
@@ -180,7 +184,53 @@ class EnergyReport:
         ax.bar(names, nom, yerr=[lo, hi], capsize=4, color="C0")
         ax.set_ylabel(f"energy per inference ({unit})")
         ax.set_title(self.title, fontsize=9)
+        if log:
+            ax.set_yscale("log")
         return ax
+
+
+def plot_comparison(reports: Mapping[str, EnergyReport], ax: Any = None, unit: str = "uJ",
+                    log: bool = True) -> Any:
+    """Grouped bars: one group per platform, one bar per category (nominal value, low-high
+    error bar) plus the total; returns the Axes. A log axis (default) keeps small categories
+    visible next to static power.
+
+    Example::
+
+        reps = {p: report(counts, p) for p in ("cmos45nm", "loihi", "truenorth")}
+        plot_comparison(reps)
+    """
+    import matplotlib.pyplot as plt  # lazy
+
+    scale = {"J": 1.0, "mJ": 1e3, "uJ": 1e6, "nJ": 1e9}
+    if unit not in scale:
+        raise ValueError(f"unit: {unit!r} not allowed; allowed: {sorted(scale)}")
+    if not reports:
+        raise ValueError("plot_comparison: reports is empty")
+    for k, r in reports.items():
+        if not isinstance(r, EnergyReport):
+            raise TypeError(f"reports[{k!r}] must be an EnergyReport, got {type(r).__name__}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    names = list(reports)
+    groups = [*CATEGORIES, "total"]
+    width = 0.8 / len(groups)
+    for j, cat in enumerate(groups):
+        vals = [reports[n].total if cat == "total" else reports[n].by_category()[cat]
+                for n in names]
+        xs = [i + (j - (len(groups) - 1) / 2) * width for i in range(len(names))]
+        nom = [v[1] * scale[unit] for v in vals]
+        err = [[(v[1] - v[0]) * scale[unit] for v in vals],
+               [(v[2] - v[1]) * scale[unit] for v in vals]]
+        ax.bar(xs, nom, width, yerr=err, capsize=2, label=cat,
+               color="0.3" if cat == "total" else f"C{j}")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names)
+    ax.set_ylabel(f"energy per inference ({unit})")
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=len(groups))
+    return ax
 
 
 def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: int | None,
@@ -238,7 +288,7 @@ def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: 
             if n_w < 0:
                 raise ValueError(f"weights must be >= 0, got {n_w}")
             bs = counts.samples if batch_size is None else batch_size
-            if not isinstance(bs, int) or bs < 1:
+            if not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1:
                 raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
             batches = math.ceil(max(counts.samples, 1) / bs)
             q[name] = float(n_w * table.params["word_bytes"] * batches)
@@ -296,7 +346,8 @@ def report(counts: Counts, platform: str, include_memory: bool = True, static: b
         raise ValueError(f"counts from {counts.source or 'this run'!r} recorded nothing (every "
                          f"field of every layer is zero): nothing to price. Did the run record "
                          f"counts, and did any input reach the network?")
-    if not isinstance(counts.samples, int) or counts.samples < 1:
+    if (not isinstance(counts.samples, numbers.Integral) or isinstance(counts.samples, bool)
+            or counts.samples < 1):
         raise ValueError(f"counts.samples must be an int >= 1, got {counts.samples!r}")
     tot = counts.totals()
     priced = {r.quantity for r in table.rules}
@@ -320,7 +371,7 @@ def report(counts: Counts, platform: str, include_memory: bool = True, static: b
         notes.append("include_memory=False has no effect here: this platform has no separate "
                      "memory line")
     q = _quantities(counts, table, weights, batch_size, notes)
-    n = counts.samples
+    n = int(counts.samples)
     lines: list[Line] = []
     for r in rules:
         e = table.entry(r.entry)
@@ -331,7 +382,11 @@ def report(counts: Counts, platform: str, include_memory: bool = True, static: b
     if static and table.static is not None:
         if counts.duration_s > 0:
             e = table.entry(table.static)
-            chips = int(counts.meta.get("chips", 1))
+            chips = counts.meta.get("chips", 1)
+            if (not isinstance(chips, numbers.Integral) or isinstance(chips, bool)
+                    or chips < 1):
+                raise ValueError(f"counts.meta['chips'] must be an int >= 1, got {chips!r}")
+            chips = int(chips)
             qty = chips * float(counts.duration_s)
             price = (e.low, e.nominal, e.high)
             lines.append(Line("static", f"static power x {chips} chip(s) x time", qty,
