@@ -237,6 +237,10 @@ def _reset(kw: dict, m: dict, ctx: _Ctx, th_n: np.ndarray, vr_n: np.ndarray,
     if mode in ("value", "subtract"):
         kw["reset"] = mode
         return
+    if mode == "value_hold":  # v held at v_reset for the step after the spike
+        kw["reset"] = "value"
+        kw["refractory"] = ctx.dt
+        return
     # "subtract_undecayed": amount (v_th - v_reset) subtracted one step later after the decay
     beta = np.ones_like(th_n) if tau is None else np.exp(-ctx.dt / tau)
     if (beta <= 0).any():
@@ -431,8 +435,8 @@ def from_nir(graph_or_path: Any, *, dt: float | None = None, discretization: str
     _check_args(disc, dt)
     if reset not in IMPORT_RESETS:
         raise ValueError(f"reset: {reset!r} is unknown; choose one of {IMPORT_RESETS}")
-    if reset == "subtract_undecayed" and dt is None:
-        raise ValueError("reset='subtract_undecayed' needs dt (the producer's time step)")
+    if reset in ("subtract_undecayed", "value_hold") and dt is None:
+        raise ValueError(f"reset={reset!r} needs dt (the producer's time step)")
     ctx = _Ctx(disc, None if dt is None else float(dt), reset=reset)
     nodes, edges, through = _flatten(nir, graph)
     edges = _bypass(nodes, edges, through)

@@ -53,7 +53,10 @@ whose producer used another reset, which NIR cannot record: ``"subtract"`` (subt
 ``v_threshold - v_reset`` at the spike step: snnTorch with ``reset_delay=False``) or
 ``"subtract_undecayed"`` (subtract it one step later, after that step's decay: snnTorch's
 default ``Leaky``/``Synaptic``; mapped exactly onto spikesim's subtraction by dividing the
-amount by ``beta = exp(-dt/tau)``, so it needs ``dt``).
+amount by ``beta = exp(-dt/tau)``, so it needs ``dt``) or ``"value_hold"`` (reset to
+``v_reset`` and hold ``v`` there during the next step while the synaptic current keeps
+integrating: snnTorch's ``Synaptic`` with ``reset_mechanism="zero"``; mapped to
+``reset="value"`` with ``refractory = dt``).
 
 What NIR 1.0 cannot carry
 -------------------------
@@ -92,7 +95,7 @@ from spikesim.ir.network import Edge, Network
 
 DISCRETIZATIONS = ("exact", "euler")
 UNSUPPORTED = ("error", "metadata")
-IMPORT_RESETS = (None, "value", "subtract", "subtract_undecayed")
+IMPORT_RESETS = (None, "value", "subtract", "subtract_undecayed", "value_hold")
 META = "spikesim"
 FORMAT_VERSION = 1
 
@@ -433,8 +436,9 @@ def from_nir(graph_or_path: Any, *, dt: float | None = None, discretization: str
             describes a forward-Euler framework with step ``dt``); default: the one stored by
             spikesim's ``to_nir`` in the graph metadata, else ``"exact"``.
         reset: override NIR's reset-to-value for every spiking neuron: ``"value"``,
-            ``"subtract"`` (at the spike step) or ``"subtract_undecayed"`` (snnTorch's default:
-            one step later, after the decay); default: NIR's, or the one stored by ``to_nir``.
+            ``"subtract"`` (at the spike step), ``"subtract_undecayed"`` (snnTorch's default:
+            one step later, after the decay) or ``"value_hold"`` (snnTorch ``Synaptic`` with
+            ``reset_mechanism="zero"``); default: NIR's, or the one stored by ``to_nir``.
 
     Returns:
         The :class:`spikesim.ir.Network` (node names are NIR's; nested graphs' nodes are named
