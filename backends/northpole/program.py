@@ -239,7 +239,8 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
                 M, sh = quantize_multiplier(acc_scale / s_out)
             kw = dict(name=names[k], weight=qw.q.astype(np.int64), bias=qb.q.astype(np.int64),
                       multiplier=M, shift=sh, w_bits=w_bits, in_bits=cur_bits,
-                      in_signed=cur_signed, out_bits=out_bits, relu=relu, acc_scale=acc_scale)
+                      in_signed=cur_signed, out_bits=out_bits, relu=relu, acc_scale=acc_scale,
+                      meta={"w_scale": s_w, "in_scale": s_in})
             if t == "Dense":
                 il = IntDense(**kw)
             else:
