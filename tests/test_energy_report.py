@@ -196,6 +196,12 @@ def test_bad_input():
         report(make_counts(synops_ac=10, plasticity_updates=3), "truenorth")
     with pytest.raises(ValueError, match="weights="):
         report(make_counts(dense_ac=10, neuron_updates=1), "gpu")
+    # without memory the GPU needs no weight count, and unfilled memory fields need no proxy
+    assert report(make_counts(dense_ac=10, neuron_updates=1), "gpu",
+                  include_memory=False).total[1] == pytest.approx(11 * 4.6 * PJ / 2)
+    r = report(make_counts(synops_ac=10, unfilled=("weight_reads",)), "cmos45nm",
+               include_memory=False)
+    assert not any("weight_reads" in n for n in r.notes)
     with pytest.raises(ValueError, match="did not fill 'synops_ac'"):
         report(make_counts(neuron_updates=4, unfilled=("synops_ac", "synops_mac")), "loihi")
     # an accumulate-only source: unfilled MACs are taken as 0 (noted)

@@ -34,7 +34,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from spikesim.energy.tables import CATEGORIES, PJ, PlatformTable, get_table
+from spikesim.energy.tables import CATEGORIES, PJ, PlatformTable, Rule, get_table
 from spikesim.sim.counts import FIELDS, Counts
 
 #: Proxies for unfilled memory/routing fields: field -> (fields summed, description).
@@ -233,13 +233,13 @@ def plot_comparison(reports: Mapping[str, EnergyReport], ax: Any = None, unit: s
     return ax
 
 
-def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: int | None,
-                notes: list[str]) -> dict[str, float]:
-    """Totals over the run of every quantity the table's rules use (proxies applied)."""
+def _quantities(counts: Counts, table: PlatformTable, rules: list[Rule], weights: Any,
+                batch_size: int | None, notes: list[str]) -> dict[str, float]:
+    """Totals over the run of every quantity ``rules`` use (proxies applied)."""
     tot = counts.totals()
     unfilled = set(counts.unfilled)
     q: dict[str, float] = {}
-    needed = sorted({r.quantity for r in table.rules})
+    needed = sorted({r.quantity for r in rules})
     for name in needed:
         if name in FIELDS:
             if name in unfilled:
@@ -281,9 +281,9 @@ def _quantities(counts: Counts, table: PlatformTable, weights: Any, batch_size: 
             if w is None:
                 raise ValueError(
                     f"platform {table.name!r} needs the number of weights for its traffic model: "
-                    f"pass weights= (int or {{layer: int}}, e.g. from "
-                    f"spikesim.energy.metrics.weight_count) or set counts.meta['weights'], or "
-                    f"use include_memory=False")
+                    f"pass weights= (int or {{layer: int}}, e.g. "
+                    f"spikesim.energy.network_metrics.network_weight_count(net)) or set "
+                    f"counts.meta['weights'], or use include_memory=False")
             n_w = sum(int(v) for v in w.values()) if isinstance(w, Mapping) else int(w)
             if n_w < 0:
                 raise ValueError(f"weights must be >= 0, got {n_w}")
@@ -370,7 +370,7 @@ def report(counts: Counts, platform: str, include_memory: bool = True, static: b
     if not include_memory and not any(r.category == "memory" for r in table.rules):
         notes.append("include_memory=False has no effect here: this platform has no separate "
                      "memory line")
-    q = _quantities(counts, table, weights, batch_size, notes)
+    q = _quantities(counts, table, rules, weights, batch_size, notes)
     n = int(counts.samples)
     lines: list[Line] = []
     for r in rules:
