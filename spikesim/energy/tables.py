@@ -396,9 +396,15 @@ def northpole_energy_per_mac(frames_per_joule: float = 571.0,
 
     Default: ResNet-50 at 571 frames/J (Modha et al. 2023, Table 1) and 4.1 GMAC per frame,
     giving 0.427 pJ per MAC. "All-in" means the chip's whole energy (compute, on-chip memory,
-    static) spread over the MACs of that workload; an "op" here is one MAC (the paper's
-    ops-per-core figures may count differently; the calibration uses MACs only).
-    Used by the NorthPole backend.
+    static) spread over the MACs of that workload.
+
+    What an "op" is: here, one MAC (one multiply and its accumulate). The paper's "2048 ops
+    per core per cycle at 8 bits" does not say whether an op is a MAC or half of one; the
+    calibration does not depend on it, because it divides frames/J by MACs per frame only.
+    (Consistency check, not used: 42,460 frames/s x 4.1 GMAC = 174 TMAC/s, below the INT8
+    ceiling 256 x 2048 x 400 MHz = 210 T ops/s if an op is a MAC, above it if an op were
+    half a MAC; the 400 MHz clock is [RECALL] and ResNet-50 may run partly at 4 bits, so
+    this does not settle the question.) Used by the NorthPole backend.
 
     Example::
 

@@ -38,10 +38,10 @@ Check on figures the fit did not use (:func:`check_truenorth_fit`, tested):
 C. 46 GSOPS/W at the "typical" real-time point of about 65 mW ([TRANS] review table;
    65 mW from the title of Akopyan et al. 2015 [PAPER]). The event rate there is
    R_C = 46e9 * 0.065 = 2.99e9 events/s; the model predicts P(R_C) = 70.6 mW, i.e. an
-   all-in 23.6 pJ/event against the published 21.7 pJ/event: **+8.6 %** (tolerance 10 %).
+   all-in 23.6 pJ/event against the published 21.7 pJ/event: **+8.5 %** (tolerance 10 %).
 D. 63 mW with 400 x 240 video at 30 frames/s ([PAPER] Merolla 2014 abstract): the event rate
    is not published, so only the bound P_static <= 63 mW can be checked; the fit gives
-   63.1 mW, 0.2 % above (tolerance 10 %).
+   63.1 mW, 0.1 % above (tolerance 10 %).
 E. The 0.70-1.05 V sweep spans 42-323 mW of total power ([TRANS] quoting Merolla 2014 Fig. 4):
    the fitted static power at 0.775 V lies inside that range. This is a weak check; the model
    is valid at 0.775 V only (no voltage scaling is modelled).
