@@ -73,10 +73,6 @@ def test_one_core_per_small_layer_and_splits():
 
 
 def test_limits_raise_named_errors():
-    fan = ir.Network(nodes={"in": ir.Input(5000), "fc": ir.Sparse.from_dense(
-        np.eye(1, 5000) + np.eye(1, 5000, 4999) + 0.0 * np.ones((1, 5000))),
-                            "lif": ir.LIF(1), "o": ir.Output()},
-                     edges=["in->fc", "fc->lif", "lif->o"])
     rng = np.random.default_rng(0)
     w = (rng.random((2, 5000)) < 0.9) * 0.1
     fan = ir.Network(nodes={"in": ir.Input(5000), "fc": ir.Linear(w), "lif": ir.LIF(2),
@@ -94,9 +90,15 @@ def test_limits_raise_named_errors():
         loihi.compile(_net(v_reset=-0.1))
     with pytest.raises(ValueError, match="refractory .* at most 63"):
         loihi.compile(_net(refractory=0.1), dt=1e-3)
-    with pytest.raises(ValueError, match="weight .* too large"):
-        loihi.compile(_net(), num_bits=2, vth_target=131071) if False else \
-            loihi.synapse.encode(np.array([[1e7]]))
+    with pytest.raises(ValueError, match="vth_target=0"):
+        loihi.compile(_net(), vth_target=0)
+    plastic = ir.Network(nodes={"in": ir.Input(3), "s": ir.Sparse.from_dense(
+        np.ones((2, 3)), plasticity="stdp"), "n": ir.LIF(2), "o": ir.Output()},
+        edges=["in->s", "s->n", "n->o"])
+    with pytest.raises(ValueError, match="plasticity"):
+        loihi.compile(plastic)
+    with pytest.raises(ValueError, match="not synapse nodes"):
+        loihi.compile(_net(), learning={"lif": loihi.LearningRule(dw="dw = x0")})
     with pytest.raises(ValueError, match="num_bits=10"):
         loihi.compile(_net(), num_bits=10)
     prog = loihi.compile(_net())

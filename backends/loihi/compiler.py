@@ -192,6 +192,10 @@ def _synapse_matrix(name: str, node) -> tuple[np.ndarray, np.ndarray | None, np.
     if isinstance(node, ir.Linear):
         return node.weight, None, np.zeros(node.weight.shape[0])
     if isinstance(node, ir.Sparse):
+        if node.plasticity is not None:
+            raise ValueError(f"layer {name!r}: Sparse.plasticity={node.plasticity!r} is a float "
+                             f"rule; on Loihi pass a LearningRule with "
+                             f"compile(net, learning={{{name!r}: rule}})")
         w = node.to_dense()
         d = None
         if np.ndim(node.delay) == 0:
