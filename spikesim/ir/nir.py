@@ -153,7 +153,7 @@ class _Ctx:
             return tau_n
         x = self.dt / tau_n
         if (x >= 1).any():
-            bad = tau_n[x >= 1].ravel()[0]
+            bad = float(tau_n[x >= 1].ravel()[0])
             raise ValueError(f"{where}: {bad!r} s is not longer than dt = {self.dt!r} s; the "
                              f"Euler decay 1 - dt/tau = {1 - self.dt / bad:g} per step has no "
                              f"exponential equivalent (discretization='euler' needs dt < tau)")
