@@ -10,7 +10,8 @@ zero; hardware.md section 2.2)::
     v  = clip(v + u + (bias_mant << bias_exp), -2**23 + 1, 2**23 - 1)     (saturating)
     spike = v > vth << 6 ;  v[spike] = 0   (u is not reset)
 
-The wrap is applied once, exactly as Lava does, so ``u == 2**23`` survives a step (Lava's
+``a_in << 6`` is exact: Lava's int16 input port sums into the sender's int32 data, so the
+shift does not overflow for int16 inputs. The wrap is applied once, exactly as Lava does, so ``u == 2**23`` survives a step (Lava's
 boundary case, kept for bit identity).
 
 Refractory period (optional, ``refractory=r > 0``): a Loihi-1 feature that Lava's bit-accurate
