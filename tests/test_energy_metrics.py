@@ -30,7 +30,8 @@ def naive_conv_synops(w, x, stride, padding, dilation=1, groups=1):
                                     iy, ix = oy * s - p + ky * d, ox * s - p + kx * d
                                     if 0 <= iy < h and 0 <= ix < wd:
                                         den += 1
-                                        eff += int(w[o, cl, ky, kx] != 0 and x[t, b, c, iy, ix] != 0)
+                                        eff += int(w[o, cl, ky, kx] != 0
+                                                   and x[t, b, c, iy, ix] != 0)
         if spiking:
             eff_ac, den_ac = eff_ac + eff, den_ac + den
         else:

@@ -17,8 +17,9 @@ def make_counts(samples=2, duration_s=0.1, unfilled=(), **fields):
     c = Counts.empty(["in", "fc1", "lif1"], kinds={"in": "input", "fc1": "synapse",
                                                    "lif1": "neuron"},
                      samples=samples, duration_s=duration_s, source="hand", unfilled=unfilled)
-    syn = {k: v for k, v in fields.items() if k in ("synops_ac", "synops_mac", "dense_ac",
-                                                    "dense_mac", "weight_reads", "plasticity_updates")}
+    syn_fields = ("synops_ac", "synops_mac", "dense_ac", "dense_mac", "weight_reads",
+                  "plasticity_updates")
+    syn = {k: v for k, v in fields.items() if k in syn_fields}
     neu = {k: v for k, v in fields.items() if k not in syn}
     c.add("fc1", **syn)
     c.add("lif1", **neu)

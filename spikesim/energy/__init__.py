@@ -22,6 +22,6 @@ from spikesim.energy.tables import (PLATFORMS, Entry, PlatformTable, get_table,
                                     northpole_energy_per_mac)
 from spikesim.energy.truenorth import check_truenorth_fit, fit_truenorth
 
-__all__ = ["report", "EnergyReport", "Line", "naive_estimate", "plot_comparison", "PLATFORMS", "Entry",
-           "PlatformTable", "get_table", "northpole_energy_per_mac", "fit_truenorth",
+__all__ = ["report", "EnergyReport", "Line", "naive_estimate", "plot_comparison", "PLATFORMS",
+           "Entry", "PlatformTable", "get_table", "northpole_energy_per_mac", "fit_truenorth",
            "check_truenorth_fit", "metrics", "network_metrics"]

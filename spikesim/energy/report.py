@@ -1,4 +1,4 @@
-"""Price :class:`spikesim.sim.Counts` with a platform table: :func:`report` -> :class:`EnergyReport`.
+"""Price :class:`spikesim.sim.Counts` with a platform table: :func:`report` -> ``EnergyReport``.
 
 Energy per inference (one sample):
 

@@ -306,7 +306,8 @@ def gpu(precision: str | None = None) -> PlatformTable:
 
 
 def truenorth() -> PlatformTable:
-    """TrueNorth: ``E = P_static * t + e_event * events`` (fit in :mod:`spikesim.energy.truenorth`)."""
+    """TrueNorth: ``E = P_static * t + e_event * events``; the fit is in
+    :mod:`spikesim.energy.truenorth`."""
     fit, fit_hi = fit_truenorth(), fit_truenorth(TN_POINTS["A_all_in"]["power_quoted_W"])
     src_fit = ("fit of P = P_static + e_event*R to Merolla et al. 2014 (26 pJ all-in at 20 Hz/128 "
                "synapses/0.775 V) and the 400 GSOPS/W peak; see spikesim.energy.truenorth")
