@@ -20,7 +20,6 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     mnist = ROOT.parent / "shared" / "data" / "mnist.npz"
     if mnist.exists():
         monkeypatch.setenv("SPIKESIM_MNIST", str(mnist))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SPIKESIM_NOTEBOOK_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
     # every notebook imports only the public API
