@@ -127,7 +127,10 @@ def _conv_padding(nn, where: str) -> tuple[int, int]:
 def _intrinsic(nir, name: str, nn) -> tuple[int, ...] | None:
     t = type(nn).__name__
     if isinstance(nn, nir.Input):
-        return tuple(int(v) for v in np.atleast_1d(nn.input_type["input"]))
+        s = (nn.input_type or {}).get("input")
+        if s is None or np.size(s) == 0:
+            raise ValueError(f"NIR Input node {name!r} has no shape")
+        return tuple(int(v) for v in np.atleast_1d(s))
     if t in _NEURONS:
         s = np.shape(nn.v_leak if hasattr(nn, "v_leak") else nn.r)
         return tuple(s) if s else None
