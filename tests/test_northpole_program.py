@@ -105,7 +105,9 @@ def test_bad_input(data):
         compile(net, np.zeros((4, 3, 10, 10), np.float32), 8)
     with pytest.raises(TypeError, match="LIF.*supported layer types: \\['Dense'"):
         compile(Sequential(Dense(4, 4, rng=0), LIF(beta=0.9)), np.zeros((2, 4)), 8)
-    with pytest.raises(TypeError, match="SumPool2d"):
+    with pytest.raises(ValueError, match="calibration_data shape .* layer 6 \\(AvgPool2d\\)"):
+        compile(net, data[:, :, :6, :6], 8)
+    with pytest.raises(TypeError, match="SumPool2d.*not supported"):
         compile(Sequential(Conv2d(1, 2, 3, rng=0), SumPool2d(2), Flatten(), Dense(8, 2)),
                 data[:, :, :6, :6], 8)
     with pytest.raises(TypeError, match="Sequential"):

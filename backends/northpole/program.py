@@ -29,8 +29,8 @@ from spikesim.backends.northpole.layers import (IntAvgPool2d, IntConv2d, IntDens
 from spikesim.backends.northpole.schedule import LayerShape, Schedule, schedule
 
 #: spikesim.nn layer types the compiler accepts.
-SUPPORTED = ("Dense", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "SumPool2d", "Flatten",
-             "BatchNorm", "Dropout")
+SUPPORTED = ("Dense", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm",
+             "Dropout")
 
 
 @dataclass
@@ -139,7 +139,7 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
     """Quantise a :class:`spikesim.nn.Sequential` ANN and map it onto NorthPole.
 
     Args:
-        model: ANN of Dense, Conv2d, ReLU, MaxPool2d, AvgPool2d/SumPool2d, Flatten,
+        model: ANN of Dense, Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatten,
             BatchNorm (folded), Dropout (identity) layers; float inputs ``[N, ...]``.
         calibration_data: float inputs ``[N, *input_shape]`` for activation scales.
         precision: 8, 4 or 2 for every MAC layer; a tuple ``(w_bits, a_bits)`` for every
@@ -189,8 +189,12 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
         # float forward, recording each layer's output on the calibration set
         acts = []
         cur = x
-        for l in layers:
-            cur = l.forward(cur)
+        for j, l in enumerate(layers):
+            try:
+                cur = l.forward(cur)
+            except ValueError as e:
+                raise ValueError(f"calibration_data shape {x.shape} does not fit the model at "
+                                 f"layer {j} ({_type(l)}): {e}") from None
             acts.append(cur)
     finally:
         for l, t in zip(layers, was_training):
@@ -262,10 +266,7 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
             cur_signed = False
         elif t == "MaxPool2d":
             out.append(IntMaxPool2d(f"maxpool{i}", l.kernel_size, l.stride))
-        elif t in ("AvgPool2d", "SumPool2d"):
-            if t == "SumPool2d":
-                raise TypeError(f"layer {i} (SumPool2d) is not supported on integer NorthPole "
-                                f"cores (it changes the scale); use AvgPool2d")
+        elif t == "AvgPool2d":
             out.append(IntAvgPool2d(f"avgpool{i}", l.kernel_size, l.stride))
         elif t == "Flatten":
             out.append(IntFlatten(f"flatten{i}"))
