@@ -168,6 +168,7 @@ def test_report_outputs_table_dict_plot():
     assert d["total_J"] == pytest.approx(rep.total[1])
     assert set(d["by_category"]) == {"compute", "memory", "routing", "static"}
     assert "TOTAL" in rep.table() and "synaptic spike ops" in rep.table()
+    assert repr(rep).startswith("EnergyReport(platform='loihi', total=")
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     ax = rep.plot()

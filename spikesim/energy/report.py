@@ -81,7 +81,7 @@ class Line:
                 "source": self.source}
 
 
-@dataclass
+@dataclass(repr=False)
 class EnergyReport:
     """Energy per inference on one platform, by category, each as (low, nominal, high) in J.
 
@@ -123,6 +123,11 @@ class EnergyReport:
         """(low, nominal, high) total energy per inference in J."""
         cats = self.by_category().values()
         return (sum(c[0] for c in cats), sum(c[1] for c in cats), sum(c[2] for c in cats))
+
+    def __repr__(self) -> str:
+        lo, nom, hi = self.total
+        return (f"EnergyReport(platform={self.platform!r}, total={nom * 1e6:.4g} uJ "
+                f"[{lo * 1e6:.4g}, {hi * 1e6:.4g}] per inference, samples={self.samples})")
 
     def table(self) -> str:
         """A readable table: one row per line, category subtotals and the total (in uJ)."""
