@@ -115,3 +115,25 @@ def test_bad_input(data):
     prog = compile(net, data, 8)
     with pytest.raises(ValueError, match="inputs shape"):
         run(prog, data[:, :, :8], progress=False)
+
+
+def test_ir_network_chain_compiles_and_matches_float():
+    from spikesim import ir
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(0, 0.3, (4, 1, 3, 3))
+    w2 = rng.normal(0, 0.3, (3, 4 * 4 * 4))
+    net = ir.Network(nodes={"in": ir.Input((1, 8, 8)),
+                            "c": ir.Conv2d((1, 8, 8), w1, padding=1),
+                            "p": ir.MaxPool2d(2), "f": ir.Flatten(),
+                            "fc": ir.Affine(w2, np.zeros(3)), "out": ir.Output()},
+                     edges=["in->c", "c->p", "p->f", "f->fc", "fc->out"])
+    x = rng.random((32, 1, 8, 8)).astype(np.float32)
+    res = run(compile(net, x, 8), x, progress=False)
+    from spikesim.backends.northpole.from_ir import from_ir
+    f = from_ir(net).forward(x)
+    assert np.abs(res.outputs["logits"] - f).max() < 0.03 * np.abs(f).max()
+    lif = ir.Network(nodes={"in": ir.Input(4), "fc": ir.Linear(np.eye(4)),
+                            "n": ir.LIF(4, tau=0.02), "out": ir.Output()},
+                     edges=["in->fc", "fc->n", "n->out"])
+    with pytest.raises(TypeError, match="LIF.*supported IR node types"):
+        compile(lif, np.zeros((2, 4)), 8)

@@ -140,7 +140,9 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
 
     Args:
         model: ANN of Dense, Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatten,
-            BatchNorm (folded), Dropout (identity) layers; float inputs ``[N, ...]``.
+            BatchNorm (folded), Dropout (identity) layers; float inputs ``[N, ...]``. An
+            :class:`spikesim.ir.Network` chain of Affine/Linear/Conv2d/pool/Flatten nodes is
+            accepted too (converted by :func:`.from_ir.from_ir`; it is linear).
         calibration_data: float inputs ``[N, *input_shape]`` for activation scales.
         precision: 8, 4 or 2 for every MAC layer; a tuple ``(w_bits, a_bits)`` for every
             MAC layer; a list with one entry per MAC layer; or a dict ``{layer name or index:
@@ -167,6 +169,9 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
     """
     from spikesim.quant import QuantSpec, calibrate_scale, quantize
 
+    if type(model).__name__ == "Network" and hasattr(model, "nodes"):
+        from spikesim.backends.northpole.from_ir import from_ir
+        model = from_ir(model)
     layers = _parse(model)
     x = np.asarray(calibration_data, dtype=np.float32)
     first = next((l for l in layers if _type(l) in ("Dense", "Conv2d")), None)
