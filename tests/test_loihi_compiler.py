@@ -37,6 +37,30 @@ def test_network_run_is_bit_exact_against_naive_twins():
     assert pop.refractory.tolist() == [2] * 20
 
 
+def _single(neuron, seed=0):
+    rng = np.random.default_rng(seed)
+    return ir.Network(nodes={"in": ir.Input(200),
+                             "fc": ir.Affine(rng.normal(0.03, 0.1, (50, 200)), np.full(50, 0.002)),
+                             "lif": neuron, "spk": ir.Output()},
+                      edges=["in->fc", "fc->lif", "lif->spk"])
+
+
+@pytest.mark.parametrize("neuron", [
+    ir.CubaLIF(50, tau_mem=20e-3, tau_syn=5e-3, refractory=2e-3),
+    ir.IF(50, v_threshold=1.0),
+    ir.LIF(50, tau=10e-3, v_leak=-0.5, v_reset=-0.5, v_threshold=0.3)])
+def test_single_layer_models_agree_with_clock_engine(neuron):
+    from spikesim.sim import Simulator
+    from spikesim.sim.inputs import Frames
+    net = _single(neuron)
+    x = np.random.default_rng(1).random((200, 3, 200)) < 0.05
+    a = Simulator(net, dt=1e-3, batch=3, rng=0).run(0.2, inputs={"in": Frames(x)}).outputs["spk"]
+    b = loihi.run(loihi.compile(net, dt=1e-3), {"in": x}, progress=False).outputs["spk"]
+    assert a.sum() > 300
+    assert abs(int(a.sum()) - int(b.sum())) <= 0.02 * a.sum()
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+
+
 def test_agrees_with_float_clock_engine():
     from spikesim.sim import Simulator
     from spikesim.sim.inputs import Frames

@@ -12,8 +12,8 @@ node becomes a connection with encoded weights. The float model is the clock eng
   is replaced every step: a delta synapse), weights ``w * r * S / 64`` in a_in units;
 - ``CubaLIF`` (one port): ``du = round(4096 * (1 - exp(-dt/tau_syn))) - 1`` and the weight
   carries the clock engine's current-to-voltage gain ``P = tau_s/(tau_s - tau_m)
-  (exp(-dt/tau_s) - exp(-dt/tau_m))`` divided by the current decay, so the voltage increment
-  per unit current matches;
+  (exp(-dt/tau_s) - exp(-dt/tau_m))``: an input w adds ``r w P`` to v in its arrival step
+  and ``a_s`` times that in each later step, as the compartment's u does;
 - ``LI``/``CubaLI``: non-spiking readout compartments (threshold disabled), S chosen so the
   largest weight is 128 a_in units; the readout is ``v / S``;
 - bias (``Affine.bias`` per step, and the neuron's own ``bias``) as ``bias_mant << bias_exp``;
@@ -328,15 +328,17 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             if du.min() < 0:
                 raise ValueError(f"layer {pname!r}: tau_syn {float(tau_s.max()):g} s is too long "
                                  f"for dt={dt:g} s: the current decay rounds below 1/4096")
-            x = dt / tau_s
             with np.errstate(invalid="ignore", divide="ignore"):
                 gain = np.where(np.isclose(tau_s, tau_m), dt / tau_m * a_m,
                                 tau_s / (tau_s - tau_m) * (a_s - a_m))
-            gain = gain / a_s       # u holds the post-decay current of the step
-            del x
+            # the clock engine adds arrivals to I, then v += r I P: so u = S r w P
+            # a projection bias enters I every step: its steady state r b P / (1 - a_s) per
+            # step goes into the compartment bias (the first ~tau_syn steps differ) [MODEL]
+            bias_gain = gain / (1 - a_s)
         else:
             du = np.full(n, P.DECAY_MAX, np.int64)
             gain = np.ones(n)
+            bias_gain = gain
         # per-step bias in float v units (clock engine: (1 - a) r bias; IF: r bias dt)
         own_bias = np.broadcast_to(node.bias, (n,)).ravel() * r
         own_bias = own_bias * (dt if isinstance(node, ir.IF) else (1 - a_m))
@@ -344,7 +346,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         wmax = 0.0
         for c, _ in incoming:
             W, _, b = mats[c]
-            syn_bias += b * r * gain
+            syn_bias += b * r * bias_gain
             wmax = max(wmax, float(np.max(np.abs(W * (r * gain)[:, None]), initial=0.0)))
         if spiking:
             v_reset = np.broadcast_to(node.v_reset, (n,)).ravel()
