@@ -221,6 +221,12 @@ def _make(cls, kw: dict, m: dict):
 
 
 def _restore_common(kw: dict, m: dict, spiking: bool) -> None:
+    exact = m.get("exact", {})
+    for f, v in (exact.items() if isinstance(exact, dict) else ()):
+        v = np.asarray(v, dtype=np.float64)
+        if f in kw and np.shape(v) in ((), np.shape(kw[f])) and np.allclose(
+                v, kw[f], rtol=1e-9, atol=0):
+            kw[f] = np.broadcast_to(v, np.shape(kw[f])).copy() if v.ndim else float(v)
     if "v_init" in m:
         kw["v_init"] = np.asarray(m["v_init"], dtype=np.float64)
     if spiking and "refractory" in m:

@@ -70,7 +70,8 @@ What NIR 1.0 cannot carry
   period, no bias); ``from_nir`` restores them.
 * Restoration data that does not change the NIR dynamics is always written to
   ``metadata["spikesim"]`` so that ``from_nir(to_nir(net)) == net`` exactly: the original
-  node type, which fields were scalars, the split of NIR's ``v_leak`` into spikesim's
+  node type, which fields were scalars, the exact floats of ``tau``/``tau_mem``/``tau_syn``/
+  ``r`` (used only while the NIR values still agree with them to 1e-9 relative), the split of NIR's ``v_leak`` into spikesim's
   ``v_leak + r*bias`` (the bias of LIF/LI/CubaLIF/CubaLI is folded into NIR's ``v_leak``,
   which gives the same ODE), ``v_init`` (NIR defines no initial state), the port name of a
   one-port CubaLIF and edge ports; at graph level ``metadata["spikesim"]`` holds the
@@ -109,6 +110,7 @@ NOT_IN_NIR: dict[str, str] = {
 }
 
 _ScalarT = (int, float, np.integer, np.floating)
+_MAPPED = ("tau", "tau_mem", "tau_syn", "r")  # fields that pass through the time mapping
 
 
 def _nir():
@@ -215,6 +217,11 @@ def _neuron_meta(ctx: _Ctx, name: str, node: N.NeuronNode, folded: bool) -> dict
         meta["scalars"] = " ".join(scalars)
     if node.v_init is not None:
         meta["v_init"] = node.v_init
+    # the exact floats of the fields that pass through the time mapping (restored on import
+    # when the NIR values still agree with them to 1e-9, so that round trips are exact)
+    meta["exact"] = {f: (getattr(node, f)[0] if isinstance(getattr(node, f), tuple)
+                         else getattr(node, f))
+                     for f in _MAPPED if hasattr(node, f)}
     if folded and np.any(np.asarray(node.bias) != 0):
         meta["v_leak"] = node.v_leak
         meta["bias"] = node.bias
