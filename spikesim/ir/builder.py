@@ -38,6 +38,15 @@ def _sel(name: str, sel: Any, n: int) -> np.ndarray:
     return a
 
 
+def _sorted_pairs(i: np.ndarray, j: np.ndarray) -> bool:
+    """True if (i, j) pairs are already in lexicographic order (no sort needed)."""
+    di = np.diff(i)
+    if (di < 0).any():
+        return False
+    same = di == 0
+    return not (same & (np.diff(j) < 0)).any()
+
+
 def bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """All (pre, post) pairs kept independently with probability ``p``, sorted by pre then
@@ -188,8 +197,9 @@ class NetworkBuilder:
         if not autapses and src == dst:
             keep = i != j
             i, j = i[keep], j[keep]
-        order = np.lexsort((j, i))
-        i, j = i[order], j[order]
+        if i.size > 1 and not _sorted_pairs(i, j):
+            order = np.lexsort((j, i))
+            i, j = i[order], j[order]
         w = self._values("weight", weight, i.size)
         d = self._values("delay", delay, i.size)
         if isinstance(d, np.ndarray) and (d < 0).any():

@@ -290,12 +290,15 @@ class ClockEngine:
                     self.projections.append((f"{e.src}->{dst}", e.src, np.ones(n, np.int64), n * n))
         if rows:
             pre = np.concatenate([r[0] for r in rows])
-            order = np.argsort(pre, kind="stable")
+            if (np.diff(pre) < 0).any():
+                order = np.argsort(pre, kind="stable")
+            else:  # already grouped by presynaptic index (the usual case): no sort
+                order = slice(None)
             pre = pre[order]
-            self.sidx = np.concatenate([r[1] for r in rows])[order].astype(np.int32)
-            self.sw = np.concatenate([r[2] for r in rows])[order].astype(self.dtype)
-            self.sdly = np.concatenate([r[3] for r in rows])[order].astype(np.int16)
-            self.sport = np.concatenate([r[4] for r in rows])[order].astype(np.int8)
+            self.sidx = np.concatenate([r[1] for r in rows]).astype(np.int32)[order]
+            self.sw = np.concatenate([r[2] for r in rows]).astype(self.dtype)[order]
+            self.sdly = np.concatenate([r[3] for r in rows]).astype(np.int16)[order]
+            self.sport = np.concatenate([r[4] for r in rows])[order]
             self.indptr = np.concatenate(
                 [[0], np.cumsum(np.bincount(pre, minlength=self.N_pre))]).astype(np.int64)
         else:
@@ -318,8 +321,9 @@ class ClockEngine:
             self.guni[g] = all(np.all(a == a[0]) for a in arrs if a.size)
         # delay 0 everywhere and only current/conductance targets: deliver straight into the
         # synaptic variables (Brian2's order) and skip the ring buffer
-        tgt_kinds = {int(self.gkind[np.searchsorted(self.gstart, i, side="right") - 1])
-                     for i in np.unique(self.sidx)} if self.sidx.size else set()
+        kind_of = np.repeat(self.gkind, np.diff(self.gstart))
+        tgt_kinds = set(np.flatnonzero(np.bincount(kind_of[self.sidx], minlength=3)).tolist()) \
+            if self.sidx.size else set()
         self.direct = bool(self.uniform_delay == 0 and 0 not in tgt_kinds)
 
     @property
