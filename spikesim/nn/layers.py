@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from spikesim.nn import _conv_kernels as CK
 from spikesim.quant.constraints import Constraint, get_constraint
 
 
@@ -160,27 +161,6 @@ class Dense(Layer):
         return f"{self.in_features}, {self.out_features}, bias={'bias' in self.params}"
 
 
-def _im2col(x: np.ndarray, kh: int, kw: int, stride: int) -> tuple[np.ndarray, int, int]:
-    """``[N, C, H, W]`` -> ``[N*Ho*Wo, C*kh*kw]`` (a copy), and ``Ho, Wo``."""
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    win = win[:, :, ::stride, ::stride]  # [N, C, Ho, Wo, kh, kw]
-    n, c, ho, wo = win.shape[:4]
-    cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw)
-    return cols, ho, wo
-
-
-def _col2im(gcols: np.ndarray, shape: tuple, kh: int, kw: int, stride: int,
-            ho: int, wo: int) -> np.ndarray:
-    n, c, h, w = shape
-    g6 = gcols.reshape(n, ho, wo, c, kh, kw)
-    gx = np.zeros(shape, dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            gx[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride] += \
-                g6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return gx
-
-
 class Conv2d(Layer):
     """2-d convolution (cross-correlation, as PyTorch) on ``[N, Cin, H, W]``; im2col + BLAS.
 
@@ -235,21 +215,21 @@ class Conv2d(Layer):
         if xp.shape[2] < kh or xp.shape[3] < kw:
             raise ValueError(f"Conv2d: input {x.shape} is smaller than kernel {self.kernel_size}")
         w = self.effective_weight()
-        cols, ho, wo = _im2col(xp, kh, kw, self.stride)
+        cols, ho, wo = CK.im2col(xp, kh, kw, self.stride)
         y = cols @ w.reshape(self.out_channels, -1).T
+        del cols
         if "bias" in self.params:
             y += self.params["bias"]
-        n = x.shape[0]
         self._cache = (x, w, ho, wo)  # cols are recomputed in backward (memory)
-        return np.ascontiguousarray(y.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2))
+        return CK.rows_to_nchw(y, x.shape[0], ho, wo)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         x, w, ho, wo = self._cache
         p = self.padding
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
         kh, kw = self.kernel_size
-        cols, _, _ = _im2col(xp, kh, kw, self.stride)
-        gy = g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
+        cols, _, _ = CK.im2col(xp, kh, kw, self.stride)
+        gy = CK.nchw_to_rows(g)
         gw = np.ascontiguousarray((cols.T @ gy).T).reshape(w.shape)
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
@@ -260,7 +240,7 @@ class Conv2d(Layer):
         if not self.needs_input_grad:
             return None
         gcols = gy @ w.reshape(self.out_channels, -1)
-        gx = _col2im(gcols, xp.shape, kh, kw, self.stride, ho, wo)
+        gx = CK.col2im(gcols, xp.shape, kh, kw, self.stride, ho, wo)
         if p:
             gx = gx[:, :, p:-p, p:-p]
         return np.ascontiguousarray(gx)
@@ -361,24 +341,14 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        win = self._windows(x)
-        n, c, ho, k, wo, _ = win.shape
-        flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, k * k)
-        idx = flat.argmax(-1)
-        y = np.take_along_axis(flat, idx[..., None], -1)[..., 0]
-        self._cache = (x.shape, idx.astype(np.uint8 if k * k < 256 else np.int32))
+        self._windows(x)  # validates
+        y, idx = CK.maxpool_forward(x, self.kernel_size)
+        self._cache = (x.shape, idx)
         return y
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         shape, idx = self._cache
-        k = self.kernel_size
-        n, c, ho, wo = g.shape
-        flat = np.zeros((n, c, ho, wo, k * k), dtype=g.dtype)
-        np.put_along_axis(flat, idx[..., None].astype(np.intp), g[..., None], -1)
-        gx = np.zeros(shape, dtype=g.dtype)
-        gx[:, :, :ho * k, :wo * k] = flat.reshape(n, c, ho, wo, k, k).transpose(
-            0, 1, 2, 4, 3, 5).reshape(n, c, ho * k, wo * k)
-        return gx
+        return CK.maxpool_backward(g, idx, self.kernel_size, shape)
 
     def cache_arrays(self):
         return [] if self._cache is None else [self._cache[1]]

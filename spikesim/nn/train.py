@@ -231,8 +231,10 @@ class Trainer:
         finally:
             self.model.train()
 
-    def fit(self, x, y, epochs: int, val: tuple | None = None) -> History:
-        """Train for ``epochs`` epochs; validate on ``val = (x_val, y_val)`` after each.
+    def fit(self, x, y, epochs: int, val: tuple | None = None,
+            callback: Callable[[int, History], None] | None = None) -> History:
+        """Train for ``epochs`` epochs; validate on ``val = (x_val, y_val)`` after each;
+        ``callback(epoch, history)`` runs after every epoch (e.g. to save partial results).
 
         Raises:
             NonFiniteLossError: the loss became NaN/inf; the model and optimiser are restored
@@ -290,6 +292,8 @@ class Trainer:
             if self.progress:
                 msg = f"epoch {epoch + 1}: loss {hist.train_loss[-1]:.4f} acc {score:.4f}"
                 tqdm.write(msg)
+            if callback is not None:
+                callback(epoch + 1, hist)
             meta = {"epoch": epoch + 1, "train_loss": hist.train_loss[-1], "score": score}
             if self.checkpoint_dir is not None:
                 save_checkpoint(self.checkpoint_dir / "last.npz", self.model, self.optimizer, meta)
