@@ -237,8 +237,10 @@ def assert_nir_close(a, b, rtol):
             if isinstance(x, (nir.CubaLIF, nir.CubaLI)) and f in ("r", "w_in"):
                 # spikesim's CubaLIF has no w_in: only the product R*w_in is defined
                 u, v = x.r * x.w_in, y.r * y.w_in
-            if u is None or isinstance(u, (str, int)) and not isinstance(u, bool):
-                assert np.array_equal(np.asarray(u), np.asarray(v)) if u is not None else v is None, (k, f)
+            if u is None:
+                assert v is None, (k, f)
+            elif isinstance(u, (str, int)) and not isinstance(u, bool):
+                assert np.array_equal(np.asarray(u), np.asarray(v)), (k, f)
             elif f in MAPPED or isinstance(x, (nir.CubaLIF, nir.CubaLI)) and f in ("r", "w_in"):
                 np.testing.assert_allclose(v, u, rtol=rtol, atol=0, err_msg=f"{k}.{f}")
             else:

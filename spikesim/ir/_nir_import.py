@@ -161,7 +161,8 @@ def _shapes(nir, nodes: dict, edges: list) -> dict[str, tuple]:
                 out[k] = _derived(nir, k, nodes[k], out[ps[0]])
                 pending.remove(k)
                 progressed = True
-            elif not ps and isinstance(nodes[k], nir.Output) and nodes[k].output_type.get("output") is not None:
+            elif (not ps and isinstance(nodes[k], nir.Output)
+                  and nodes[k].output_type.get("output") is not None):
                 out[k] = tuple(int(v) for v in np.atleast_1d(nodes[k].output_type["output"]))
                 pending.remove(k)
                 progressed = True
@@ -288,7 +289,8 @@ def _i_if(nir, name, nn, shapes, ctx):
 def _i_cuba(nir, name, nn, shapes, ctx):
     m = _node_meta(nn)
     li = isinstance(nn, nir.CubaLI)
-    fields = ["tau_syn", "tau_mem", "r", "v_leak", "w_in"] + ([] if li else ["v_threshold", "v_reset"])
+    fields = ["tau_syn", "tau_mem", "r", "v_leak", "w_in"]
+    fields += [] if li else ["v_threshold", "v_reset"]
     p, sh = _params(name, nn, fields, shapes)
     ts = ctx.tau_in("parameter 'tau_syn'", p["tau_syn"])
     tm = ctx.tau_in("parameter 'tau_mem'", p["tau_mem"])

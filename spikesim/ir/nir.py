@@ -71,9 +71,9 @@ What NIR 1.0 cannot carry
 * Restoration data that does not change the NIR dynamics is always written to
   ``metadata["spikesim"]`` so that ``from_nir(to_nir(net)) == net`` exactly: the original
   node type, which fields were scalars, the exact floats of ``tau``/``tau_mem``/``tau_syn``/
-  ``r`` (used only while the NIR values still agree with them to 1e-9 relative), the split of NIR's ``v_leak`` into spikesim's
-  ``v_leak + r*bias`` (the bias of LIF/LI/CubaLIF/CubaLI is folded into NIR's ``v_leak``,
-  which gives the same ODE), ``v_init`` (NIR defines no initial state), the port name of a
+  ``r`` (used only while the NIR values still agree with them to 1e-9 relative), the split
+  of NIR's ``v_leak`` into spikesim's ``v_leak + r*bias`` (the bias of LIF/LI/CubaLIF/CubaLI
+  is folded into NIR's ``v_leak``, which gives the same ODE), ``v_init`` (NIR defines no initial state), the port name of a
   one-port CubaLIF and edge ports; at graph level ``metadata["spikesim"]`` holds the
   discretization, ``dt`` and the network metadata (JSON). ``from_nir`` uses the stored
   discretization and ``dt`` unless given others.
@@ -92,7 +92,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spikesim.ir import nodes as N
-from spikesim.ir.network import Edge, Network
+from spikesim.ir.network import Network
 
 DISCRETIZATIONS = ("exact", "euler")
 UNSUPPORTED = ("error", "metadata")
