@@ -174,3 +174,16 @@ def test_online_learning_matches_standalone_engine():
     assert res.counts.total("plasticity_updates") == ref.updates > 0
     with pytest.raises(ValueError, match="batch=1"):
         loihi.run(prog, {"in": np.zeros((4, 2, 10), bool)}, progress=False)
+
+
+def test_online_delay_learning_changes_delays():
+    rng = np.random.default_rng(5)
+    net = ir.Network(nodes={"in": ir.Input(6), "syn": ir.Linear(rng.uniform(0.3, 0.6, (2, 6))),
+                            "n": ir.LIF(2, tau=10e-3), "o": ir.Output()},
+                     edges=["in->syn", "syn->n", "n->o"])
+    rule = loihi.LearningRule(dd="dd = 2^-2*y0*x1", x1_impulse=20)
+    prog = loihi.compile(net, learning={"syn": rule})
+    x = rng.random((50, 1, 6)) < 0.3
+    res = loihi.run(prog, {"in": x}, progress=False)
+    d = res.meta["learned"]["syn.delays"]
+    assert d.min() >= 0 and d.max() <= 63 and d.any()

@@ -44,8 +44,8 @@ def test_bad_weights():
         weight_grid(8, "both")
     with pytest.raises(ValueError, match="weight_exp=8 is out of range"):
         Weights(np.array([[2]]), 8, "mixed", 8)
-    with pytest.raises(ValueError, match="delay 63 is out of range"):
-        Weights(np.array([[2]]), 8, "mixed", 0, delays=np.array([[63]]))
+    with pytest.raises(ValueError, match="delay 64 is out of range"):
+        Weights(np.array([[2]]), 8, "mixed", 0, delays=np.array([[64]]))
     with pytest.raises(ValueError, match="too large"):
         encode(np.array([[1e6]]))
     with pytest.raises(TypeError, match="integer mantissas"):

@@ -387,7 +387,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             target = W * (r * gain)[:, None] * S / 64.0          # a_in units
             delays = None
             if dsec is not None:
-                delays = _steps(c, "delay", dsec, dt, P.DELAY_MAX - 1)
+                delays = _steps(c, "delay", dsec, dt, P.DELAY_MAX)
             enc = encode(target, num_bits=num_bits, delays=delays)
             back = enc.value * 64.0 / S / (r * gain)[:, None]
             rms = float(np.sqrt(np.mean(W ** 2))) or 1.0

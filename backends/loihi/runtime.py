@@ -274,7 +274,11 @@ def _run_plastic(program, pop, plastic, spikes, a_in, args, state, s_out, u_out,
                               seed=seed, state=lstate[c.name])
             upd_steps[e1 - 1] += st.updates
             lstate[c.name] = st
-            wts[c.name] = Weights(st.w, w.num_bits, w.sign_mode, w.weight_exp, w.delays)
+            learns_d = "d" in rules[c.name].products
+            wts[c.name] = Weights(st.w, w.num_bits, w.sign_mode, w.weight_exp,
+                                  st.d.copy() if learns_d else w.delays)
     for c in plastic:
         learned[c.name] = wts[c.name].w.copy()
+        if wts[c.name].delays is not None:
+            learned[c.name + ".delays"] = wts[c.name].delays.copy()
     return total_syn

@@ -12,7 +12,7 @@ magnitude in steps of ``2**(8 - num_bits)``. This is Lava's ``truncate_weights``
 (``k = 8 - bits + mixed``), with ``bits`` counted including the sign.
 
 Delays: every spike reaches its targets one step after it is emitted (Lava's Dense output
-buffer); a per-synapse delay ``d`` (6-bit field, 0..62 here) adds ``d`` further steps.
+buffer); a per-synapse delay ``d`` (6-bit field, 0..63) adds ``d`` further steps.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class Weights:
         num_bits: weight precision in bits, sign included (1..9).
         sign_mode: ``"mixed"``, ``"excitatory"`` or ``"inhibitory"``.
         weight_exp: exponent -8..7; the input is ``sum(w) * 2**weight_exp`` (floor).
-        delays: int64 [n_post, n_pre] extra delays in steps (0..62), or None.
+        delays: int64 [n_post, n_pre] extra delays in steps (0..63), or None.
     """
 
     w: np.ndarray
@@ -106,13 +106,13 @@ def check_weights(w, num_bits: int, sign_mode: str, weight_exp: int = 0) -> np.n
 
 
 def check_delays(delays, shape=None) -> np.ndarray:
-    """Validate per-synapse delays (integers 0..62 steps); return int64."""
+    """Validate per-synapse delays (integers 0..63 extra steps); return int64."""
     d = np.asarray(delays)
     if d.dtype.kind not in "iu":
         raise TypeError(f"delays must be integer steps; got dtype {d.dtype}")
     if shape is not None and d.shape != tuple(shape):
         raise ValueError(f"delays must have the weights' shape {tuple(shape)}; got {d.shape}")
-    hi = P.DELAY_MAX - 1   # the 6-bit field holds the total delay 1 + d <= 63
+    hi = P.DELAY_MAX       # the 6-bit field holds d; a spike arrives 1 + d steps later
     if d.size and (d.min() < 0 or d.max() > hi):
         val = int(d.min() if d.min() < 0 else d.max())
         raise ValueError(f"delay {val} is out of range: the 6-bit delay field allows "
@@ -132,7 +132,7 @@ def encode(weights: np.ndarray, num_bits: int = 8, sign_mode: str | None = None,
         weight_exp: None chooses the smallest exponent (-8..7) at which the largest weight
             fits the mantissa range; an explicit value is used as given (weights beyond
             the range then raise).
-        delays: optional integer per-synapse extra delays (0..62 steps).
+        delays: optional integer per-synapse extra delays (0..63 steps).
 
     Returns:
         :class:`Weights`. Rounding is to the nearest grid point, ties to even
