@@ -149,7 +149,13 @@ def _shapes(nir, nodes: dict, edges: list) -> dict[str, tuple]:
     preds = {k: [a for a, b in edges if b == k] for k in nodes}
     out: dict[str, tuple] = {}
     for k, nn in nodes.items():
-        s = _intrinsic(nir, k, nn)
+        try:
+            s = _intrinsic(nir, k, nn)
+        except TypeError as exc:
+            raise TypeError(f"NIR node {k!r} ({type(nn).__name__}): {exc}") from None
+        except ValueError as exc:
+            raise ValueError(str(exc) if str(exc).startswith("NIR") else
+                             f"NIR node {k!r} ({type(nn).__name__}): {exc}") from None
         if s is not None:
             out[k] = s
     pending = [k for k in nodes if k not in out]
