@@ -19,7 +19,7 @@ Three event sources, merged in time order:
   time of a CubaLIF neuron) or ``REFR`` (end of the refractory period).
 
 Order at identical times (documented, deterministic): deliveries first, in the order their
-cursors were pushed (``seq``); then input spikes by channel; then neuron wake-ups by neuron
+spikes were emitted (``seq``, given at emission), a spike's synapses in row order; then input spikes by channel; then neuron wake-ups by neuron
 index. So every input arriving at ``t`` is applied before the threshold test at ``t``, and the
 zero-delay deliveries of a spike at ``t`` come after the deliveries already queued for ``t``.
 
@@ -390,115 +390,144 @@ def cuba_first_crossing(f0_const, bmem, taum, c, taus, nports, coef, lam, a, roo
 
 
 # ------------------------------------------------------------------------- neuron updates
-@njit(cache=True)
-def _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl, tref, nupd):
-    """Advance neuron ``j``'s state analytically from ``tl[j]`` to ``t``."""
-    dt = t - tl[j]
+# Parameter table columns (one row per parameter set; ``pidx[j]`` is neuron j's row).
+P_KIND = 0
+P_VINF = 1
+P_TAU = 2
+P_SLOPE = 3
+P_R = 4
+P_VTH = 5
+P_VRESET = 6
+P_REFR = 7
+P_RMODE = 8
+P_NPORTS = 9
+P_GROUP = 10
+P_PORT0 = 11   # then (tau_syn_k, q_k) pairs: q_k = r tau_k / (tau_k - tau_m)
+# State record columns (one row per neuron, so an event touches one cache line).
+S_V = 0
+S_TL = 1
+S_TREF = 2
+S_WAKE = 3
+S_CUR0 = 4
+
+
+@njit(cache=True, inline="always")
+def _advance(S, j, pr, t, nupd):
+    """Advance neuron ``j``'s state analytically from ``S[j, S_TL]`` to ``t``."""
+    tl = S[j, S_TL]
+    dt = t - tl
     if dt <= 0.0:
         return
-    nupd[j] += 1
-    tr = tref[j]
-    if tl[j] < tr:
+    nupd[int(pr[P_GROUP])] += 1
+    npj = int(pr[P_NPORTS])
+    tr = S[j, S_TREF]
+    if tl < tr:
         if t <= tr:
-            v[j] = vreset[j]
-            for k in range(nports[j]):
-                cur[k, j] *= np.exp(-dt / tsyn[k, j])
-            tl[j] = t
+            S[j, S_V] = pr[P_VRESET]
+            for k in range(npj):
+                S[j, S_CUR0 + k] *= np.exp(-dt / pr[P_PORT0 + 2 * k])
+            S[j, S_TL] = t
             return
-        d1 = tr - tl[j]
-        for k in range(nports[j]):
-            cur[k, j] *= np.exp(-d1 / tsyn[k, j])
-        v[j] = vreset[j]
+        d1 = tr - tl
+        for k in range(npj):
+            S[j, S_CUR0 + k] *= np.exp(-d1 / pr[P_PORT0 + 2 * k])
+        S[j, S_V] = pr[P_VRESET]
         dt = t - tr
-    kd = kind[j]
+    kd = int(pr[P_KIND])
+    vinf = pr[P_VINF]
     if kd == K_LIF:
-        v[j] = vinf[j] + (v[j] - vinf[j]) * np.exp(-dt / tau[j])
+        S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt / pr[P_TAU])
     elif kd == K_IF:
-        v[j] += slope[j] * dt
+        S[j, S_V] += pr[P_SLOPE] * dt
     else:
-        em = np.exp(-dt / tau[j])
-        vn = vinf[j] + (v[j] - vinf[j]) * em
-        for k in range(nports[j]):
-            ek = np.exp(-dt / tsyn[k, j])
-            vn += qk[k, j] * cur[k, j] * (ek - em)
-            cur[k, j] *= ek
-        v[j] = vn
-    tl[j] = t
+        em = np.exp(-dt / pr[P_TAU])
+        vn = vinf + (S[j, S_V] - vinf) * em
+        for k in range(npj):
+            ek = np.exp(-dt / pr[P_PORT0 + 2 * k])
+            c = S[j, S_CUR0 + k]
+            vn += pr[P_PORT0 + 2 * k + 1] * c * (ek - em)
+            S[j, S_CUR0 + k] = c * ek
+        S[j, S_V] = vn
+    S[j, S_TL] = t
+
+
+@njit(cache=True, inline="always")
+def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
+    if key == np.inf:
+        if S[j, S_WAKE] != W_NONE:
+            S[j, S_WAKE] = W_NONE
+            _hset(hkey, hidx, hpos, ctr, j, np.inf)
+        return
+    S[j, S_WAKE] = wk
+    _hset(hkey, hidx, hpos, ctr, j, key)
 
 
 @njit(cache=True)
-def _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
-              hkey, hidx, hpos, wkind, ctr):
-    """Re-schedule neuron ``j`` (state current at ``t``, not refractory)."""
-    vt = vth[j]
+def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr):
+    """Re-schedule neuron ``j`` (state current at ``t``, not refractory): exact crossing for
+    LIF/IF, cheap bounds for CubaLIF (see the module docstring)."""
+    vt = pr[P_VTH]
     if vt == np.inf:
         return
-    vj = v[j]
+    vj = S[j, S_V]
     key = np.inf
     wk = W_FIRE
     if vj >= vt:
         key = t
     else:
-        kd = kind[j]
+        kd = int(pr[P_KIND])
+        vinf = pr[P_VINF]
         if kd == K_LIF:
-            if vinf[j] > vt:
-                key = t + tau[j] * np.log((vinf[j] - vj) / (vinf[j] - vt))
+            if vinf > vt:
+                key = t + pr[P_TAU] * np.log((vinf - vj) / (vinf - vt))
         elif kd == K_IF:
-            if slope[j] > 0.0:
-                key = t + (vt - vj) / slope[j]
+            if pr[P_SLOPE] > 0.0:
+                key = t + (vt - vj) / pr[P_SLOPE]
         else:
             f0 = vj - vt
-            amp = vinf[j] - vt
-            b = vj - vinf[j]
+            amp = vinf - vt
+            b = vj - vinf
             up = 0.0
             s = 0.0
-            for k in range(nports[j]):
-                c = qk[k, j] * cur[k, j]
+            for k in range(int(pr[P_NPORTS])):
+                c = pr[P_PORT0 + 2 * k + 1] * S[j, S_CUR0 + k]
                 b -= c
                 if c > 0.0:
                     up += c
                 else:
-                    s -= c / tsyn[k, j]
+                    s -= c / pr[P_PORT0 + 2 * k]
             if b > 0.0:
                 up += b
             else:
-                s -= b / tau[j]
+                s -= b / pr[P_TAU]
             if amp + up >= 0.0 and s > 0.0:
                 key = t + (-f0) / s
                 wk = W_CHECK
-    wkind[j] = wk if key < np.inf else W_NONE
-    _hset(hkey, hidx, hpos, ctr, j, key)
+    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
 
 
 @njit(cache=True)
-def _exact(j, t, vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos, wkind, ctr,
-           wcoef, wlam, wa, wroots, wnroots, wc, wts):
+def _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts):
     """Exact scheduling of CubaLIF neuron ``j`` at ``t`` (after a CHECK wake-up)."""
     ctr[C_SOLVES] += 1
-    f0 = v[j] - vth[j]
+    f0 = S[j, S_V] - pr[P_VTH]
     if f0 >= 0.0:
-        wkind[j] = W_FIRE
-        _hset(hkey, hidx, hpos, ctr, j, t)
+        _set_wake(S, j, t, W_FIRE, hkey, hidx, hpos, ctr)
         return
-    b = v[j] - vinf[j]
-    npj = nports[j]
+    b = S[j, S_V] - pr[P_VINF]
+    npj = int(pr[P_NPORTS])
     for k in range(npj):
-        wc[k] = qk[k, j] * cur[k, j]
-        wts[k] = tsyn[k, j]
+        wc[k] = pr[P_PORT0 + 2 * k + 1] * S[j, S_CUR0 + k]
+        wts[k] = pr[P_PORT0 + 2 * k]
         b -= wc[k]
-    s = cuba_first_crossing(vinf[j] - vth[j], b, tau[j], wc, wts, npj, wcoef, wlam, wa,
-                            wroots, wnroots)
-    if s == np.inf:
-        wkind[j] = W_NONE
-        _hset(hkey, hidx, hpos, ctr, j, np.inf)
-    else:
-        wkind[j] = W_FIRE
-        _hset(hkey, hidx, hpos, ctr, j, t + s)
+    s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, pr[P_TAU], wc, wts, npj, wcoef, wlam,
+                            wa, wroots, wnroots)
+    _set_wake(S, j, t + s, W_FIRE, hkey, hidx, hpos, ctr)
 
 
 @njit(cache=True)
-def _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
-          qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i, spike_count):
+def _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i,
+          spike_count):
     """Emit a spike of neuron ``j`` at ``t`` and reset it; returns True when refractory."""
     spike_count[j] += 1
     if rec_mask[j]:
@@ -509,38 +538,41 @@ def _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
     q0 = indptr[j]
     if q0 < indptr[j + 1]:
         _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], j, q0, t)
-    if rmode[j] == 0:
-        v[j] = vreset[j]
+    if pr[P_RMODE] == 0.0:
+        S[j, S_V] = pr[P_VRESET]
     else:
-        v[j] -= vth[j] - vreset[j]
-    if refr[j] > 0.0:
-        v[j] = vreset[j]
-        tref[j] = t + refr[j]
+        S[j, S_V] -= pr[P_VTH] - pr[P_VRESET]
+    if pr[P_REFR] > 0.0:
+        S[j, S_V] = pr[P_VRESET]
+        S[j, S_TREF] = t + pr[P_REFR]
         return True
     return False
 
 
+@njit(cache=True)
+def _after_fire(S, j, pr, t, refractory, hkey, hidx, hpos, ctr):
+    if refractory:
+        _set_wake(S, j, S[j, S_TREF], W_REFR, hkey, hidx, hpos, ctr)
+    else:
+        _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
+
+
 # ------------------------------------------------------------------------- main loop
 @njit(cache=True)
-def run_events(t_end, init,
-               # per-neuron parameters
-               kind, vinf, tau, slope, rr, vth, vreset, refr, rmode, nports, tsyn, qk,
-               # state
-               v, cur, tl, tref,
-               # neuron heap
-               hkey, hidx, hpos, wkind, ctr,
-               # delivery queue
+def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                qt, qseq, qpre, qq, qts,
-               # synapses
                indptr, sidx, sw, sdly, sport, sproj, maxrow,
-               # input spikes of this call, sorted by (time, channel)
-               in_t, in_i,
-               # recording and counters
-               rec_mask, rec_t, rec_i, spike_count, nupd, syn_count):
-    """Process every event with time ``< t_end``. Returns the (possibly grown) queue and
-    record arrays ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``."""
-    N = v.shape[0]
-    P = cur.shape[0]
+               in_t, in_i, rec_mask, rec_t, rec_i, spike_count, nupd, syn_count):
+    """Process every event of one batch entry with time ``< t_end``.
+
+    ``prm``/``pidx``: parameter table and each neuron's row; ``S[N, 4 + P]``: state records
+    (v, time of the state, end of refractoriness, wake kind, currents); ``hkey/hidx/hpos``:
+    indexed heap of wake-up times; ``q*``: delivery queue; ``in_t/in_i``: input spikes of
+    this call sorted by (time, channel). Returns the (possibly grown) queue and record arrays
+    ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``.
+    """
+    N = S.shape[0]
+    P = S.shape[1] - S_CUR0
     M = P + 2
     wcoef = np.empty(M)
     wlam = np.empty(M)
@@ -551,12 +583,12 @@ def run_events(t_end, init,
     wts = np.empty(max(P, 1))
     if init:
         for j in range(N):
-            if v[j] >= vth[j] or kind[j] != K_CUBA:
-                _schedule(j, tl[j], kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
-                          hkey, hidx, hpos, wkind, ctr)
+            pr = prm[pidx[j]]
+            if S[j, S_V] >= pr[P_VTH] or int(pr[P_KIND]) != K_CUBA:
+                _schedule(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr)
             else:
-                _exact(j, tl[j], vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos,
-                       wkind, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts)
+                _exact(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots,
+                       wnroots, wc, wts)
     nin = in_t.shape[0]
     ip = 0
     need = maxrow + 2
@@ -607,39 +639,35 @@ def run_events(t_end, init,
             while qn < end and sdly[qn] == d:
                 qn += 1
             if qn < end:
-                # replace the top by the next delay group of the same spike
+                # the next delay group of the same spike replaces the top (keeping its seq:
+                # ties are ordered by the emission of the spike)
                 qt[0] = ts + sdly[qn]
-                qseq[0] = ctr[C_SEQ]
-                ctr[C_SEQ] += 1
                 qq[0] = qn
                 _qsift_down(qt, qseq, qpre, qq, qts, ctr[C_QSIZE])
             else:
                 _qpop(qt, qseq, qpre, qq, qts, ctr)
             for s in range(q, qn):
                 j = sidx[s]
-                w = sw[s]
+                w = sw[s]  # read at delivery: a learning rule may change sw between events
                 if w != 0.0:
                     syn_count[sproj[s]] += 1
-                _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl,
-                         tref, nupd)
-                refractory = t < tref[j]
-                if kind[j] == K_CUBA:
-                    cur[sport[s], j] += w
+                pr = prm[pidx[j]]
+                _advance(S, j, pr, t, nupd)
+                refractory = t < S[j, S_TREF]
+                if int(pr[P_KIND]) == K_CUBA:
+                    S[j, S_CUR0 + sport[s]] += w
                     if refractory:
                         continue
                 else:
                     if refractory:
                         continue
-                    v[j] += rr[j] * w
-                if v[j] >= vth[j]:
-                    if _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
-                             qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i,
-                             spike_count):
-                        wkind[j] = W_REFR
-                        _hset(hkey, hidx, hpos, ctr, j, tref[j])
-                        continue
-                _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
-                          hkey, hidx, hpos, wkind, ctr)
+                    S[j, S_V] += pr[P_R] * w
+                if S[j, S_V] >= pr[P_VTH]:
+                    ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
+                                rec_mask, rec_t, rec_i, spike_count)
+                    _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
+                else:
+                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
         elif src == 1:
             # ---- an external input spike
             pre = in_i[ip]
@@ -652,21 +680,16 @@ def run_events(t_end, init,
             # ---- a neuron wake-up
             j = hidx[0]
             ctr[C_WAKES] += 1
-            wk = wkind[j]
-            _advance(j, t, kind, vinf, tau, slope, vreset, nports, tsyn, qk, v, cur, tl,
-                     tref, nupd)
-            if wk == W_FIRE or v[j] >= vth[j]:
-                if _fire(j, t, vth, vreset, refr, rmode, v, tref, indptr, sdly,
-                         qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i, spike_count):
-                    wkind[j] = W_REFR
-                    _hset(hkey, hidx, hpos, ctr, j, tref[j])
-                else:
-                    _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
-                              hkey, hidx, hpos, wkind, ctr)
-            elif wk == W_CHECK or (wk == W_REFR and kind[j] == K_CUBA):
-                _exact(j, t, vinf, tau, vth, nports, tsyn, qk, v, cur, hkey, hidx, hpos,
-                       wkind, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts)
+            pr = prm[pidx[j]]
+            wk = S[j, S_WAKE]
+            _advance(S, j, pr, t, nupd)
+            if wk == W_FIRE or S[j, S_V] >= pr[P_VTH]:
+                ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
+                            rec_mask, rec_t, rec_i, spike_count)
+                _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
+            elif int(pr[P_KIND]) == K_CUBA:
+                _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
+                       wc, wts)
             else:
-                _schedule(j, t, kind, vinf, tau, slope, vth, nports, tsyn, qk, v, cur,
-                          hkey, hidx, hpos, wkind, ctr)
+                _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
     return qt, qseq, qpre, qq, qts, rec_t, rec_i

@@ -228,6 +228,23 @@ class EventEngine:
                     self.qk[k, sl] = r * ts / (ts - taum)
                 self.nports[sl] = len(taus)
                 self.nvars[name] = 1 + len(taus)
+        self.group = np.zeros(N, np.int64)
+        for g in range(len(self.groups)):
+            self.group[self.gstart[g]:self.gstart[g + 1]] = g
+        # one table row per distinct parameter set (homogeneous populations share one row,
+        # so an event reads one cached row plus the neuron's state record)
+        cols = [self.kind, self.vinf, self.tau, self.slope, self.rr, self.vth, self.vreset,
+                self.refr, self.rmode, self.nports, self.group]
+        for k in range(P):
+            cols += [self.tsyn[k], self.qk[k]]
+        rows = np.stack([np.asarray(c, np.float64) for c in cols], axis=1) if N else \
+            np.zeros((0, len(cols)))
+        if N:
+            self.prm, inv = np.unique(rows, axis=0, return_inverse=True)
+            self.pidx = inv.ravel().astype(np.int32)
+        else:
+            self.prm, self.pidx = np.zeros((1, len(cols))), np.zeros(0, np.int32)
+        self.prm = np.ascontiguousarray(self.prm)
 
     def _build_synapses(self) -> None:
         """Merge every projection into one CSR over global presynaptic indices, each row
@@ -320,24 +337,20 @@ class EventEngine:
         """Back to t = 0 with the initial state."""
         B, N, P = self.batch, self.N, self.P
         self.t = 0.0
-        self.v = np.tile(self.v0, (B, 1))
-        self.cur = np.zeros((B, P, N))
-        self.tl = np.zeros((B, N))
-        self.tref = np.zeros((B, N))
+        self.S = np.zeros((B, N, 4 + P))
+        self.S[:, :, 0] = self.v0
         self.hkey = np.full((B, N), np.inf)
         self.hidx = np.zeros((B, N), np.int64)
         self.hpos = np.full((B, N), -1, np.int64)
-        self.wkind = np.zeros((B, N), np.int8)
         self.ctr = np.zeros((B, 6), np.int64)
         self.queues = [(np.empty(64), np.empty(64, np.int64), np.empty(64, np.int64),
                         np.empty(64, np.int64), np.empty(64)) for _ in range(B)]
         self.spike_count = np.zeros((B, self.N_pre), np.int64)
-        self.nupd = np.zeros((B, max(N, 1)), np.int64)
+        self.nupd = np.zeros((B, max(len(self.groups), 1)), np.int64)
         self.syn_count = np.zeros((B, max(len(self.projections), 1)), np.int64)
         self._init = np.zeros(B, np.bool_)
 
-    STATE_KEYS = ("v", "cur", "tl", "tref", "hkey", "hidx", "hpos", "wkind", "ctr",
-                  "spike_count", "nupd", "syn_count")
+    STATE_KEYS = ("S", "hkey", "hidx", "hpos", "ctr", "spike_count", "nupd", "syn_count")
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Dynamic state (membranes, currents, wake-up heap, queued arrivals, counters)."""
@@ -457,11 +470,8 @@ class EventEngine:
 
         q = self.queues[b]
         out = run_events(
-            t_end, not self._init[b],
-            self.kind, self.vinf, self.tau, self.slope, self.rr, self.vth, self.vreset,
-            self.refr, self.rmode, self.nports, self.tsyn, self.qk,
-            self.v[b], self.cur[b], self.tl[b], self.tref[b],
-            self.hkey[b], self.hidx[b], self.hpos[b], self.wkind[b], self.ctr[b],
+            t_end, not self._init[b], self.prm, self.pidx, self.S[b],
+            self.hkey[b], self.hidx[b], self.hpos[b], self.ctr[b],
             q[0], q[1], q[2], q[3], q[4],
             self.indptr, self.sidx, self.sw, self.sdly, self.sport, self.sproj, self.maxrow,
             in_t, in_i, self.rec_mask, rec[0], rec[1],
@@ -528,15 +538,13 @@ class EventEngine:
         from spikesim.kernels.event import run_events
 
         P = self.P
-        f = np.zeros(1)
-        run_events(0.0, True, np.zeros(1, np.int8), f.copy(), np.ones(1), f.copy(), np.ones(1),
-                   np.full(1, np.inf), f.copy(), f.copy(), np.zeros(1, np.int8),
-                   np.zeros(1, np.int64), np.ones((P, 1)), np.zeros((P, 1)),
-                   f.copy(), np.zeros((P, 1)), f.copy(), f.copy(),
+        prm = np.zeros((1, 11 + 2 * P))
+        prm[0, 2] = 1.0
+        prm[0, 5] = np.inf
+        run_events(0.0, True, prm, np.zeros(1, np.int32), np.zeros((1, 4 + P)),
                    np.full(1, np.inf), np.zeros(1, np.int64), np.full(1, -1, np.int64),
-                   np.zeros(1, np.int8), np.zeros(6, np.int64),
-                   np.empty(4), np.empty(4, np.int64), np.empty(4, np.int64),
-                   np.empty(4, np.int64), np.empty(4),
+                   np.zeros(6, np.int64), np.empty(4), np.empty(4, np.int64),
+                   np.empty(4, np.int64), np.empty(4, np.int64), np.empty(4),
                    np.zeros(2, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0),
                    np.zeros(0, np.int8), np.zeros(0, np.int32), 0,
                    np.zeros(0), np.zeros(0, np.int64), np.zeros(1, np.bool_),
@@ -551,11 +559,11 @@ class EventEngine:
             raise ValueError(f"node: {node!r} is not a neuron node; neuron nodes: {self.groups}")
         t = self.t if t is None else float(t)
         sl = slice(self.offset[node], self.offset[node] + self.net[node].n)
-        tl = self.tl[:, sl]
+        tl = self.S[:, sl, 1]
         if np.any(tl > t):
             raise ValueError(f"t: {t} s is earlier than the last event of some neuron")
-        v = self.v[:, sl].copy()
-        tref = self.tref[:, sl]
+        v = self.S[:, sl, 0].copy()
+        tref = self.S[:, sl, 2]
         start = np.maximum(tl, tref)
         refr_now = t <= tref
         dt = np.maximum(t - start, 0.0)
@@ -566,7 +574,7 @@ class EventEngine:
         out = np.where(kind == 1, v + self.slope[sl] * dt, vinf + (v - vinf) * em)
         for k in range(self.P):
             ts = self.tsyn[k, sl]
-            cur = self.cur[:, k, sl] * np.exp(-(start - tl) / ts)
+            cur = self.S[:, sl, 4 + k] * np.exp(-(start - tl) / ts)
             out = out + np.where(kind == 2, self.qk[k, sl] * cur * (np.exp(-dt / ts) - em), 0.0)
         return np.where(refr_now, self.vreset[sl], out)
 
@@ -594,7 +602,7 @@ class EventEngine:
         for g, name in enumerate(self.groups):
             node = net[name]
             sl = slice(self.gstart[g], self.gstart[g + 1])
-            upd = int(dupd[:, sl].sum())
+            upd = int(dupd[:, g].sum())
             c.add(name, "neuron", spikes=int(dspk[:, sl].sum()) if node.spiking else 0,
                   neuron_updates=upd, membrane_updates=upd,
                   state_reads=upd * self.nvars[name], state_writes=upd * self.nvars[name])
