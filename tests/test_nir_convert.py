@@ -424,3 +424,20 @@ def test_exported_nir_alone_describes_the_same_dynamics(disc, dt):
     for k in v0:
         np.testing.assert_allclose(runs[1].state[k]["v"], runs[0].state[k]["v"], rtol=1e-9,
                                    atol=1e-12)
+
+
+def test_nir_is_optional(monkeypatch):
+    import subprocess
+    import sys
+
+    code = "import sys, spikesim, spikesim.ir.io, spikesim.ir.nir; print('nir' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "False", out.stderr  # importing spikesim never imports nir
+    monkeypatch.setitem(sys.modules, "nir", None)  # as if the extra were not installed
+    import spikesim.ir.io as io
+
+    with pytest.raises(ImportError, match="pip install 'spikesim\\[nir\\]'"):
+        io.to_nir(_one(ir.LIF(2)))
+    with pytest.raises(ImportError, match="optional 'nir' package"):
+        io.from_nir("model.nir")
