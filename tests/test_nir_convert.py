@@ -426,6 +426,7 @@ def test_exported_nir_alone_describes_the_same_dynamics(disc, dt):
                                    atol=1e-12)
 
 
+@pytest.mark.timeout(120)
 def test_nir_is_optional(monkeypatch):
     import subprocess
     import sys
