@@ -442,3 +442,30 @@ def test_nir_is_optional(monkeypatch):
         io.to_nir(_one(ir.LIF(2)))
     with pytest.raises(ImportError, match="optional 'nir' package"):
         io.from_nir("model.nir")
+
+
+def test_exact_import_on_the_event_engine_matches_the_ode():
+    """NIR's continuous-time LIF, imported exactly, on the exact event engine: a constant bias
+    current fires periodically at the analytic crossing times; a Dirac input jumps v by
+    R*w/tau and fires at its arrival time, except on an exact tie (NIR fires on v > thr)."""
+    pytest.importorskip("spikesim.sim.event")
+    from spikesim.sim import SpikeTimes
+
+    tau = np.array([0.01, 0.5, 0.5])
+    R = np.array([2.0, 1.0, 1.0])
+    b = np.array([0.75, 0.0, 0.0])
+    w = np.array([[0.0], [0.6], [0.5]])  # R*w/tau = 1.2 and exactly 1.0 (= threshold)
+    g = graph({"input": nir.Input(np.array([1])), "w": nir.Affine(weight=w, bias=b),
+               "x": nir.LIF(tau=tau, r=R, v_leak=np.zeros(3), v_threshold=np.ones(3)),
+               "output": nir.Output(np.array([3]))},
+              [("input", "w"), ("w", "x"), ("x", "output")])
+    net = from_nir(g)
+    res = Simulator(net, engine="event", rng=0).run(
+        0.1, inputs={"input": SpikeTimes([0.0123], [0])}, progress=False)
+    st = res.spikes["x"]
+    t0 = st.t[st.i == 0]
+    period = -tau[0] * np.log(1 - 1.0 / (R[0] * b[0]))  # tau dv/dt = -v + R b from v = 0
+    np.testing.assert_allclose(t0, period * np.arange(1, t0.size + 1), rtol=1e-9)
+    assert t0.size == int(0.1 / period)
+    assert st.t[st.i == 1].tolist() == [0.0123]
+    assert st.t[st.i == 2].size == 0
