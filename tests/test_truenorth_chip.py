@@ -99,7 +99,8 @@ def test_samples_reset_and_batch_outputs():
     res = run_program(prog, x, progress=False)
     assert res.outputs["out"][:, 0].tolist() == [1, 0, 0]
     assert res.outputs["src"][:, 0].tolist() == [1, 0, 1]
-    assert res.counts.samples == 3 and res.counts.steps == 30
+    assert res.counts.samples == 3 and res.counts.steps == 10
+    assert res.counts.total("ticks") == 30 and res.counts.duration_s == pytest.approx(0.01)
 
 
 def test_bad_input():

@@ -274,7 +274,8 @@ def counts_from_run(prog: Program, st: _State, samples: int, ticks_per_sample: i
     ``weight_reads`` (crossbar rows read = axon events), ``dense_ac`` (256 x 256 synapse pairs
     per core per tick), ``neuron_updates`` (256 neurons per core per tick: the hardware updates
     every neuron), ``spikes_routed`` (packets sent by neurons with a target), ``hops`` (mesh
-    hops of those packets); the ``chip`` row holds ``ticks``. The ``input`` row holds the
+    hops of those packets); the ``chip`` row holds ``ticks`` (all samples). ``duration_s`` and
+    ``steps`` are per sample (samples are independent inferences). The ``input`` row holds the
     external input spikes and the packets injected (hops of external injection are not
     modelled).
     """
@@ -282,7 +283,10 @@ def counts_from_run(prog: Program, st: _State, samples: int, ticks_per_sample: i
 
     T = samples * ticks_per_sample
     names = list(prog.group_names)
-    c = Counts.empty([], samples=samples, duration_s=T * P.TICK_S, steps=T, source="truenorth",
+    # duration_s and steps are those of one sample (the samples are independent inferences,
+    # as for a batch of the clock engine); the chip row's ``ticks`` is every tick executed
+    c = Counts.empty([], samples=samples, duration_s=ticks_per_sample * P.TICK_S,
+                     steps=ticks_per_sample, source="truenorth",
                      unfilled=("synops_mac", "dense_mac", "membrane_updates", "state_reads",
                                "state_writes", "plasticity_updates", "cycles"))
     c.add(prog.input_name, "input", spikes=int(st.in_cnt[0]), spikes_routed=int(st.in_cnt[1]))
@@ -296,6 +300,7 @@ def counts_from_run(prog: Program, st: _State, samples: int, ticks_per_sample: i
               hops=s[K.C_HOPS])
     c.add("chip", "core", ticks=T)
     c.meta.update({"cores": prog.n_cores, "chips": prog.n_chips, "tick_s": P.TICK_S,
+                   "total_ticks": T,
                    "threads": threads, "saturations": int(st.cnt[:, K.C_SAT].sum()),
                    "negative_threshold_events": int(st.cnt[:, K.C_NEG].sum())})
     return c
