@@ -92,7 +92,7 @@ def test_fan_in_limit_names_layer_and_limit():
     # ... 300 do not
     W1 = rng.choice([-1, 1], size=(8, 300)) * 0.1
     with pytest.raises(ValueError, match=r"layer 'h' needs fan-in 300 axons.*> 256 axons per "
-                                         r"TrueNorth core.*128 ternary inputs"):
+                                         r"TrueNorth core.*128 inputs when both signs"):
         tn.compile(chain(W1, 1.0, W2, 1.0))
 
 

@@ -5,9 +5,9 @@ IF/LIF(tau = inf) -> ... -> Output``. Each synapse layer becomes a weight matrix
 ``W [n_out, n_in]`` that must factor as ``W = diag(a) Q`` with a per-neuron scale ``a_j > 0``
 and integers ``Q`` taking at most 4 distinct nonzero values ("levels") in the layer. Then:
 
-- each input i enters a core on one axon per level it needs there; the axon's type is the
-  level index, so a ternary layer (levels +1, -1) uses a + copy and a - copy of each input and
-  at most 128 inputs fit a core (Esser et al. 2016);
+- each input i enters a core on one axon per level its neurons there need; the axon's type is
+  the level index, so a ternary layer (levels +1, -1) uses a + copy and a - copy of an input
+  used with both signs, and at most 128 such inputs fit a core (Esser et al. 2016);
 - neuron j's type weights are ``s_j^g = K_j * level_g`` with an integer gain ``K_j`` (the
   largest that keeps weights, leak and threshold in their registers), its threshold is
   ``alpha_j = floor(K_j theta_j / a_j) + 1`` (so ``V >= alpha`` is exactly ``v > theta`` of the

@@ -32,9 +32,9 @@ def _partition(name: str, need: np.ndarray, copies: np.ndarray) -> list[tuple[li
         j = int(per.argmax())
         raise ValueError(
             f"layer {name!r} needs fan-in {int(per[j])} axons (neuron {j}: inputs x weight "
-            f"levels) > {P.AXONS_PER_CORE} axons per TrueNorth core (at most "
-            f"{P.TERNARY_INPUTS_PER_CORE} ternary inputs per neuron). Use grouped connectivity "
-            "with a fan-in that fits, or compile with relay='partial-sum'")
+            f"levels) > {P.AXONS_PER_CORE} axons per TrueNorth core (one axon per input and "
+            f"weight level: {P.TERNARY_INPUTS_PER_CORE} inputs when both signs are used). Use "
+            "grouped connectivity with a fan-in that fits, or compile with relay='partial-sum'")
     if copies.size and copies.max() > P.NEURONS_PER_CORE:
         j = int(copies.argmax())
         raise ValueError(f"layer {name!r}: neuron {j} needs {int(copies[j])} destinations "
