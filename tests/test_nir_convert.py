@@ -326,6 +326,9 @@ def test_dangling_edges_and_unknown_types():
     with pytest.raises(ValueError, match="NIR edge \\('x', 'ghost'\\): target node 'ghost' does "
                                          "not exist \\(dangling edge\\)"):
         from_nir(g, dt=DT, discretization="euler")
+    g.edges[-1] = ("w", "x")
+    with pytest.raises(ValueError, match="NIR edge \\('w', 'x'\\): appears twice"):
+        from_nir(g, dt=DT, discretization="euler")
     gi = lif_graph(nir.I(r=np.ones(2)), 2)
     with pytest.raises(ValueError, match="NIR node 'x': type I cannot be imported"):
         from_nir(gi)

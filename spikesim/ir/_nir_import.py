@@ -87,7 +87,10 @@ def _flatten(nir, graph, prefix: str = ""):
         if isinstance(e, str) or len(e) != 2:
             raise ValueError(f"NIR edge {e!r}: expected a (source, target) pair of node names")
         a, b = _s(e[0]), _s(e[1])
-        edges.append((resolve(a, "source", (a, b)), resolve(b, "target", (a, b))))
+        edge = (resolve(a, "source", (a, b)), resolve(b, "target", (a, b)))
+        if edge in edges:
+            raise ValueError(f"NIR edge {(a, b)}: appears twice")
+        edges.append(edge)
     return nodes, edges, through
 
 
