@@ -52,10 +52,6 @@ def to_network(model, beta: float, dt: float):
         metadata={"model": "mnist-mlp", "beta": beta})
 
 
-def _argmax_ties_low(counts: np.ndarray) -> np.ndarray:
-    return counts.argmax(1)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="spikesim bench loihi", description=DESCRIPTION)
     ap.add_argument("--model", default="mnist-mlp", help=f"model: {MODELS} (default mnist-mlp)")
@@ -90,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     with common.Timer() as t_train:
         model, _ = train_mlp(xtr, ytr, hidden=args.hidden, timesteps=T, epochs=args.epochs,
                              beta=beta, seed=args.seed, progress=progress)
-    net = to_network(model, beta, dt)
+    # the nn stack's own exporter when it is available, else the same mapping written here
+    net = model.to_ir(784, dt=dt) if hasattr(model, "to_ir") else to_network(model, beta, dt)
+    in_name = next(k for k, v in net.nodes.items() if v.role == "input")
+    out_name = next(k for k, v in net.nodes.items() if v.role == "output")
     prog = loihi.compile(net, dt=dt, num_bits=args.num_bits)
     jit_s = loihi.runtime.warmup()
     rng = np.random.default_rng(args.seed + 1)
@@ -107,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         ref_out = model.forward(s.astype(np.float32))                   # [T, B, 10]
         correct_ref += int((ref_out.sum(0).argmax(1) == yte[i:i + args.batch]).sum())
         s_pad = np.concatenate([s, np.zeros((pad,) + s.shape[1:], bool)])
-        res = loihi.run(prog, {"in": s_pad}, progress=False)
+        res = loihi.run(prog, {in_name: s_pad}, progress=False)
         run_s += res.run_s
-        correct_chip += int((res.outputs["out"].argmax(1) == yte[i:i + args.batch]).sum())
+        correct_chip += int((res.outputs[out_name].argmax(1) == yte[i:i + args.batch]).sum())
         lat.append(res.meta["latency_s"] * len(xb))
         counts = res.counts if counts is None else _merge(counts, res.counts)
         n_done += len(xb)
@@ -127,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         "synops_per_inference": counts.total("synops_ac") / n_done,
         "spikes_per_inference": counts.total("spikes") / n_done,
         "quantisation": prog.quantisation, "num_bits": args.num_bits, "hidden": args.hidden,
+        "exporter": "spikesim.nn Sequential.to_ir" if hasattr(model, "to_ir")
+        else "benchmarks/loihi.py to_network",
         "timesteps": T, "train_samples": len(ytr), "epochs": args.epochs,
         "test_samples": n_done, "train_s": t_train.s, "host_run_s": run_s,
         "host_inferences_per_s": n_done / run_s if run_s else None, "jit_s": jit_s,
