@@ -57,8 +57,10 @@ W_NONE = 0
 W_CHECK = 1
 W_FIRE = 2
 W_REFR = 3
+W_STALE = 4   # a wake-up left in place after an input moved the true one later: re-evaluate
 
 ROOT_TOL = 1e-13  # s, absolute tolerance of the crossing time
+MAX_POLY_DEG = 8  # largest rate ratio handled by the polynomial fast path
 
 # ctr slots
 C_QSIZE = 0
@@ -389,6 +391,92 @@ def cuba_first_crossing(f0_const, bmem, taum, c, taus, nports, coef, lam, a, roo
     return _first_root(coef, lam, m, a, roots, nroots)
 
 
+# ------------------------------------------------------------------------- commensurate fast path
+@njit(cache=True)
+def _peval(dc, k, deg, x):
+    """``p^{(k)}(x)`` by Horner on the derivative coefficients ``dc[k, :deg - k + 1]``."""
+    s = 0.0
+    for i in range(deg - k, -1, -1):
+        s = s * x + dc[k, i]
+    return s
+
+
+@njit(cache=True)
+def _psolve(dc, k, deg, lo, hi, plo):
+    """Root of the monotone ``p^{(k)}`` on ``[lo, hi]`` (sign change; ``plo = p^{(k)}(lo)``);
+    safeguarded Newton to a relative tolerance of 1e-13 in x."""
+    neg_lo = plo < 0.0
+    x = 0.5 * (lo + hi)
+    for _ in range(200):
+        g = _peval(dc, k, deg, x)
+        if g == 0.0:
+            return x
+        if (g < 0.0) == neg_lo:
+            lo = x
+        else:
+            hi = x
+        if hi - lo <= 1e-13 * hi:
+            return 0.5 * (lo + hi)
+        d = _peval(dc, k + 1, deg, x)
+        xn = x - g / d if d != 0.0 else 0.5 * (lo + hi)
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        if abs(xn - x) <= 1e-14 * x:
+            return xn
+        x = xn
+    return x
+
+
+@njit(cache=True)
+def poly_first_crossing(coef, deg, rate, dc, roots, nroots):
+    """First ``s > 0`` with ``f(s) >= 0`` for ``f(s) = p(e^{-rate s})``,
+    ``p(x) = sum_i coef[i] x^i`` (degree ``deg``), given ``p(1) = f(0) < 0``; ``inf`` if none.
+
+    Used when every rate of the CubaLIF exponential sum is an integer multiple of ``rate``
+    (e.g. tau_mem 20 ms, tau_syn 5 and 10 ms): the same rigorous isolation as
+    :func:`_first_root`, on a polynomial over ``x in (0, 1)`` (later times are smaller x), so
+    no exponential is evaluated inside the search.
+    """
+    for i in range(deg + 1):
+        dc[0, i] = coef[i]
+    for k in range(deg):
+        for i in range(deg - k):
+            dc[k + 1, i] = (i + 1) * dc[k, i + 1]
+    nroots[deg] = 0
+    for k in range(deg - 1, -1, -1):
+        cnt = 0
+        hi = 1.0
+        ghi = _peval(dc, k, deg, 1.0)
+        for s in range(nroots[k + 1] + 1):
+            lo = roots[k + 1, s] if s < nroots[k + 1] else 0.0
+            glo = _peval(dc, k, deg, lo)
+            if k == 0:
+                # p < 0 on [hi, 1]; p is monotone on [lo, hi]
+                if glo >= 0.0:
+                    if glo == 0.0 and lo > 0.0:
+                        x = lo
+                    elif glo == 0.0:
+                        return np.inf
+                    else:
+                        x = _psolve(dc, 0, deg, lo, hi, glo)
+                    if x <= 0.0:
+                        return np.inf
+                    return -np.log(x) / rate
+            else:
+                if ghi != 0.0 and (glo == 0.0 or (glo > 0.0) != (ghi > 0.0)):
+                    if glo == 0.0:
+                        r = lo
+                    else:
+                        r = _psolve(dc, k, deg, lo, hi, glo)
+                    if r > 0.0:
+                        roots[k, cnt] = r
+                        cnt += 1
+            hi = lo
+            ghi = glo
+        nroots[k] = cnt
+    return np.inf
+
+
 # ------------------------------------------------------------------------- neuron updates
 # Parameter table columns (one row per parameter set; ``pidx[j]`` is neuron j's row).
 P_KIND = 0
@@ -402,7 +490,9 @@ P_REFR = 7
 P_RMODE = 8
 P_NPORTS = 9
 P_GROUP = 10
-P_PORT0 = 11   # then (tau_syn_k, q_k) pairs: q_k = r tau_k / (tau_k - tau_m)
+P_POLY = 11    # base rate (1/s) when all rates are integer multiples of it (<= 8), else 0
+P_EXPM = 12    # exponent of the membrane term on the base rate
+P_PORT0 = 13   # then (tau_syn_k, q_k, exponent_k) triples: q_k = r tau_k / (tau_k - tau_m)
 # State record columns (one row per neuron, so an event touches one cache line).
 S_V = 0
 S_TL = 1
@@ -425,12 +515,12 @@ def _advance(S, j, pr, t, nupd):
         if t <= tr:
             S[j, S_V] = pr[P_VRESET]
             for k in range(npj):
-                S[j, S_CUR0 + k] *= np.exp(-dt / pr[P_PORT0 + 2 * k])
+                S[j, S_CUR0 + k] *= np.exp(-dt / pr[P_PORT0 + 3 * k])
             S[j, S_TL] = t
             return
         d1 = tr - tl
         for k in range(npj):
-            S[j, S_CUR0 + k] *= np.exp(-d1 / pr[P_PORT0 + 2 * k])
+            S[j, S_CUR0 + k] *= np.exp(-d1 / pr[P_PORT0 + 3 * k])
         S[j, S_V] = pr[P_VRESET]
         dt = t - tr
     kd = int(pr[P_KIND])
@@ -443,16 +533,21 @@ def _advance(S, j, pr, t, nupd):
         em = np.exp(-dt / pr[P_TAU])
         vn = vinf + (S[j, S_V] - vinf) * em
         for k in range(npj):
-            ek = np.exp(-dt / pr[P_PORT0 + 2 * k])
+            ek = np.exp(-dt / pr[P_PORT0 + 3 * k])
             c = S[j, S_CUR0 + k]
-            vn += pr[P_PORT0 + 2 * k + 1] * c * (ek - em)
+            vn += pr[P_PORT0 + 3 * k + 1] * c * (ek - em)
             S[j, S_CUR0 + k] = c * ek
         S[j, S_V] = vn
     S[j, S_TL] = t
 
 
 @njit(cache=True, inline="always")
-def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
+def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy=False):
+    """Schedule neuron ``j``'s wake-up. ``lazy``: if an earlier wake-up is pending, leave it
+    (marked stale, re-evaluated when reached) instead of moving it down the heap."""
+    if lazy and S[j, S_WAKE] != W_NONE and hkey[j] <= key:
+        S[j, S_WAKE] = W_STALE
+        return
     if key == np.inf:
         if S[j, S_WAKE] != W_NONE:
             S[j, S_WAKE] = W_NONE
@@ -463,7 +558,7 @@ def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
 
 
 @njit(cache=True)
-def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr):
+def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
     """Re-schedule neuron ``j`` (state current at ``t``, not refractory): exact crossing for
     LIF/IF, cheap bounds for CubaLIF (see the module docstring)."""
     vt = pr[P_VTH]
@@ -490,12 +585,12 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr):
             up = 0.0
             s = 0.0
             for k in range(int(pr[P_NPORTS])):
-                c = pr[P_PORT0 + 2 * k + 1] * S[j, S_CUR0 + k]
+                c = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
                 b -= c
                 if c > 0.0:
                     up += c
                 else:
-                    s -= c / pr[P_PORT0 + 2 * k]
+                    s -= c / pr[P_PORT0 + 3 * k]
             if b > 0.0:
                 up += b
             else:
@@ -503,7 +598,7 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr):
             if amp + up >= 0.0 and s > 0.0:
                 key = t + (-f0) / s
                 wk = W_CHECK
-    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
+    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy)
 
 
 @njit(cache=True)
@@ -517,11 +612,23 @@ def _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
     b = S[j, S_V] - pr[P_VINF]
     npj = int(pr[P_NPORTS])
     for k in range(npj):
-        wc[k] = pr[P_PORT0 + 2 * k + 1] * S[j, S_CUR0 + k]
-        wts[k] = pr[P_PORT0 + 2 * k]
+        wc[k] = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
+        wts[k] = pr[P_PORT0 + 3 * k]
         b -= wc[k]
-    s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, pr[P_TAU], wc, wts, npj, wcoef, wlam,
-                            wa, wroots, wnroots)
+    if pr[P_POLY] > 0.0:
+        deg = int(pr[P_EXPM])
+        for k in range(npj):
+            deg = max(deg, int(pr[P_PORT0 + 3 * k + 2]))
+        for i in range(deg + 1):
+            wcoef[i] = 0.0
+        wcoef[0] = pr[P_VINF] - pr[P_VTH]
+        wcoef[int(pr[P_EXPM])] += b
+        for k in range(npj):
+            wcoef[int(pr[P_PORT0 + 3 * k + 2])] += wc[k]
+        s = poly_first_crossing(wcoef, deg, pr[P_POLY], wa, wroots, wnroots)
+    else:
+        s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, pr[P_TAU], wc, wts, npj, wcoef,
+                                wlam, wa, wroots, wnroots)
     _set_wake(S, j, t + s, W_FIRE, hkey, hidx, hpos, ctr)
 
 
@@ -554,7 +661,7 @@ def _after_fire(S, j, pr, t, refractory, hkey, hidx, hpos, ctr):
     if refractory:
         _set_wake(S, j, S[j, S_TREF], W_REFR, hkey, hidx, hpos, ctr)
     else:
-        _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
+        _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, False)
 
 
 # ------------------------------------------------------------------------- main loop
@@ -573,7 +680,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     """
     N = S.shape[0]
     P = S.shape[1] - S_CUR0
-    M = P + 2
+    M = max(P + 2, MAX_POLY_DEG + 1)
     wcoef = np.empty(M)
     wlam = np.empty(M)
     wa = np.empty((M, M))
@@ -585,7 +692,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
         for j in range(N):
             pr = prm[pidx[j]]
             if S[j, S_V] >= pr[P_VTH] or int(pr[P_KIND]) != K_CUBA:
-                _schedule(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr)
+                _schedule(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, False)
             else:
                 _exact(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots,
                        wnroots, wc, wts)
@@ -667,7 +774,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                                 rec_mask, rec_t, rec_i, spike_count)
                     _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
                 else:
-                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
+                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, True)
         elif src == 1:
             # ---- an external input spike
             pre = in_i[ip]
@@ -687,9 +794,11 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
                             rec_mask, rec_t, rec_i, spike_count)
                 _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
-            elif int(pr[P_KIND]) == K_CUBA:
+            elif wk == W_STALE or int(pr[P_KIND]) != K_CUBA:
+                _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, False)
+            else:
+                # a lower bound reached with no input in between (or the end of the
+                # refractory period): solve exactly
                 _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
                        wc, wts)
-            else:
-                _schedule(S, j, pr, t, hkey, hidx, hpos, ctr)
     return qt, qseq, qpre, qq, qts, rec_t, rec_i

@@ -233,10 +233,11 @@ class EventEngine:
             self.group[self.gstart[g]:self.gstart[g + 1]] = g
         # one table row per distinct parameter set (homogeneous populations share one row,
         # so an event reads one cached row plus the neuron's state record)
+        self._commensurate()
         cols = [self.kind, self.vinf, self.tau, self.slope, self.rr, self.vth, self.vreset,
-                self.refr, self.rmode, self.nports, self.group]
+                self.refr, self.rmode, self.nports, self.group, self.poly_rate, self.poly_expm]
         for k in range(P):
-            cols += [self.tsyn[k], self.qk[k]]
+            cols += [self.tsyn[k], self.qk[k], self.poly_exp[k]]
         rows = np.stack([np.asarray(c, np.float64) for c in cols], axis=1) if N else \
             np.zeros((0, len(cols)))
         if N:
@@ -245,6 +246,34 @@ class EventEngine:
         else:
             self.prm, self.pidx = np.zeros((1, len(cols))), np.zeros(0, np.int32)
         self.prm = np.ascontiguousarray(self.prm)
+
+    def _commensurate(self) -> None:
+        """Per CubaLIF neuron: if 1/tau_mem and every 1/tau_syn are integer multiples (<= 8,
+        to 1e-12 relative) of the smallest, the crossing search runs on a polynomial in
+        ``x = e^{-rate t}`` (no exponentials inside the search)."""
+        from spikesim.kernels.event import K_CUBA, MAX_POLY_DEG
+
+        N, P = self.N, self.P
+        self.poly_rate = np.zeros(N)
+        self.poly_expm = np.zeros(N)
+        self.poly_exp = np.zeros((P, N))
+        cuba = self.kind == K_CUBA
+        if not cuba.any():
+            return
+        rates = [1.0 / self.tau] + [1.0 / self.tsyn[k] for k in range(P)]
+        used = [np.ones(N, bool)] + [self.nports > k for k in range(P)]
+        base = np.min(np.where(np.stack(used), np.stack(rates), np.inf), axis=0)
+        ok = cuba.copy()
+        exps = []
+        for r, u in zip(rates, used):
+            e = np.rint(r / base)
+            good = ~u | ((np.abs(r / base - e) <= 1e-12 * e) & (e <= MAX_POLY_DEG))
+            ok &= good
+            exps.append(np.where(u, e, 0.0))
+        self.poly_rate[ok] = base[ok]
+        self.poly_expm[ok] = exps[0][ok]
+        for k in range(P):
+            self.poly_exp[k, ok] = exps[k + 1][ok]
 
     def _build_synapses(self) -> None:
         """Merge every projection into one CSR over global presynaptic indices, each row
@@ -538,7 +567,7 @@ class EventEngine:
         from spikesim.kernels.event import run_events
 
         P = self.P
-        prm = np.zeros((1, 11 + 2 * P))
+        prm = np.zeros((1, 13 + 3 * P))
         prm[0, 2] = 1.0
         prm[0, 5] = np.inf
         run_events(0.0, True, prm, np.zeros(1, np.int32), np.zeros((1, 4 + P)),
