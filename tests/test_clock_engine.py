@@ -341,3 +341,20 @@ def test_bad_input_messages():
         Simulator(net, dt=DT, rng=0).run(0.01, inputs={"P": Poisson(1.0)})
     with pytest.raises(ValueError, match="whole number of steps"):
         Simulator(net, dt=DT, rng=0).run(0.00015)
+
+
+def test_threads_give_identical_results():
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    net = models.cuba(5000, rng=8)
+    out = []
+    for threads in (1, 2):
+        sim = Simulator(net, dt=DT, rng=1, threads=threads)
+        assert sim.engine.blocks.size - 1 == threads
+        r = sim.run(0.05, progress=False)
+        out.append((r.spikes["P"].t, r.spikes["P"].i, sim.engine.v.copy()))
+    for a, b in zip(out[0], out[1]):
+        np.testing.assert_array_equal(a, b)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -85,8 +85,6 @@ def test_event_engine_counts_equal_offline_counts():
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="clock engine adds step 0's membrane changes on top of "
-                   "NeuroBench's initial numel term (reported to the lead); remove when fixed")
 def test_clock_engine_membrane_updates_equal_neurobench():
     from spikesim.energy import metrics
     from spikesim.sim import StateMonitor

@@ -307,6 +307,7 @@ class ClockEngine:
             self.sdly = np.zeros(0, np.int16)
             self.sport = np.zeros(0, np.int8)
             self.indptr = np.zeros(self.N_pre + 1, np.int64)
+        self._partition()
         self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
         # all synapses with one delay: the kernel skips the per-synapse delay lookup
         self.uniform_delay = int(self.sdly[0]) if self.sdly.size and (self.sdly == self.sdly[0]).all() else (0 if not self.sdly.size else -1)
@@ -326,13 +327,35 @@ class ClockEngine:
             if self.sidx.size else set()
         self.direct = bool(self.uniform_delay == 0 and 0 not in tgt_kinds)
 
+    def _partition(self) -> None:
+        """Cut the neurons into one block per thread and order each CSR row by target block
+        (``pstart[pre, t]:pstart[pre, t+1]`` are the synapses of ``pre`` into block ``t``)."""
+        import numba
+
+        T = int(self.threads or 1)
+        T = max(1, min(T, numba.config.NUMBA_NUM_THREADS, max(self.N // 2048, 1)))
+        self.blocks = np.linspace(0, self.N, T + 1).round().astype(np.int64)
+        if T == 1:
+            self.pstart = np.stack([self.indptr[:-1], self.indptr[1:]], axis=1)
+            return
+        part = np.searchsorted(self.blocks, self.sidx, side="right") - 1
+        pre = np.repeat(np.arange(self.N_pre), np.diff(self.indptr))
+        order = np.lexsort((part, pre))
+        for name in ("sidx", "sw", "sdly", "sport"):
+            setattr(self, name, getattr(self, name)[order])
+        counts = np.zeros((self.N_pre, T), np.int64)
+        np.add.at(counts, (pre, part[order]), 1)
+        self.pstart = np.zeros((self.N_pre, T + 1), np.int64)
+        self.pstart[:, 1:] = np.cumsum(counts, axis=1)
+        self.pstart += self.indptr[:-1, None]
+
     @property
     def bytes_per_synapse(self) -> float:
         """Memory per synapse of the engine's connectivity (index, weight, delay, port; CSR
         row pointers amortised)."""
         nnz = max(self.sidx.size, 1)
         total = (self.sidx.nbytes + self.sw.nbytes + self.sdly.nbytes + self.sport.nbytes
-                 + self.indptr.nbytes)
+                 + self.pstart.nbytes)
         return total / nnz
 
     @property
@@ -392,6 +415,7 @@ class ClockEngine:
         self.spike_count = np.zeros(self.N_pre, np.int64)
         self.mu_count = np.zeros(max(N, 1), np.int64)
         self._first_run = True
+        self._mu_step0 = np.zeros_like(self.mu_count)
         self._params_cast = {k: getattr(self, k).astype(d) for k in
                              ("pa", "pb", "pc", "pd", "pr", "vth", "vreset", "ad_decay",
                               "ad_delta", "coba_m", "coba_e", "coba_vinf_num", "taum_inv")}
@@ -488,7 +512,7 @@ class ClockEngine:
     # ------------------------------------------------------------------ run
     def run(self, duration: float, inputs: Mapping[str, Any] | None = None, *,
             progress: bool = True) -> Result:
-        from spikesim.kernels.clock import run_chunk
+        from spikesim.kernels.clock import run_chunk, run_chunk_parallel
 
         if not (np.isfinite(duration) and duration >= 0):
             raise ValueError(f"duration: must be a finite number >= 0 s, got {duration!r}")
@@ -517,17 +541,23 @@ class ClockEngine:
         mons = []
         P = self.cur.shape[0]
         pc = self._params_cast
+        st = (self.v, self.cur, self.refc, self.ath, self.buf, self.spike_count, self.mu_count)
+        grp = (self.gstart, self.gkind, self.gspiking, self.greset, self.gadapt, self.gnports,
+               self.guni)
+        prm = (pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"], pc["vth"], pc["vreset"],
+               self.refsteps, pc["ad_decay"], pc["ad_delta"], pc["coba_m"], pc["coba_e"],
+               pc["coba_vinf_num"], pc["taum_inv"])
+        syn = (self.pstart, self.sidx, self.sw, self.sdly, self.sport)
+        T = self.blocks.size - 1
+
         def call(n_from, count, ev, mon_out):
-            return run_chunk(
-                n_from, count, B, self.v, self.cur, self.refc, self.ath,
-                self.gstart, self.gkind, self.gspiking, self.greset, self.gadapt,
-                self.gnports, self.guni, self.has_pbias, self.direct, pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"],
-                pc["vth"], pc["vreset"], self.refsteps, pc["ad_decay"], pc["ad_delta"],
-                pc["coba_m"], pc["coba_e"], pc["coba_vinf_num"], pc["taum_inv"],
-                self.dt, self.buf, self.pbias, self.indptr, self.sidx, self.sw,
-                self.sdly, self.sport, self.uniform_delay, ev[0], ev[1], ev[2], ev[3], self.rec_mask,
-                rec_step, rec_b, rec_i, rec_cap, mon_idx, every, mon_out,
-                self.spike_count, self.mu_count)
+            rec = (self.rec_mask, rec_step, rec_b, rec_i)
+            args = (n_from, count, B, st, grp, prm, self.dt, self.pbias, self.has_pbias,
+                    self.direct, self.uniform_delay, syn, ev, rec, rec_cap, mon_idx, every,
+                    mon_out)
+            if T > 1:
+                return run_chunk_parallel(*args, self.blocks)
+            return run_chunk(*args)
 
         # JIT (or cache load) happens in a zero-step call, timed separately from the run.
         t0 = time.perf_counter()
@@ -547,12 +577,19 @@ class ClockEngine:
             while n < end:
                 n1 = min(end, (n // CHUNK + 1) * CHUNK)
                 ev = self._input_events(stims, n, n1)
-                mon_out = np.empty(((n1 - n) // max(every, 1) + 1, B, mon_idx.size, 2 + P), self.dtype)
+                mon_out = np.empty(((n1 - n) // max(every, 1) + 2, B, mon_idx.size, 2 + P), self.dtype)
+                nmon_chunk = 0
                 done = 0
                 while done < n1 - n:
-                    steps_done, nrec, nmon = call(n + done, n1 - n - done, ev, mon_out)
+                    count = n1 - n - done
+                    if n + done == 0:
+                        count = 1  # step 0 alone: NeuroBench counts its membranes as numel
+                    steps_done, nrec, nmon = call(n + done, count, ev, mon_out[nmon_chunk:])
+                    if n + done == 0 and steps_done == 1:
+                        self._mu_step0 = self.mu_count - mu0
                     recs.append((rec_step[:nrec].copy(), rec_b[:nrec].copy(), rec_i[:nrec].copy()))
-                    mons.append(mon_out[:nmon].copy())
+                    mons.append(mon_out[nmon_chunk:nmon_chunk + nmon].copy())
+                    nmon_chunk += nmon
                     done += steps_done
                     if steps_done == 0:
                         rec_cap *= 2
@@ -576,6 +613,8 @@ class ClockEngine:
         st = np.concatenate([r[0] for r in recs]) if recs else np.zeros(0, np.int64)
         sb = np.concatenate([r[1] for r in recs]) if recs else np.zeros(0, np.int64)
         si = np.concatenate([r[2] for r in recs]) if recs else np.zeros(0, np.int64)
+        order = np.lexsort((si, sb, st))
+        st, sb, si = st[order], sb[order], si[order]
         spikes = {}
         for name in self.record_names:
             off, n = self.offset[name], net[name].n
@@ -644,9 +683,14 @@ class ClockEngine:
             node = net[name]
             sl = slice(self.gstart[g], self.gstart[g + 1])
             upd = node.n * nsteps * B
+            # NeuroBench MembraneUpdates: membranes that changed in steps 1.., plus numel at
+            # step 0 (mu counts unchanged updates negatively; step 0 is replaced by numel)
+            mu_upd = upd + int(mu[sl].sum())
+            if self._first_run and nsteps:
+                mu_upd -= node.n * B + int(self._mu_step0[sl].sum())
+                mu_upd += node.n * B
             c.add(name, "neuron", spikes=int(diff[sl].sum()) if node.spiking else 0,
-                  neuron_updates=upd,
-                  membrane_updates=upd + int(mu[sl].sum()) + (node.n * B if self._first_run else 0),
+                  neuron_updates=upd, membrane_updates=mu_upd,
                   state_reads=upd * self.nvars[name], state_writes=upd * self.nvars[name],
                   ticks=nsteps)
         for k, name in enumerate(self.inputs):
