@@ -13,7 +13,7 @@ def sg_grad(kind, p, x):
 
 
 def lif_forward(X, T, beta, theta, reset="subtract", dtype=np.float32):
-    """X [T, N] (or [N] static); scalar beta/theta; H(0) = 0. Returns U, S [T, N]."""
+    """X [T, N] (or [N] static); scalar beta/theta; H(0) = 1 (U >= theta spikes). Returns U, S [T, N]."""
     X = np.asarray(X, dtype=np.float64)
     N = X.shape[-1]
     U = np.zeros((T, N), dtype)
@@ -27,7 +27,7 @@ def lif_forward(X, T, beta, theta, reset="subtract", dtype=np.float32):
             else:
                 u = beta * u * (1 - s) + x
             u = float(dtype(u))
-            s = 1.0 if u > theta else 0.0
+            s = 1.0 if u >= theta else 0.0
             U[t, n], S[t, n] = u, s
     return U, S
 

@@ -32,9 +32,11 @@ def test_forward_convention_zero_hand_computed():
     assert s.tolist() == [0, 0, 1, 0, 1, 0]
 
 
-def test_threshold_is_strict():
-    # U == theta exactly does not spike (H(0) = 0); U = 1.0, then 0.5*1.0 + 0.6 = 1.1
-    assert _run(LIF(beta=0.5, threshold=1.0, dtype=np.float64), [1.0, 0.6]).tolist() == [0, 1]
+def test_threshold_is_inclusive():
+    # U == theta spikes (H(0) = 1, the clock engine's v >= v_threshold); U = 0.75, then
+    # 0.5*0.75 + 0.625 = 1.0 exactly (binary fractions), then 0.5*(1-1) + 0.5
+    s = _run(LIF(beta=0.5, threshold=1.0, dtype=np.float64), [0.75, 0.625, 0.5])
+    assert s.tolist() == [0, 1, 0]
 
 
 def test_li_readout_hand_computed():

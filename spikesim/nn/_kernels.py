@@ -10,7 +10,7 @@ Convention (see :class:`spikesim.nn.LIF`)::
 
     subtract: U[t] = beta * (U[t-1] - theta * S[t-1]) + X[t]
     zero:     U[t] = beta * U[t-1] * (1 - S[t-1]) + X[t]
-    S[t] = H(U[t] - theta)  (H(0) = 0),  or smooth(U[t] - theta) in gradient-check mode
+    S[t] = H(U[t] - theta)  (H(0) = 1: U >= theta spikes),  or smooth(U[t] - theta) in gradient-check mode
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
                 if smooth:
                     sv = _sg_smooth(code, p, v - th)
                 else:
-                    sv = 1.0 if v > th else 0.0
+                    sv = 1.0 if v >= th else 0.0
                 S[t, bi, j] = sv
                 u[j] = v
                 s[j] = np.float64(S[t, bi, j])

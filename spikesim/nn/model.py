@@ -288,6 +288,12 @@ class Sequential:
         if strict and extra:
             raise KeyError(f"unexpected keys in state dict: {sorted(extra)}")
 
+    def to_ir(self, input_shape, dt: float = 1e-3):
+        """Export to :class:`spikesim.ir.Network` (see :func:`spikesim.nn.export.to_ir`)."""
+        from spikesim.nn.export import to_ir
+
+        return to_ir(self, input_shape, dt=dt)
+
     # --------------------------------------------------------- memory
     def stored_bytes(self) -> int:
         """Bytes kept between the forward and backward pass (layer caches and, with

@@ -68,7 +68,7 @@ class RecurrentLIF(SpikingLayer):
     def _spike(self, v):
         if self.smooth:
             return self.surrogate.smooth(v).astype(v.dtype)
-        return (v > 0).astype(v.dtype)
+        return (v >= 0).astype(v.dtype)
 
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, type(self).__name__)

@@ -9,7 +9,7 @@ decay ``beta``, threshold ``theta`` and input current ``X[t]``, with ``U[-1] = S
 
     reset="subtract":  U[t] = beta * (U[t-1] - theta * S[t-1]) + X[t]
     reset="zero":      U[t] = beta * U[t-1] * (1 - S[t-1]) + X[t]
-    S[t] = H(U[t] - theta),   H(x) = 1 if x > 0 else 0
+    S[t] = H(U[t] - theta),   H(x) = 1 if x >= 0 else 0  (U == theta spikes, as the clock engine)
 
 The reset of a spike at step ``t-1`` is applied before the decay of step ``t``; the input is
 added undecayed in the step it arrives. On an IR ``LIF`` node with time step ``dt`` this is
