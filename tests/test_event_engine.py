@@ -1,0 +1,195 @@
+"""Event engine: kernel vs the naive twin, counts, continuation, save/load, batch, Poisson,
+bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from naive_event import naive_run
+from spikesim import ir
+from spikesim.sim import Frames, Poisson, Simulator, SpikeTimes, StateMonitor
+
+
+def random_net(seed: int, kind: str) -> ir.Network:
+    rng = np.random.default_rng(seed)
+    b = ir.NetworkBuilder(rng)
+    b.input("in", 5)
+    n = 8
+    if kind.startswith("cuba"):
+        taus = (0.005, 0.01) if kind == "cuba" else (0.0031, 0.0077)
+        b.population("P", ir.CubaLIF(n, tau_mem=0.02, tau_syn=taus, ports=("e", "i"),
+                                     v_leak=0.0, v_threshold=1.0, v_reset=0.0, refractory=0.002,
+                                     bias=rng.uniform(0.5, 1.3, n)))
+        b.connect("in", "P", p=0.6, weight=lambda r, k: r.uniform(0.5, 6.0, k),
+                  delay=lambda r, k: r.uniform(0, 3e-3, k), port="e")
+        b.connect("P", "P", p=0.3, weight=lambda r, k: r.uniform(-4, 0, k),
+                  delay=lambda r, k: r.uniform(0.5e-3, 3e-3, k), port="i")
+    else:
+        node = ir.LIF(n, tau=0.02, v_leak=0.0, v_threshold=1.0, v_reset=0.0,
+                      refractory=0.002 if kind == "lif" else 0.0, bias=rng.uniform(0.5, 1.2, n),
+                      reset="value" if kind == "lif" else "subtract")
+        if kind == "if":
+            node = ir.IF(n, v_threshold=1.0, v_reset=0.0, bias=rng.uniform(-2, 8, n),
+                         reset="subtract")
+        b.population("P", node)
+        b.connect("in", "P", p=0.6, weight=lambda r, k: r.uniform(0.1, 0.8, k),
+                  delay=lambda r, k: r.uniform(0, 3e-3, k))
+        b.connect("P", "P", p=0.3, weight=lambda r, k: r.uniform(-0.5, 0.5, k),
+                  delay=lambda r, k: r.uniform(0.5e-3, 3e-3, k))
+    return b.build()
+
+
+def _inputs(seed, n_in=5, n=60, T=0.2):
+    rng = np.random.default_rng(100 + seed)
+    return SpikeTimes(times=rng.uniform(0, T, n), indices=rng.integers(0, n_in, n))
+
+
+@pytest.mark.parametrize("kind", ["lif", "sub", "if", "cuba", "cubag"])
+def test_kernel_matches_naive_twin(kind):
+    for seed in range(2):
+        net = random_net(seed, kind)
+        st = _inputs(seed)
+        sim = Simulator(net, engine="event", rng=0)
+        res = sim.run(0.2, inputs={"in": st}, progress=False)
+        eng = sim.engine
+        nt, ni = naive_run(eng, 0.2, st.times, st.indices + eng.offset["in"], h=4e-6)
+        ev = res.spikes["P"]
+        assert len(ev) == nt.size > 5
+        order = np.lexsort((ni, nt))
+        np.testing.assert_array_equal(ev.i, ni[order])
+        np.testing.assert_allclose(ev.t, nt[order], atol=1e-9, rtol=0)
+
+
+def test_online_counts_equal_offline_counts():
+    net = random_net(3, "cuba")
+    st = _inputs(3)
+    T = 0.15
+    res = Simulator(net, engine="event", rng=0).run(T, inputs={"in": st}, progress=False)
+    c = res.counts
+    assert c.source == "event" and "ticks" in c.unfilled
+    spikes = {"in": (st.times[st.times < T], st.indices[st.times < T]),
+              "P": (res.spikes["P"].t, res.spikes["P"].i)}
+    assert c.layers["P"]["spikes"] == len(res.spikes["P"])
+    assert c.layers["in"]["spikes"] == spikes["in"][0].size
+    for name in ("in_P", "P_P"):
+        node = net[name]
+        src = net.in_edges(name)[0].src
+        t_sp, i_sp = spikes[src]
+        offline = 0
+        for t, i in zip(t_sp, i_sp):
+            sl = slice(node.indptr[i], node.indptr[i + 1])
+            d = np.broadcast_to(node.delay, (node.nnz,))[sl]
+            offline += int(np.sum((node.weight[sl] != 0) & (t + d < T)))
+        assert c.layers[name]["synops_ac"] == offline > 0
+        assert c.layers[name]["weight_reads"] == offline
+    upd = c.layers["P"]["neuron_updates"]
+    assert 0 < upd <= c.synops + c.meta["wakeups"]
+    assert c.layers["P"]["state_reads"] == 3 * upd  # v and two currents
+
+
+def test_run_split_equals_one_run_and_counts_add():
+    net = random_net(1, "cuba")
+    stim = {"in": Poisson(np.linspace(20, 80, 5))}
+    a = Simulator(net, engine="event", rng=5)
+    r1 = a.run(0.13, inputs=stim, progress=False)
+    r2 = a.run(0.27, inputs=stim, progress=False)
+    b = Simulator(net, engine="event", rng=5)
+    r = b.run(0.4, inputs=stim, progress=False)
+    t_split = np.concatenate([r1.spikes["P"].t, r2.spikes["P"].t])
+    np.testing.assert_array_equal(t_split, r.spikes["P"].t)
+    tot = r1.counts + r2.counts
+    for f in ("spikes", "synops_ac", "neuron_updates"):
+        assert tot.total(f) == r.counts.total(f)
+    assert a.t == pytest.approx(0.4)
+
+
+def test_save_load_state_continues_identically(tmp_path):
+    net = random_net(2, "lif")
+    stim = {"in": Poisson(50.0)}
+    a = Simulator(net, engine="event", rng=3)
+    a.run(0.1, inputs=stim, progress=False)
+    a.save_state(tmp_path / "s.npz")
+    b = Simulator(net, engine="event", rng=3)
+    b.load_state(tmp_path / "s.npz")
+    ra = a.run(0.1, inputs=stim, progress=False)
+    rb = b.run(0.1, inputs=stim, progress=False)
+    assert len(ra.spikes["P"]) > 0
+    np.testing.assert_array_equal(ra.spikes["P"].t, rb.spikes["P"].t)
+    a.reset()
+    assert a.t == 0.0
+
+
+def test_batch_entries_are_independent_runs():
+    net = random_net(0, "cuba")
+    s0, s1 = _inputs(0), _inputs(1)
+    both = SpikeTimes(times=np.concatenate([s0.times, s1.times]),
+                      indices=np.concatenate([s0.indices, s1.indices]),
+                      batch=np.r_[np.zeros(s0.times.size), np.ones(s1.times.size)])
+    rb = Simulator(net, engine="event", rng=0, batch=2).run(0.2, inputs={"in": both},
+                                                           progress=False)
+    for b, s in enumerate((s0, s1)):
+        r = Simulator(net, engine="event", rng=0).run(0.2, inputs={"in": s}, progress=False)
+        np.testing.assert_array_equal(rb.spikes["P"].select(b).t, r.spikes["P"].t)
+    assert rb.outputs == {} and rb.counts.samples == 2
+
+
+def test_poisson_rate_and_seed():
+    net = ir.Network({"in": ir.Input(200), "n": ir.LIF(200, tau=0.02, v_threshold=0.5),
+                      "s": ir.Sparse.from_dense(np.eye(200))}, ["in->s", "s->n"])
+    r = Simulator(net, engine="event", rng=1).run(1.0, inputs={"in": Poisson(20.0)},
+                                                  progress=False)
+    n = r.counts.layers["in"]["spikes"]
+    assert abs(n - 4000) < 5 * np.sqrt(4000)
+    r2 = Simulator(net, engine="event", rng=2).run(1.0, inputs={"in": Poisson(20.0)},
+                                                   progress=False)
+    assert not np.array_equal(r.spikes["n"].t[:50], r2.spikes["n"].t[:50])
+
+
+def test_readout_and_dense_projection_outputs():
+    w = np.array([[2.0, 0.0], [0.5, 0.5]])
+    nodes = {"in": ir.Input(2), "a": ir.Affine(w), "n": ir.LIF(2, tau=0.01),
+             "l": ir.Linear(np.ones((1, 2))), "ro": ir.LI(1, tau=0.01), "o1": ir.Output(),
+             "o2": ir.Output()}
+    net = ir.Network(nodes, ["in->a", "a->n", "n->l", "l->ro", "n->o1", "ro->o2"])
+    sim = Simulator(net, engine="event", rng=0)
+    res = sim.run(0.02, inputs={"in": SpikeTimes(times=[0.01], indices=[0])}, progress=False)
+    assert res.outputs["o1"].tolist() == [[1, 0]]  # neuron 1 got only 0.5
+    assert res.outputs["o2"][0, 0] == pytest.approx(np.exp(-1.0), rel=1e-12)
+
+
+def test_unsupported_nodes_name_the_type_and_the_clock_engine():
+    for node in (ir.CobaLIF(2, e_rev=0.0), ir.AdaptiveLIF(2)):
+        net = ir.Network({"in": ir.Input(2), "s": ir.Sparse.from_dense(np.eye(2)), "n": node},
+                         ["in->s", "s->n"])
+        with pytest.raises(NotImplementedError, match=type(node).__name__ + ".*clock"):
+            Simulator(net, engine="event", rng=0)
+    conv = ir.Conv2d((1, 4, 4), weight=np.ones((1, 1, 3, 3)))
+    net = ir.Network({"in": ir.Input((1, 4, 4)), "c": conv, "n": ir.LIF((1, 2, 2))},
+                     ["in->c", "c->n"])
+    with pytest.raises(NotImplementedError, match="Conv2d.*clock"):
+        Simulator(net, engine="event", rng=0)
+
+
+def test_bad_input():
+    net = random_net(0, "lif")
+    sim = Simulator(net, engine="event", rng=0)
+    with pytest.raises(TypeError, match="Frames"):
+        sim.run(0.1, inputs={"in": Frames(np.zeros((10, 5)))}, progress=False)
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 5\)"):
+        sim.run(0.1, inputs={"in": SpikeTimes(times=[0.01], indices=[7])}, progress=False)
+    with pytest.raises(ValueError, match="not an Input node"):
+        sim.run(0.1, inputs={"P": Poisson(1.0)}, progress=False)
+    with pytest.raises(ValueError, match="duration"):
+        sim.run(-1.0, progress=False)
+    with pytest.raises(ValueError, match="Poisson rate has 3 values"):
+        sim.run(0.1, inputs={"in": Poisson([1.0, 2.0, 3.0])}, progress=False)
+    with pytest.raises(ValueError, match="no dt"):
+        Simulator(net, engine="event", dt=1e-4, rng=0)
+    with pytest.raises(NotImplementedError, match="clock"):
+        Simulator(net, engine="event", rng=0, monitors=[StateMonitor("P")])
+    bad = ir.Network({"n": ir.CubaLIF(1, tau_mem=0.01, tau_syn=0.01)}, [])
+    with pytest.raises(ValueError, match="tau_syn.*equals tau_mem"):
+        Simulator(bad, engine="event", rng=0)
+    endless = ir.Network({"n": ir.LIF(1, v_threshold=0.0, v_reset=0.5)}, [])
+    with pytest.raises(ValueError, match="fire endlessly"):
+        Simulator(endless, engine="event", rng=0)
