@@ -27,7 +27,8 @@ Core mapping: populations are cut, in index order, into cores of at most 1024
 compartments such that each core's fan-in (distinct input axons) is at most 4096 and its
 synapse memory (synapses x bits per synapse) at most 128 KB; then each core's fan-out
 (target cores summed over its neurons) must be at most 4096 and the total cores at most
-128 per chip. Cores fill tiles of 4 in order, tiles form an 8 x 4 mesh.
+128 per chip. Cores fill tiles of 4 in order, tiles form an 8 x 4 mesh per chip (several
+chips are modelled as one taller mesh) [MODEL].
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ Time per step (Davies 2018 Table 2 latencies, charged to the core that does the 
               + E-W hops x 4.1 ns + N-S hops x 6.5 ns
     step time = max over cores (core time) + barrier(tiles used)  (113..465 ns)
 
-A compartment is *active* in a step when its u or v is nonzero or it spiked [MODEL]. The
+A compartment is *active* in a step when its u or v is nonzero or it spiked [MODEL]. A spike
+is one packet per target core; hops are the Manhattan distance between the tiles (input
+spikes enter at tile 0, the host interface) [MODEL]. The
 latency per inference is the sum of its step times; static energy is 104 mW x latency
 [DERIVED]. ``Counts.duration_s`` therefore holds the chip time per inference (not the
 biological time ``T * dt``, which is ``meta["bio_duration_s"]``).
