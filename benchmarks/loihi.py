@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num-bits", type=int, default=8, help="Loihi weight bits (1..9)")
     ap.add_argument("--batch", type=int, default=500, help="test samples per Loihi run")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sweep-bits", default=None,
+                    help="comma-separated weight precisions (e.g. 2,3,4,6,8,9) evaluated on "
+                         "--sweep-samples test images after the main run")
+    ap.add_argument("--sweep-samples", type=int, default=2000)
     ap.add_argument("--smoke", action="store_true",
                     help="tiny run (2000 train, 1 epoch, 300 test) for tests")
     ap.add_argument("--json", default=None, help="write results as JSON to this path")
@@ -139,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
                   "host timings measured on a shared 2-core machine"],
         **common.meta(),
     }
+    if args.sweep_bits:
+        out["bits_sweep"] = sweep_bits(loihi, net, in_name, out_name, model, xte, yte, T, pad,
+                                       dt, [int(b) for b in args.sweep_bits.split(",")],
+                                       args.sweep_samples, args.batch, args.seed + 2)
+        common.print_table([[r["num_bits"], r["accuracy"], r["reference_accuracy"],
+                             r["max_rel_rms_weight_err"]] for r in out["bits_sweep"]],
+                           header=["bits", "accuracy", "float", "weight rel. RMS err"])
     common.print_table([
         ["accuracy (Loihi model)", acc], ["reference accuracy (float)", ref],
         ["cores", prog.n_cores], ["energy / inference (J)", rep.total[1]],
@@ -148,6 +159,32 @@ def main(argv: list[str] | None = None) -> int:
     print(prog.report())
     common.write_json(args.json, out)
     return 0
+
+
+def sweep_bits(loihi, net, in_name, out_name, model, xte, yte, T, pad, dt, bits, n, batch,
+               seed):
+    """Accuracy of the Loihi model at several weight precisions on the same input spikes."""
+    from spikesim.nn import poisson_encode
+    rng = np.random.default_rng(seed)
+    xs, ys = xte[:n], yte[:n]
+    spikes = [poisson_encode(xs[i:i + batch].astype(np.float32) / 255.0, T, rng).astype(bool)
+              for i in range(0, len(ys), batch)]
+    ref = sum(int((model.forward(s.astype(np.float32)).sum(0).argmax(1)
+                   == ys[i * batch:(i + 1) * batch]).sum()) for i, s in enumerate(spikes))
+    rows = []
+    for b in bits:
+        prog = loihi.compile(net, dt=dt, num_bits=b)
+        correct = 0
+        for i, s in enumerate(spikes):
+            s_pad = np.concatenate([s, np.zeros((pad,) + s.shape[1:], bool)])
+            res = loihi.run(prog, {in_name: s_pad}, progress=False)
+            correct += int((res.outputs[out_name].argmax(1) == ys[i * batch:(i + 1) * batch]).sum())
+        rows.append({"num_bits": b, "accuracy": correct / len(ys),
+                     "reference_accuracy": ref / len(ys), "samples": len(ys),
+                     "max_rel_rms_weight_err": max(q["rel_rms_err"] for q in
+                                                   prog.quantisation.values()
+                                                   if "rel_rms_err" in q)})
+    return rows
 
 
 def _merge(a, b):
