@@ -76,6 +76,17 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
                 projs.append((e.src, dst, net[dst].port_index(e.port),
                               [(i, i, 1.0, 0) for i in range(n)], None))
 
+    # a projection's bias acts from the step its first input can arrive: one step per
+    # synaptic stage from the nearest Input (neuron nodes no Input reaches: depth 0)
+    depth = {name: 0 for name in net.names("input")}
+    changed = True
+    while changed:
+        changed = False
+        for src, dst, port, syn, bias in projs:
+            if src in depth and (dst not in depth or depth[dst] > depth[src] + 1):
+                depth[dst] = depth[src] + 1
+                changed = True
+
     spikes = {name: [] for name in net.names("neuron")}
     vtrace = {name: np.zeros((steps, net[name].n)) for name in net.names("neuron")}
     for step in range(steps):
@@ -91,7 +102,7 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
                 if arr is not None:
                     x[k] += arr
             for src, dst, port, syn, bias in projs:
-                if dst == name and bias is not None:
+                if dst == name and bias is not None and step >= depth.get(src, 0) + 1:
                     x[port] += bias
             out = np.zeros(n, bool)
             for i in range(n):

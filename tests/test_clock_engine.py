@@ -358,3 +358,57 @@ def test_threads_give_identical_results():
     for a, b in zip(out[0], out[1]):
         np.testing.assert_array_equal(a, b)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def _dense_conv(w, in_shape, stride, pad):
+    """Brute-force Conv2d as a dense [out, in] matrix (explicit loops)."""
+    cin, h, wd = in_shape
+    cout, _, kh, kw = w.shape
+    ho = (h + 2 * pad - kh) // stride + 1
+    wo = (wd + 2 * pad - kw) // stride + 1
+    m = np.zeros((cout * ho * wo, cin * h * wd))
+    for co in range(cout):
+        for oy in range(ho):
+            for ox in range(wo):
+                for ci in range(cin):
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            iy, ix = oy * stride - pad + ky, ox * stride - pad + kx
+                            if 0 <= iy < h and 0 <= ix < wd:
+                                m[(co * ho + oy) * wo + ox, (ci * h + iy) * wd + ix] += w[co, ci, ky, kx]
+    return m, (cout, ho, wo)
+
+
+def test_conv_pool_chain_equals_dense_equivalent():
+    rng = np.random.default_rng(4)
+    w = rng.normal(0.3, 0.5, (3, 2, 3, 3))
+    bias = rng.normal(0, 0.05, 3)
+    conv = ir.Conv2d((2, 7, 7), w, stride=2, padding=1, bias=bias)
+    mconv, (c, ho, wo) = _dense_conv(w, (2, 7, 7), 2, 1)
+    # 2x2 average pooling (stride 2) of the 3x4x4 conv output, written out by hand
+    mpool = np.zeros((c * 2 * 2, c * ho * wo))
+    for ch in range(c):
+        for py in range(2):
+            for px in range(2):
+                for dy in range(2):
+                    for dx in range(2):
+                        mpool[(ch * 2 + py) * 2 + px, (ch * ho + 2 * py + dy) * wo + 2 * px + dx] = 0.25
+    neuron = ir.IF(12, v_threshold=1.0, reset="subtract")
+    fancy = ir.Network({"in": ir.Input((2, 7, 7)), "conv": conv, "pool": ir.AvgPool2d(2),
+                        "flat": ir.Flatten(), "n": neuron},
+                       ["in->conv", "conv->pool", "pool->flat", "flat->n"])
+    plain = ir.Network({"in": ir.Input(98), "w": ir.Affine(mpool @ mconv, mpool @ np.repeat(bias, ho * wo)),
+                        "n": neuron}, ["in->w", "w->n"])
+    x = (rng.random((40, 2, 7, 7)) < 0.3).astype(float)
+    mons = [StateMonitor("n", ["v"])]
+    r1 = Simulator(fancy, dt=DT, rng=0, monitors=mons).run(40 * DT, inputs={"in": Frames(x)}, progress=False)
+    r2 = Simulator(plain, dt=DT, rng=0, monitors=mons).run(
+        40 * DT, inputs={"in": Frames(x.reshape(40, 98))}, progress=False)
+    np.testing.assert_allclose(r1.state["n"]["v"], r2.state["n"]["v"], rtol=1e-12, atol=1e-12)
+    assert len(r1.spikes["n"]) > 20
+    # one synaptic stage: counted once, dense ops = conv MACs (pooling not counted)
+    row = r1.counts.layers["conv+pool+flat"]
+    assert row["dense_ac"] == 3 * 2 * 9 * 16 * 40
+    with pytest.raises(NotImplementedError, match="MaxPool2d"):
+        Simulator(ir.Network({"in": ir.Input((1, 4, 4)), "mp": ir.MaxPool2d(2), "f": ir.Flatten(),
+                              "n": ir.IF(4)}, ["in->mp", "mp->f", "f->n"]), dt=DT, rng=0)

@@ -112,10 +112,6 @@ def test_snntorch_wrong_reset_is_detected(tmp_path):
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(strict=True, reason="clock engine: a projection bias acts from step 0 while "
-                   "spikes take one step per stage, so layer k integrates k+1 bias-only steps "
-                   "before its first input (snnTorch: bias and first input in the same step); "
-                   "reported to the lead")
 def test_snntorch_with_linear_bias(tmp_path):
     diff = _compare(tmp_path, "float64", "--neuron", "leaky", "--reset", "subtract", "--bias",
                     reset="subtract_undecayed")

@@ -104,30 +104,15 @@ class ClockEngine:
 
     # ------------------------------------------------------------------ structure
     def _check_supported(self) -> None:
+        from spikesim.sim.linear import LINEAR_NODES
+
         for name, node in self.net.nodes.items():
-            if isinstance(node, (ir.NeuronNode, ir.Input, ir.Output, ir.Sparse, ir.Affine,
-                                 ir.Linear)):
+            if isinstance(node, (ir.NeuronNode, ir.Input, ir.Output, *LINEAR_NODES)):
                 continue
             raise NotImplementedError(
-                f"node {name!r} ({type(node).__name__}): the clock engine runs networks of "
-                f"neuron, Input, Output, Sparse, Affine and Linear nodes; layered "
-                f"Conv2d/pooling/Flatten/Delay/Threshold networks are not supported yet")
-        for name, node in self.net.nodes.items():
-            if isinstance(node, (ir.Sparse, ir.Affine, ir.Linear)):
-                for e in self.net.in_edges(name):
-                    if not isinstance(self.net[e.src], (ir.NeuronNode, ir.Input)):
-                        raise NotImplementedError(
-                            f"edge {e}: a {type(node).__name__} must be fed by a neuron or "
-                            f"Input node in the clock engine")
-                for e in self.net.out_edges(name):
-                    if not isinstance(self.net[e.dst], (ir.NeuronNode, ir.Output)):
-                        raise NotImplementedError(
-                            f"edge {e}: a {type(node).__name__} must feed a neuron node")
-            if isinstance(node, ir.NeuronNode):
-                for e in self.net.in_edges(name):
-                    if not isinstance(self.net[e.src], (ir.NeuronNode, ir.Input, ir.Sparse,
-                                                       ir.Affine, ir.Linear)):
-                        raise NotImplementedError(f"edge {e}: unsupported source type")
+                f"node {name!r} ({type(node).__name__}): the clock engine runs neuron, Input, "
+                f"Output and linear synapse nodes ({', '.join(c.__name__ for c in LINEAR_NODES)}); "
+                f"{type(node).__name__} is not linear and is not supported")
 
     def _layout(self) -> None:
         net = self.net
@@ -244,50 +229,60 @@ class ClockEngine:
         return steps.astype(np.int16)
 
     def _build_synapses(self) -> None:
-        """Merge every projection into one CSR over global presynaptic indices."""
+        """Merge every projection into one CSR over global presynaptic indices.
+
+        A projection is a chain ``source -> synapse nodes -> neuron node``; chains of several
+        linear nodes (e.g. Conv2d -> AvgPool2d, Flatten -> Affine) are composed into one sparse
+        map (:mod:`spikesim.sim.linear`) and delivered as one synaptic stage."""
+        from spikesim.sim.linear import chains, compose, dense_ops, depths
+
         net = self.net
         rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.projections = []  # (name, src, n_pre, out-degree per pre [nonzero], n_post, dense)
-        bias = np.zeros((self.P, self.N))
-        for name in net.names("synapse"):
-            node = net[name]
-            outs = [e for e in net.out_edges(name) if isinstance(net[e.dst], ir.NeuronNode)]
-            for e_in in net.in_edges(name):
-                src = e_in.src
-                for e_out in outs:
-                    dst = e_out.dst
-                    port = net[dst].port_index(e_out.port)
-                    if isinstance(node, ir.Sparse):
-                        cnt = np.diff(node.indptr)
-                        pre = np.repeat(np.arange(node.n_pre), cnt)
-                        post = node.indices.astype(np.int64)
-                        w = node.weight
-                        dl = self._delay_steps(name, node.delay)
-                        dl = np.broadcast_to(dl, post.shape)
-                    else:
-                        W = node.weight
-                        post, pre = np.nonzero(W)
-                        order = np.lexsort((post, pre))
-                        pre, post = pre[order], post[order]
-                        w = W[post, pre]
-                        dl = np.zeros(pre.shape, np.int16)
-                        if isinstance(node, ir.Affine):
-                            bias[port, self.offset[dst]:self.offset[dst] + net[dst].n] += node.bias
-                    nz = w != 0
-                    deg = np.bincount(pre[nz], minlength=net.size(src))
-                    rows.append((pre + self.offset[src], post + self.offset[dst], w, dl,
-                                 np.full(pre.shape, port, np.int8)))
-                    self.projections.append((name, src, deg, net.size(src) * net[dst].n))
-        # direct neuron/input -> neuron edges: identity, weight 1
-        for dst in self.groups:
-            for e in net.in_edges(dst):
-                if isinstance(net[e.src], (ir.NeuronNode, ir.Input)):
-                    n = net.size(e.src)
-                    port = net[dst].port_index(e.port)
-                    idx = np.arange(n)
-                    rows.append((idx + self.offset[e.src], idx + self.offset[dst], np.ones(n),
-                                 np.zeros(n, np.int16), np.full(n, port, np.int8)))
-                    self.projections.append((f"{e.src}->{dst}", e.src, np.ones(n, np.int64), n * n))
+        # (counts name, source, out-degree per source neuron, dense ops per step)
+        self.projections = []
+        self.bias_terms = []  # (start step, port, first target index, bias vector)
+        depth = depths(net)
+        cache: dict = {}
+        for src, path, dst, port_name in chains(net):
+            port = net[dst].port_index(port_name)
+            n_src = net.size(src)
+            if not path:  # direct neuron/input -> neuron edge: identity, weight 1
+                idx = np.arange(n_src)
+                rows.append((idx + self.offset[src], idx + self.offset[dst], np.ones(n_src),
+                             np.zeros(n_src, np.int16), np.full(n_src, port, np.int8)))
+                self.projections.append((f"{src}->{dst}", src, np.ones(n_src, np.int64), n_src))
+                continue
+            if len(path) == 1 and isinstance(net[path[0]], ir.Sparse):
+                node = net[path[0]]
+                pre = np.repeat(np.arange(node.n_pre), np.diff(node.indptr))
+                post = node.indices.astype(np.int64)
+                w = node.weight
+                dl = np.broadcast_to(self._delay_steps(path[0], node.delay), post.shape)
+                b = None
+            else:
+                for name in path:
+                    if isinstance(net[name], ir.Sparse) and np.any(np.asarray(net[name].delay) > 0):
+                        raise NotImplementedError(
+                            f"node {name!r}: a Sparse projection with delays must connect a "
+                            f"neuron or Input node directly to a neuron node")
+                m, b = compose(net, path, cache)
+                if m.shape != (net[dst].n, n_src):
+                    raise ValueError(f"chain {src}->{'->'.join(path)}->{dst}: maps {m.shape[1]} "
+                                     f"to {m.shape[0]} values, target has {net[dst].n}")
+                mt = m.T.tocsr()  # rows = presynaptic
+                mt.sort_indices()
+                pre = np.repeat(np.arange(n_src), np.diff(mt.indptr))
+                post = mt.indices.astype(np.int64)
+                w = mt.data
+                dl = np.zeros(pre.shape, np.int16)
+            nz = w != 0
+            deg = np.bincount(pre[nz], minlength=n_src)
+            rows.append((pre + self.offset[src], post + self.offset[dst], w, dl,
+                         np.full(pre.shape, port, np.int8)))
+            label = "+".join(path)
+            self.projections.append((label, src, deg, sum(dense_ops(net, p) for p in path)))
+            if b is not None and np.any(b != 0):
+                self.bias_terms.append((depth[src] + 1, port, self.offset[dst], b))
         if rows:
             pre = np.concatenate([r[0] for r in rows])
             if (np.diff(pre) < 0).any():
@@ -311,8 +306,9 @@ class ClockEngine:
         self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
         # all synapses with one delay: the kernel skips the per-synapse delay lookup
         self.uniform_delay = int(self.sdly[0]) if self.sdly.size and (self.sdly == self.sdly[0]).all() else (0 if not self.sdly.size else -1)
-        self.pbias = bias.astype(self.dtype)
-        self.has_pbias = bool((bias != 0).any())
+        self.bias_starts = sorted({t[0] for t in self.bias_terms})
+        self.has_pbias = bool(self.bias_terms)
+        self.pbias = self._pbias_at(0)
         # groups whose parameters are all equal run the kernel's scalar fast path
         self.guni = np.zeros(len(self.groups), np.bool_)
         for g in range(len(self.groups)):
@@ -326,6 +322,16 @@ class ClockEngine:
         tgt_kinds = set(np.flatnonzero(np.bincount(kind_of[self.sidx], minlength=3)).tolist()) \
             if self.sidx.size else set()
         self.direct = bool(self.uniform_delay == 0 and 0 not in tgt_kinds)
+
+    def _pbias_at(self, step: int) -> np.ndarray:
+        """Per-step projection bias acting in ``step``: a chain's bias starts in the step its
+        first input can arrive (one step per synaptic stage from the inputs), like the bias
+        of a layer-by-layer model that sees its first input then."""
+        bias = np.zeros((self.P, self.N))
+        for start, port, off, b in self.bias_terms:
+            if step >= start:
+                bias[port, off:off + b.size] += b
+        return bias.astype(self.dtype)
 
     def _partition(self) -> None:
         """Cut the neurons into one block per thread and order each CSR row by target block
@@ -575,7 +581,9 @@ class ClockEngine:
         end = n_start + nsteps
         try:
             while n < end:
-                n1 = min(end, (n // CHUNK + 1) * CHUNK)
+                n1 = min([end, (n // CHUNK + 1) * CHUNK] + [s_ for s_ in self.bias_starts if s_ > n])
+                if self.has_pbias:
+                    self.pbias = self._pbias_at(n)
                 ev = self._input_events(stims, n, n1)
                 mon_out = np.empty(((n1 - n) // max(every, 1) + 2, B, mon_idx.size, 2 + P), self.dtype)
                 nmon_chunk = 0
