@@ -184,8 +184,10 @@ class LIF(SpikingLayer):
         return [] if self._cache is None else [self._cache[0], self._cache[1]]
 
     def extra_repr(self) -> str:
-        return (f"beta={np.round(self._get('beta').ravel()[:1], 4).tolist()}, "
-                f"threshold={np.round(self._get('threshold').ravel()[:1], 4).tolist()}, "
+        b = np.asarray(self._get("beta"), np.float64).ravel()
+        th = np.asarray(self._get("threshold"), np.float64).ravel()
+        return (f"beta={round(float(b[0]), 4)}{'...' if b.size > 1 else ''}, "
+                f"threshold={round(float(th[0]), 4)}{'...' if th.size > 1 else ''}, "
                 f"reset={self.reset!r}, surrogate={self.surrogate}")
 
 
