@@ -68,6 +68,8 @@ class Population:
     bias_exp: np.ndarray
     refractory: np.ndarray
     scale: float                       # fixed-point v units per float unit
+    v_offset: np.ndarray = None        # float v = v_fix / scale + v_offset (the rest value)
+    v_init: np.ndarray = None          # initial v_fix [n] (int64), from the node's v_init
     core_of: np.ndarray = None         # [n] global core index of each neuron
     cores: list = field(default_factory=list)
 
@@ -371,6 +373,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             ref = _steps(pname, "refractory", np.broadcast_to(node.refractory, (n,)).ravel(),
                          dt, P.REFRACTORY_MAX)
         else:
+            v_leak = np.broadcast_to(node.v_leak, (n,)).ravel()
             S = 64.0 * READOUT_A_IN / wmax if wmax > 0 else 64.0
             vth = np.full(n, P.VTH_MAX, np.int64)
             ref = np.zeros(n, np.int64)
@@ -379,7 +382,10 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         if spiking and vth.max() > P.VTH_MAX:
             raise ValueError(f"layer {pname!r}: threshold {int(vth.max())} exceeds 17 bits")
         pop = Population(pname, n, tuple(node.shape), spiking, p["du"], p["dv"], vth, bm, be,
-                         p["refractory"], float(S))
+                         p["refractory"], float(S), np.array(v_leak, dtype=np.float64))
+        v0 = v_leak if node.v_init is None else np.broadcast_to(node.v_init, (n,)).ravel()
+        pop.v_init = np.clip(np.rint(S * (v0 - v_leak)), -P.MAX_UV + 1, P.MAX_UV - 1
+                             ).astype(np.int64)
         populations[pname] = pop
         q = {"scale": float(S), "vth": int(vth.max()) if spiking else "off", "bias_err": berr / S,
              "decay_err": float(np.max(np.abs((1 - dv / 4096) - a_m), initial=0.0))}

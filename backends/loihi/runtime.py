@@ -100,8 +100,8 @@ def run(program: Program, inputs: Mapping[str, Any], *, seed: int = 0,
 
     Returns:
         :class:`spikesim.sim.result.Result`: ``spikes`` per population, ``outputs`` (spike
-        counts ``[batch, *shape]`` of spiking sources, final ``v`` in float units of
-        readouts), ``counts`` (per layer; ``duration_s`` = chip time per inference),
+        counts ``[batch, *shape]`` of spiking sources, final ``v`` of readouts in the
+        network's float units, ``v_fix / scale + v_leak``), ``counts`` (per layer; ``duration_s`` = chip time per inference),
         ``meta`` with ``latency_s``, ``step_time_s``, ``steps_per_s``, ``cores``,
         ``learned`` weights of plastic connections.
 
@@ -144,7 +144,8 @@ def run(program: Program, inputs: Mapping[str, Any], *, seed: int = 0,
         vth_eff = tile(pop.vth << P.VTH_SHIFT) if pop.spiking else np.full(n * B, _NO_SPIKE)
         args = (tile(pop.du), tile(pop.dv), vth_eff, tile(pop.bias_mant << pop.bias_exp),
                 tile(pop.refractory))
-        state = [np.zeros(n * B, np.int64) for _ in range(3)]
+        state = [np.zeros(n * B, np.int64), tile(pop.v_init).astype(np.int64),
+                 np.zeros(n * B, np.int64)]
         s_out = np.zeros((T, n * B), np.bool_)
         u_out = np.zeros((T, n * B), np.int32)
         v_out = np.zeros((T, n * B), np.int32)
@@ -156,7 +157,7 @@ def run(program: Program, inputs: Mapping[str, Any], *, seed: int = 0,
                                       s_out, u_out, v_out, upd_steps, seed, learned)
         s = s_out.reshape(T, B, n)
         spikes[pname] = s
-        final_v[pname] = v_out[-1].reshape(B, n) / pop.scale
+        final_v[pname] = v_out[-1].reshape(B, n) / pop.scale + pop.v_offset
         # per-core compartment time
         active = (u_out != 0) | (v_out != 0) | s_out
         act = active.reshape(T, B, n)
