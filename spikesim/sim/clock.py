@@ -97,8 +97,18 @@ class ClockEngine:
         self._check_supported()
         self._layout()
         self._build_params()
+        monitors = list(monitors)
+        plastic = any(getattr(nd, "plasticity", None) is not None for nd in net.nodes.values())
+        self.weight_monitors = [m for m in monitors if hasattr(m, "projection")]
+        self._want_origin = plastic or bool(self.weight_monitors)
         self._build_synapses()
-        self.monitors = [self._check_monitor(m) for m in monitors]
+        self.learning = None
+        if self._want_origin:  # plasticity and weight readback: spikesim.learn
+            from spikesim.learn._clock import ClockLearning, check_weight_monitor
+
+            self.learning = ClockLearning(self) if plastic else None
+            self.weight_monitors = [check_weight_monitor(self, m) for m in self.weight_monitors]
+        self.monitors = [self._check_monitor(m) for m in monitors if not hasattr(m, "projection")]
         self._set_record(record)
         self.reset()
 
@@ -243,6 +253,8 @@ class ClockEngine:
         self.bias_terms = []  # (start step, port, first target index, bias vector)
         depth = depths(net)
         cache: dict = {}
+        self.syn_origin: dict[str, tuple[int, int]] = {}  # Sparse name -> (first id, nnz)
+        n_ids = 0
         for src, path, dst, port_name in chains(net):
             port = net[dst].port_index(port_name)
             n_src = net.size(src)
@@ -251,6 +263,7 @@ class ClockEngine:
                 rows.append((idx + self.offset[src], idx + self.offset[dst], np.ones(n_src),
                              np.zeros(n_src, np.int16), np.full(n_src, port, np.int8)))
                 self.projections.append((f"{src}->{dst}", src, np.ones(n_src, np.int64), n_src))
+                n_ids += n_src
                 continue
             if len(path) == 1 and isinstance(net[path[0]], ir.Sparse):
                 node = net[path[0]]
@@ -259,8 +272,15 @@ class ClockEngine:
                 w = node.weight
                 dl = np.broadcast_to(self._delay_steps(path[0], node.delay), post.shape)
                 b = None
+                self.syn_origin.setdefault(path[0], (n_ids, int(post.size)))
             else:
                 for name in path:
+                    if getattr(net[name], "plasticity", None) is not None:
+                        raise ValueError(
+                            f"node {name!r}: a plastic Sparse (plasticity="
+                            f"{type(net[name].plasticity).__name__}) must connect a neuron or "
+                            f"Input node directly to a neuron node; inside a chain of "
+                            f"{'->'.join(path)} it cannot carry a rule")
                     if isinstance(net[name], ir.Sparse) and np.any(np.asarray(net[name].delay) > 0):
                         raise NotImplementedError(
                             f"node {name!r}: a Sparse projection with delays must connect a "
@@ -275,6 +295,7 @@ class ClockEngine:
                 post = mt.indices.astype(np.int64)
                 w = mt.data
                 dl = np.zeros(pre.shape, np.int16)
+            n_ids += int(pre.size)
             nz = w != 0
             deg = np.bincount(pre[nz], minlength=n_src)
             rows.append((pre + self.offset[src], post + self.offset[dst], w, dl,
@@ -294,6 +315,8 @@ class ClockEngine:
             self.sw = np.concatenate([r[2] for r in rows]).astype(self.dtype)[order]
             self.sdly = np.concatenate([r[3] for r in rows]).astype(np.int16)[order]
             self.sport = np.concatenate([r[4] for r in rows])[order]
+            if self._want_origin:  # synapse ids in build order (plasticity, weight readback)
+                self.sorig = np.arange(n_ids, dtype=np.int64)[order]
             self.indptr = np.concatenate(
                 [[0], np.cumsum(np.bincount(pre, minlength=self.N_pre))]).astype(np.int64)
         else:
@@ -301,6 +324,7 @@ class ClockEngine:
             self.sw = np.zeros(0, self.dtype)
             self.sdly = np.zeros(0, np.int16)
             self.sport = np.zeros(0, np.int8)
+            self.sorig = np.zeros(0, np.int64)
             self.indptr = np.zeros(self.N_pre + 1, np.int64)
         self._partition()
         self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
@@ -347,7 +371,7 @@ class ClockEngine:
         part = np.searchsorted(self.blocks, self.sidx, side="right") - 1
         pre = np.repeat(np.arange(self.N_pre), np.diff(self.indptr))
         order = np.lexsort((part, pre))
-        for name in ("sidx", "sw", "sdly", "sport"):
+        for name in ("sidx", "sw", "sdly", "sport") + (("sorig",) if self._want_origin else ()):
             setattr(self, name, getattr(self, name)[order])
         counts = np.zeros((self.N_pre, T), np.int64)
         np.add.at(counts, (pre, part[order]), 1)
@@ -419,9 +443,11 @@ class ClockEngine:
         self.ath = np.zeros((B, N), d)
         self.buf = np.zeros((self.L, P, B, N), d)
         self.spike_count = np.zeros(self.N_pre, np.int64)
-        self.mu_count = np.zeros(max(N, 1), np.int64)
+        self.mu_count = np.zeros((self.blocks.size - 1, max(len(self.groups), 1)), np.int64)
         self._first_run = True
         self._mu_step0 = np.zeros_like(self.mu_count)
+        if self.learning is not None:  # traces, eligibilities and the initial weights
+            self.learning.reset()
         self._params_cast = {k: getattr(self, k).astype(d) for k in
                              ("pa", "pb", "pc", "pd", "pr", "vth", "vreset", "ad_decay",
                               "ad_delta", "coba_m", "coba_e", "coba_vinf_num", "taum_inv")}
@@ -431,6 +457,8 @@ class ClockEngine:
     def get_state(self) -> dict[str, np.ndarray]:
         st = {k: getattr(self, k).copy() for k in self.STATE_KEYS}
         st["step"] = np.array(self.step)
+        if self.learning is not None:
+            st.update(self.learning.get_state())
         return st
 
     def set_state(self, st: Mapping[str, np.ndarray]) -> None:
@@ -444,6 +472,8 @@ class ClockEngine:
             setattr(self, k, arr.astype(cur.dtype).copy())
         self.step = int(st["step"])
         self._first_run = self.step == 0
+        if self.learning is not None:
+            self.learning.set_state(st)
 
     # ------------------------------------------------------------------ inputs
     def _input_events(self, stims: Mapping[str, Any], n0: int, n1: int):
@@ -527,12 +557,17 @@ class ClockEngine:
             raise ValueError(f"duration: {duration!r} s is not a whole number of steps of dt = "
                              f"{self.dt!r} s")
         stims = {}
+        learn = self.learning
+        rewards: dict = {}
+        if learn is not None:  # reward signals are keyed by their projection's name
+            inputs, rewards = learn.split_inputs(inputs)
         for name, stim in (inputs or {}).items():
             if name not in self.inputs:
                 raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: {self.inputs}")
             stims[name] = as_stimulus(stim)
         binary_input = {name: not (isinstance(s, Frames) and not s.binary) for name, s in stims.items()}
         n_start = self.step
+        pupd0 = learn.pupd.sum(axis=0) if learn is not None else None
         count0 = self.spike_count.copy()
         mu0 = self.mu_count.copy()
         B = self.batch
@@ -555,12 +590,25 @@ class ClockEngine:
                pc["coba_vinf_num"], pc["taum_inv"])
         syn = (self.pstart, self.sidx, self.sw, self.sdly, self.sport)
         T = self.blocks.size - 1
+        if learn is not None:
+            from spikesim.kernels.plasticity import run_chunk_learn, run_chunk_learn_parallel
+
+            rew_all = learn.reward_array(rewards, n_start, nsteps)
+        wmon = self.weight_monitors
+        wevery = int(np.gcd.reduce([m.every for m in wmon])) if wmon else 0
+        whist: dict = {m.projection: ([], []) for m in wmon}
 
         def call(n_from, count, ev, mon_out):
             rec = (self.rec_mask, rec_step, rec_b, rec_i)
             args = (n_from, count, B, st, grp, prm, self.dt, self.pbias, self.has_pbias,
                     self.direct, self.uniform_delay, syn, ev, rec, rec_cap, mon_idx, every,
                     mon_out)
+            if learn is not None:  # plastic networks only: the fast path above is untouched
+                k = min(n_from - n_start, rew_all.shape[1] - 1)
+                plas = learn.plas(np.ascontiguousarray(rew_all[:, k:]))
+                if T > 1:
+                    return run_chunk_learn_parallel(*args, plas, self.blocks)
+                return run_chunk_learn(*args, plas)
             if T > 1:
                 return run_chunk_parallel(*args, self.blocks)
             return run_chunk(*args)
@@ -581,7 +629,8 @@ class ClockEngine:
         end = n_start + nsteps
         try:
             while n < end:
-                n1 = min([end, (n // CHUNK + 1) * CHUNK] + [s_ for s_ in self.bias_starts if s_ > n])
+                n1 = min([end, (n // CHUNK + 1) * CHUNK] + [s_ for s_ in self.bias_starts if s_ > n]
+                         + ([(n // wevery + 1) * wevery] if wevery else []))
                 if self.has_pbias:
                     self.pbias = self._pbias_at(n)
                 ev = self._input_events(stims, n, n1)
@@ -608,12 +657,37 @@ class ClockEngine:
                     bar.update(n1 - n)
                 n = n1
                 self.step = n
+                for m in wmon:  # weight snapshots at the end of step n - 1
+                    if n % m.every == 0:
+                        w = self.weights(m.projection)
+                        whist[m.projection][0].append(n * self.dt)
+                        whist[m.projection][1].append(w if m.index is None else w[m.index])
         finally:
             if bar is not None:
                 bar.close()
         run_s = time.perf_counter() - t_run0
-        return self._result(recs, mons, mon_idx, every, n_start, nsteps, count0, mu0,
-                            binary_input, jit_s, run_s)
+        res = self._result(recs, mons, mon_idx, every, n_start, nsteps, count0, mu0,
+                           binary_input, jit_s, run_s)
+        if wmon:
+            res.meta["weights"] = {k: (np.array(t), np.array(w)) for k, (t, w) in whist.items()}
+        if learn is not None:
+            pu = learn.pupd.sum(axis=0)
+            for r, name in enumerate(learn.names):
+                res.counts.add(name, "synapse", plasticity_updates=int(pu[r] - pupd0[r]))
+            res.counts.unfilled = tuple(f for f in res.counts.unfilled if f != "plasticity_updates")
+        return res
+
+    # ------------------------------------------------------------------ learned weights
+    def weights(self, name: str) -> np.ndarray:
+        """Current weights of ``Sparse`` node ``name`` in the order of its ``weight`` field
+        (learned weights when it is plastic)."""
+        if not self._want_origin:
+            if not isinstance(self.net.nodes.get(name), ir.Sparse):
+                raise ValueError(f"name: {name!r} is not a Sparse node of this network")
+            return np.asarray(self.net[name].weight, dtype=np.float64).copy()
+        from spikesim.learn._clock import projection_weights
+
+        return projection_weights(self, name)
 
     def _result(self, recs, mons, mon_idx, every, n_start, nsteps, count0, mu0, binary_input,
                 jit_s, run_s) -> Result:
@@ -693,9 +767,9 @@ class ClockEngine:
             upd = node.n * nsteps * B
             # NeuroBench MembraneUpdates: membranes that changed in steps 1.., plus numel at
             # step 0 (mu counts unchanged updates negatively; step 0 is replaced by numel)
-            mu_upd = upd + int(mu[sl].sum())
+            mu_upd = upd + int(mu[:, g].sum())
             if self._first_run and nsteps:
-                mu_upd -= node.n * B + int(self._mu_step0[sl].sum())
+                mu_upd -= node.n * B + int(self._mu_step0[:, g].sum())
                 mu_upd += node.n * B
             c.add(name, "neuron", spikes=int(diff[sl].sum()) if node.spiking else 0,
                   neuron_updates=upd, membrane_updates=mu_upd,
