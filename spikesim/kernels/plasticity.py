@@ -1,0 +1,249 @@
+"""numba kernels of plasticity in the clock engine (used only when a projection has a rule).
+
+Plastic synapses are positions ``q`` of the engine's merged, thread-partitioned CSR with
+``srule[q] = r >= 0`` (``r`` = plastic projection slot, ``-1`` = fixed). Slot ``r`` has
+parameters ``rp[r]`` (see :data:`RP`) and four traces over the global neuron/input index:
+``r1, r2`` (presynaptic) and ``o1, o2`` (postsynaptic), each ``[R, N_pre]``.
+
+Order inside step ``n`` (after :mod:`spikesim.kernels.clock` updated the neurons):
+
+0. (before the neuron update) traces decay by ``exp(-dt/tau)``; reward projections: the
+   reward trace decays and takes this step's reward, eligibilities decay and ``w += dt c d``;
+1. per target block ``t`` (one thread each): every spike of step ``n`` is delivered with the
+   weight from before this step's changes, and each plastic synapse of a spiking
+   presynaptic neuron is depressed by ``o1 (A2- + A3- r2)``; then each plastic synapse into
+   a neuron of block ``t`` that spiked is potentiated by ``r1 (A2+ + A3+ o2)``;
+2. traces of the neurons/inputs that spiked jump (``+1`` or ``=1`` for nearest pairing).
+
+So pairs at the same step change nothing, and a pair ``k`` steps apart changes the weight by
+the window at ``k dt`` exactly. The slow twin is ``tests/naive_learn.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from spikesim.kernels.clock import _after_update, _monitor, _update_block
+
+#: Column layout of the per-slot parameter table ``rp[R, 16]``.
+RP = ("kind", "a2p", "a3p", "a2m", "a3m", "d_r1", "d_r2", "d_o1", "d_o2", "nearest", "mult",
+      "w_min", "w_max", "d_c", "d_d", "unused")
+KIND_STDP = 0
+KIND_REWARD = 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _change(q, r, dw, sw, rp, elig):
+    """Apply a weight change (or an eligibility change for reward rules) to synapse q."""
+    if rp[r, 0] == KIND_REWARD:
+        elig[q] += dw
+        return
+    w = sw[q]
+    if rp[r, 10] != 0.0:  # multiplicative (soft bounds)
+        if dw > 0:
+            dw *= rp[r, 12] - w
+        else:
+            dw *= w - rp[r, 11]
+    w += dw
+    if w > rp[r, 12]:
+        w = rp[r, 12]
+    elif w < rp[r, 11]:
+        w = rp[r, 11]
+    sw[q] = w
+
+
+@njit(cache=True, nogil=True)
+def _reward_step(n, n0, sw, plas):
+    """Reward projections: decay the reward trace, add this step's reward, decay the
+    eligibilities and apply ``w += dt c d`` (clipped)."""
+    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    for r in range(rp.shape[0]):
+        if rp[r, 0] != KIND_REWARD:
+            continue
+        d = dopa[r] * rp[r, 14] + rew[r, n - n0]
+        dopa[r] = d
+        dc = rp[r, 13]
+        lo = rp[r, 11]
+        hi = rp[r, 12]
+        g = d * rp[r, 15]  # rp[r, 15] holds dt for reward slots
+        for k in range(rqptr[r], rqptr[r + 1]):
+            q = rqpos[k]
+            c = elig[q] * dc
+            elig[q] = c
+            if g != 0.0 and c != 0.0:
+                w = sw[q] + g * c
+                if w > hi:
+                    w = hi
+                elif w < lo:
+                    w = lo
+                sw[q] = w
+
+
+@njit(cache=True, nogil=True)
+def _decay(plas):
+    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    for r in range(rp.shape[0]):
+        d1 = rp[r, 5]
+        d2 = rp[r, 6]
+        for i in range(rrange[r, 0], rrange[r, 1]):
+            r1[r, i] *= d1
+            r2[r, i] *= d2
+        e1 = rp[r, 7]
+        e2 = rp[r, 8]
+        for i in range(rrange[r, 2], rrange[r, 3]):
+            o1[r, i] *= e1
+            o2[r, i] *= e2
+
+
+@njit(cache=True, nogil=True)
+def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
+                   syn, plas):
+    """Deliver the spikes of step ``n`` to target block ``t`` (neurons ``[lo, hi)``),
+    depress plastic synapses of spiking presynaptic neurons, then potentiate plastic
+    synapses into spiking neurons of the block."""
+    v, cur, refc, ath, buf, spike_count, mu_count = st
+    pstart, sidx, sw, sdly, sport = syn
+    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    base = (n + 1) % L
+    t_u = base + uniform_delay
+    if t_u >= L:
+        t_u -= L
+    for f in range(nf):
+        b = fired_b[f]
+        pre = fired_i[f]
+        val = fired_v[f]
+        for q in range(pstart[pre, t], pstart[pre, t + 1]):
+            post = sidx[q]
+            if direct:
+                cur[sport[q], b, post] += sw[q] * val
+            else:
+                tt = t_u
+                if uniform_delay < 0:
+                    tt = base + sdly[q]
+                    if tt >= L:
+                        tt -= L
+                buf[tt, sport[q], b, post] += sw[q] * val
+            r = srule[q]
+            if r >= 0:
+                x = o1[r, post]
+                if x != 0.0:
+                    _change(q, r, -x * (rp[r, 3] + rp[r, 4] * r2[r, pre]), sw, rp, elig)
+                pupd[t, r] += 1
+    for f in range(nf):
+        j = fired_i[f]
+        if j < lo or j >= hi:
+            continue
+        for k in range(cptr[j], cptr[j + 1]):
+            q = cq[k]
+            r = srule[q]
+            x = r1[r, cpre[k]]
+            if x != 0.0:
+                _change(q, r, x * (rp[r, 1] + rp[r, 2] * o2[r, j]), sw, rp, elig)
+            pupd[t, r] += 1
+
+
+@njit(cache=True, nogil=True)
+def _bump(fired_i, nf, plas):
+    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    for r in range(rp.shape[0]):
+        nearest = rp[r, 9] != 0.0
+        for f in range(nf):
+            i = fired_i[f]
+            if rrange[r, 0] <= i < rrange[r, 1]:
+                if nearest:
+                    r1[r, i] = 1.0
+                    r2[r, i] = 1.0
+                else:
+                    r1[r, i] += 1.0
+                    r2[r, i] += 1.0
+            if rrange[r, 2] <= i < rrange[r, 3]:
+                if nearest:
+                    o1[r, i] = 1.0
+                    o2[r, i] = 1.0
+                else:
+                    o1[r, i] += 1.0
+                    o2[r, i] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
+                    uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, plas):
+    """:func:`spikesim.kernels.clock.run_chunk` with plasticity (batch 1, one thread).
+    ``plas`` holds the rule table, traces and plastic-synapse indices (module docs); the
+    weights ``syn[2]`` are updated in place. ``plas[12]`` (``rew[R, nsteps]``) holds the
+    reward added to each reward slot at each step of this call."""
+    v = st[0]
+    buf = st[4]
+    L = buf.shape[0]
+    N = v.shape[1]
+    cap = batch * N + ev[0].shape[0] + 1
+    fired_b = np.empty(cap, dtype=np.int64)
+    fired_i = np.empty(cap, dtype=np.int64)
+    fired_v = np.ones(cap, dtype=buf.dtype)
+    n_rec = 0
+    n_mon = 0
+    ev_ptr = 0
+    sw = syn[2]
+    for s in range(nsteps):
+        n = n0 + s
+        if n_rec + batch * N > rec_cap:
+            return s, n_rec, n_mon
+        _decay(plas)
+        _reward_step(n, n0, sw, plas)
+        nf = _update_block(0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
+                           fired_b, fired_i)
+        nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
+                                          n_rec, st[5])
+        _deliver_learn(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
+                       syn, plas)
+        _bump(fired_i, nf, plas)
+        n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    return nsteps, n_rec, n_mon
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
+                             uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out,
+                             plas, blocks):
+    """:func:`run_chunk_learn` on ``len(blocks) - 1`` threads (the CSR partitioned by target
+    block, as :func:`spikesim.kernels.clock.run_chunk_parallel`); identical results."""
+    v = st[0]
+    buf = st[4]
+    L = buf.shape[0]
+    N = v.shape[1]
+    T = blocks.shape[0] - 1
+    cap = batch * N + ev[0].shape[0] + 1
+    tb = np.empty((T, cap), dtype=np.int64)
+    ti = np.empty((T, cap), dtype=np.int64)
+    tn = np.zeros(T, dtype=np.int64)
+    fired_b = np.empty(cap, dtype=np.int64)
+    fired_i = np.empty(cap, dtype=np.int64)
+    fired_v = np.ones(cap, dtype=buf.dtype)
+    n_rec = 0
+    n_mon = 0
+    ev_ptr = 0
+    sw = syn[2]
+    for s in range(nsteps):
+        n = n0 + s
+        if n_rec + batch * N > rec_cap:
+            return s, n_rec, n_mon
+        slot = n % L
+        _decay(plas)
+        _reward_step(n, n0, sw, plas)
+        for t in prange(T):
+            tn[t] = _update_block(blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
+                                  grp, prm, pbias, dt, tb[t], ti[t])
+        nf = 0
+        for t in range(T):
+            for f in range(tn[t]):
+                fired_b[nf] = tb[t, f]
+                fired_i[nf] = ti[t, f]
+                nf += 1
+        nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
+                                          n_rec, st[5])
+        for t in prange(T):
+            _deliver_learn(t, blocks[t], blocks[t + 1], n, L, direct, uniform_delay, fired_b,
+                           fired_i, fired_v, nf, st, syn, plas)
+        _bump(fired_i, nf, plas)
+        n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    return nsteps, n_rec, n_mon

@@ -1,0 +1,184 @@
+"""Plasticity state of the clock engine (built by :class:`spikesim.sim.clock.ClockEngine`
+only when some projection has a rule; the kernels are in :mod:`spikesim.kernels.plasticity`)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from spikesim import ir
+from spikesim.learn.monitor import Reward, WeightMonitor
+from spikesim.learn.rules import RULES, RewardSTDP
+
+
+def check_rule(where: str, rule: Any) -> None:
+    if not isinstance(rule, RULES):
+        raise TypeError(f"{where}.plasticity: {rule!r} is not a learning rule; use one of "
+                        f"{[c.__name__ for c in RULES]} from spikesim.learn")
+
+
+class ClockLearning:
+    """Plastic projections of a clock engine: rule table, traces, plastic-synapse indices."""
+
+    def __init__(self, eng: Any):
+        net = eng.net
+        self.eng = eng
+        if eng.batch != 1:
+            raise ValueError(f"batch: plasticity needs batch=1 (the weights are shared by "
+                             f"the batch), got batch={eng.batch}")
+        self.names: list[str] = []
+        self.rules: list[Any] = []
+        self.pos: dict[str, np.ndarray] = {}
+        srule = np.full(eng.sidx.size, -1, np.int16)
+        rrange = []
+        rows = []
+        dt = eng.dt
+        for name, (start, nnz) in eng.syn_origin.items():
+            node = net[name]
+            rule = getattr(node, "plasticity", None)
+            if rule is None:
+                continue
+            check_rule(f"node {name!r}: Sparse", rule)
+            ins, outs = net.in_edges(name), net.out_edges(name)
+            if len(ins) != 1 or len(outs) != 1:
+                raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
+                                 f"one output edge, got {len(ins)} and {len(outs)}")
+            src, dst = ins[0].src, outs[0].dst
+            r = len(self.names)
+            sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+            self.pos[name] = sel[np.argsort(eng.sorig[sel] - start, kind="stable")]
+            srule[sel] = r
+            so, do = eng.offset[src], eng.offset[dst]
+            rrange.append((so, so + net.size(src), do, do + net[dst].n))
+            p = rule.trace_params()
+            reward = isinstance(rule, RewardSTDP)
+            rows.append([1.0 if reward else 0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"],
+                         np.exp(-dt / p["tau_r1"]), np.exp(-dt / p["tau_r2"]),
+                         np.exp(-dt / p["tau_o1"]), np.exp(-dt / p["tau_o2"]), p["nearest"],
+                         p["mult"], p["w_min"], p["w_max"],
+                         np.exp(-dt / rule.tau_c) if reward else 1.0,
+                         np.exp(-dt / rule.tau_d) if reward else 1.0, dt if reward else 0.0])
+            self.names.append(name)
+            self.rules.append(rule)
+        if len(self.names) > 32000:
+            raise ValueError("plasticity: at most 32000 plastic projections are supported")
+        R = len(self.names)
+        self.R = R
+        self.srule = srule
+        self.rp = np.array(rows, np.float64).reshape(R, 16)
+        self.rrange = np.array(rrange, np.int64).reshape(R, 4)
+        plastic = np.flatnonzero(srule >= 0)
+        qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
+        post = eng.sidx[plastic].astype(np.int64)
+        order = np.argsort(post, kind="stable")
+        self.cq = plastic[order].astype(np.int64)
+        self.cpre = qpre[self.cq].astype(np.int64)
+        self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
+                                   ).astype(np.int64)
+        by_rule = np.argsort(srule[plastic], kind="stable")
+        self.rqpos = plastic[by_rule].astype(np.int64)
+        self.rqptr = np.concatenate([[0], np.cumsum(np.bincount(srule[plastic],
+                                                                minlength=R))]).astype(np.int64)
+        self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
+        self.T = eng.blocks.size - 1
+        self.sw0 = eng.sw.copy()
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        eng = self.eng
+        R, M = self.R, eng.N_pre
+        self.r1 = np.zeros((R, M))
+        self.r2 = np.zeros((R, M))
+        self.o1 = np.zeros((R, M))
+        self.o2 = np.zeros((R, M))
+        self.elig = np.zeros(eng.sw.size if self.has_reward else 1)
+        self.dopa = np.zeros(R)
+        self.pupd = np.zeros((self.T, R), np.int64)
+        eng.sw[:] = self.sw0
+
+    KEYS = ("r1", "r2", "o1", "o2", "elig", "dopa", "pupd")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS}
+        st["learn_sw"] = self.eng.sw.copy()
+        return st
+
+    def set_state(self, st: Mapping[str, np.ndarray]) -> None:
+        for k in self.KEYS + ("sw",):
+            key = f"learn_{k}"
+            if key not in st:
+                raise ValueError(f"state: missing {key!r} (state saved without plasticity?)")
+            tgt = self.eng.sw if k == "sw" else getattr(self, k)
+            arr = np.asarray(st[key])
+            if arr.shape != tgt.shape:
+                raise ValueError(f"state[{key!r}]: shape {arr.shape} != {tgt.shape}")
+            tgt[...] = arr
+
+    # ------------------------------------------------------------------ run support
+    def split_inputs(self, inputs: Mapping[str, Any] | None) -> tuple[dict, dict]:
+        """Separate reward signals (keyed by a plastic projection's name) from stimuli."""
+        stims, rewards = {}, {}
+        for name, val in (inputs or {}).items():
+            if name in self.names:
+                if not isinstance(self.rules[self.names.index(name)], RewardSTDP):
+                    raise ValueError(f"inputs[{name!r}]: a reward signal for a projection "
+                                     f"whose rule is {type(self.rules[self.names.index(name)]).__name__}, "
+                                     f"not RewardSTDP")
+                rewards[name] = val
+            else:
+                stims[name] = val
+        return stims, rewards
+
+    def reward_array(self, rewards: Mapping[str, Any], n_start: int, nsteps: int) -> np.ndarray:
+        """``[R, nsteps]`` reward added to each slot's reward trace at each step of the run."""
+        out = np.zeros((self.R, max(nsteps, 1)))
+        dt = self.eng.dt
+        for name, val in rewards.items():
+            r = self.names.index(name)
+            if isinstance(val, Reward):
+                steps = np.floor(val.times / dt + 1e-9).astype(np.int64) - n_start
+                m = (steps >= 0) & (steps < nsteps)
+                np.add.at(out[r], steps[m], val.amounts[m])
+            else:
+                a = np.asarray(val, dtype=np.float64)
+                if a.shape != (nsteps,):
+                    raise ValueError(f"inputs[{name!r}]: a reward array must have one value per "
+                                     f"step of this run, shape ({nsteps},), got {a.shape}; or "
+                                     f"pass spikesim.learn.Reward(times, amounts)")
+                if not np.isfinite(a).all():
+                    raise ValueError(f"inputs[{name!r}]: reward values must be finite")
+                out[r, :nsteps] += a
+        return out
+
+    def plas(self, rew: np.ndarray) -> tuple:
+        eng = self.eng
+        return (self.srule, self.cptr, self.cq, self.cpre, self.rp, self.rrange, self.r1,
+                self.r2, self.o1, self.o2, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
+                self.pupd)
+
+    def weights(self, name: str) -> np.ndarray:
+        """Current weights of projection ``name`` in the order of its ``Sparse.weight``."""
+        return projection_weights(self.eng, name)
+
+
+def projection_weights(eng: Any, name: str) -> np.ndarray:
+    """Current weights of ``Sparse`` node ``name`` of a clock engine built with synapse ids."""
+    if name not in eng.syn_origin:
+        raise ValueError(f"name: {name!r} is not a Sparse projection of this network; "
+                         f"Sparse nodes: {sorted(eng.syn_origin)}")
+    cache = eng.__dict__.setdefault("_weight_pos", {})
+    pos = cache.get(name)
+    if pos is None:
+        start, nnz = eng.syn_origin[name]
+        sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+        pos = sel[np.argsort(eng.sorig[sel] - start, kind="stable")]
+        cache[name] = pos
+    return eng.sw[pos].astype(np.float64)
+
+
+def check_weight_monitor(eng: Any, m: WeightMonitor) -> WeightMonitor:
+    if m.projection not in getattr(eng, "syn_origin", {}):
+        raise ValueError(f"WeightMonitor.projection: {m.projection!r} is not a Sparse "
+                         f"projection of this network")
+    return m

@@ -1,0 +1,96 @@
+"""Attach rules to projections, read learned weights back, save them with the network."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from spikesim import ir
+from spikesim.learn._clock import check_rule
+from spikesim.learn.rules import AdaptiveThreshold
+
+
+def attach(net: ir.Network, projection: str, rule: Any) -> ir.Network:
+    """A copy of ``net`` whose projection ``projection`` learns with ``rule``.
+
+    ``Sparse`` projections get ``plasticity=rule``; a dense ``Linear`` projection becomes an
+    all-to-all ``Sparse`` (every entry a plastic synapse, zeros included) with the rule.
+    ``Affine`` (bias), ``Conv2d`` and pooling nodes cannot carry a rule (shared or fixed
+    weights): a ``TypeError`` names the node.
+
+    Example: ``net2 = attach(net, "w", PairSTDP())``.
+    """
+    if projection not in net.nodes:
+        raise ValueError(f"projection: {projection!r} is not a node; nodes: {sorted(net.nodes)}")
+    check_rule(f"attach(projection={projection!r})", rule)
+    node = net[projection]
+    if isinstance(node, ir.Sparse):
+        new = dataclasses.replace(node, plasticity=rule)
+    elif type(node) is ir.Linear:
+        W = np.asarray(node.weight, dtype=np.float64)
+        n_post, n_pre = W.shape
+        new = ir.Sparse(n_pre=n_pre, n_post=n_post,
+                        indptr=np.arange(n_pre + 1) * n_post,
+                        indices=np.tile(np.arange(n_post), n_pre), weight=W.T.ravel(),
+                        plasticity=rule)
+    else:
+        raise TypeError(f"projection: {projection!r} is a {type(node).__name__}, which cannot "
+                        f"carry a learning rule; rules attach to Sparse and Linear projections")
+    nodes = dict(net.nodes)
+    nodes[projection] = new
+    return ir.Network(nodes, net.edges, metadata=net.metadata)
+
+
+def _engine(sim: Any) -> Any:
+    eng = getattr(sim, "engine", sim)
+    if not hasattr(eng, "weights"):
+        raise TypeError(f"sim: expected a Simulator (or engine) with weight readback, got "
+                        f"{type(sim).__name__}")
+    return eng
+
+
+def weights(sim: Any, projection: str) -> np.ndarray:
+    """Current (learned) weights of ``Sparse`` node ``projection`` of a simulator, in the
+    order of its ``weight`` field (``Sparse.to_dense`` gives the matrix).
+
+    Example: ``w = weights(sim, "syn")``.
+    """
+    return _engine(sim).weights(projection)
+
+
+def learned_network(sim: Any) -> ir.Network:
+    """The simulator's network with every plastic ``Sparse`` holding its learned weights
+    (save it with ``ir.save``; the rule stays attached).
+
+    Example: ``ir.save(learned_network(sim), "learned.npz")``.
+    """
+    eng = _engine(sim)
+    net = eng.net
+    nodes = dict(net.nodes)
+    for name, node in net.nodes.items():
+        if isinstance(node, ir.Sparse) and node.plasticity is not None:
+            nodes[name] = dataclasses.replace(node, weight=eng.weights(name))
+    return ir.Network(nodes, net.edges, metadata=net.metadata)
+
+
+def with_homeostasis(net: ir.Network, node: str, rule: AdaptiveThreshold) -> ir.Network:
+    """A copy of ``net`` where ``LIF`` node ``node`` gets Diehl and Cook's adaptive threshold
+    (it becomes an ``AdaptiveLIF`` with ``tau_adapt = tau_theta`` and ``delta_threshold =
+    theta_plus``; the engines update the threshold in their kernels).
+
+    Example: ``net2 = with_homeostasis(net, "exc", AdaptiveThreshold(5e-5, 1e4))``.
+    """
+    if not isinstance(rule, AdaptiveThreshold):
+        raise TypeError(f"rule: expected AdaptiveThreshold, got {type(rule).__name__}")
+    if node not in net.nodes:
+        raise ValueError(f"node: {node!r} is not a node; nodes: {sorted(net.nodes)}")
+    old = net[node]
+    if type(old) is not ir.LIF:
+        raise TypeError(f"node: {node!r} is a {type(old).__name__}; homeostasis applies to LIF "
+                        f"nodes")
+    kw = {f.name: getattr(old, f.name) for f in dataclasses.fields(old)}
+    new = ir.AdaptiveLIF(**kw, tau_adapt=rule.tau_theta, delta_threshold=rule.theta_plus)
+    nodes = dict(net.nodes)
+    nodes[node] = new
+    return ir.Network(nodes, net.edges, metadata=net.metadata)
