@@ -1,8 +1,8 @@
 """Slow, obviously correct twin of the TrueNorth core kernel (hardware.md section 1.2).
 
-Plain Python integers, a dense crossbar and the documented draw order: synapses (axons
-ascending, neurons ascending, connected and stochastic only), then per neuron: leak draw (if
-stochastic leak), threshold draw (if mask != 0).
+Plain Python integers, a dense crossbar and the documented counter-based draws: every random
+number is fmix32 (MurmurHash3's finaliser) of a counter naming it (core key, tick, synapse /
+leak / threshold, axon, neuron).
 """
 from __future__ import annotations
 
@@ -11,17 +11,23 @@ import numpy as np
 V_MIN, V_MAX = -(2 ** 19), 2 ** 19 - 1
 
 
-class XorShift32:
-    def __init__(self, state: int):
-        self.s = int(state) & 0xFFFFFFFF
+M32 = 0xFFFFFFFF
 
-    def next(self) -> int:
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return s
+
+def fmix32(h: int) -> int:
+    h &= M32
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & M32
+    h ^= h >> 16
+    return h
+
+
+def draw(key: int, t: int, counter: int) -> int:
+    """The random number named ``counter`` at tick t of the core with ``key``."""
+    base = fmix32(int(key) ^ fmix32(((t + 1) * 0x9E3779B9) & M32))
+    return fmix32(base ^ counter)
 
 
 def sgn(x: int) -> int:
@@ -43,10 +49,9 @@ def sat(v: int, log: list) -> int:
     return v
 
 
-def naive_run_core(crossbar, axon_types, p: dict, A, rng_state: int):
+def naive_run_core(crossbar, axon_types, p: dict, A, key: int):
     """p: the dict of NeuronParams.arrays(). Returns spikes [T,256], V [T,256], saturations."""
     T = len(A)
-    rng = XorShift32(rng_state)
     V = [int(x) for x in p["v_init"]]
     spikes = np.zeros((T, 256), dtype=np.uint8)
     vrec = np.zeros((T, 256), dtype=np.int64)
@@ -62,7 +67,7 @@ def naive_run_core(crossbar, axon_types, p: dict, A, rng_state: int):
                     continue
                 s = int(p["weights"][j][g])
                 if p["stochastic_synapse"][j][g]:
-                    rho = rng.next() >> 24
+                    rho = draw(key, t, (i << 8) | j) >> 24
                     add[j] += F(s, rho)
                 else:
                     add[j] += s
@@ -72,13 +77,13 @@ def naive_run_core(crossbar, axon_types, p: dict, A, rng_state: int):
             if lam != 0 or p["stochastic_leak"][j]:
                 omega = (1 - int(p["leak_reversal"][j])) + int(p["leak_reversal"][j]) * sgn(v)
                 if p["stochastic_leak"][j]:
-                    rho = rng.next() >> 24
+                    rho = draw(key, t, 0x10000 | j) >> 24
                     v += omega * F(lam, rho)
                 else:
                     v += omega * lam
                 v = sat(v, sats)
             M = (1 << int(p["mask_bits"][j])) - 1
-            eta = (rng.next() & M) if M else 0
+            eta = (draw(key, t, 0x20000 | j) & M) if M else 0
             alpha, beta = int(p["alpha"][j]), int(p["beta"][j])
             R, gamma, kappa = int(p["reset"][j]), int(p["gamma"][j]), int(p["kappa"][j])
             d = lambda x: 1 if x == 0 else 0  # Kronecker delta

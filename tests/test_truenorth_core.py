@@ -8,7 +8,7 @@ import pytest
 from spikesim.backends.truenorth import params as P
 from spikesim.backends.truenorth.core import NeuronParams, run_core, splitmix_seeds
 
-from naive_truenorth import XorShift32, naive_run_core
+from naive_truenorth import draw, naive_run_core
 
 BIG = P.THRESHOLD_MAX
 
@@ -98,16 +98,15 @@ def test_negative_threshold_kappa1_saturates(gamma):
 
 def test_masked_random_threshold_hand_computed():
     # Constant drive +2 per tick, alpha = 3, mask 3 bits: spike iff V >= 3 + (draw & 7),
-    # linear reset; one draw per tick (deterministic synapse, no stochastic leak).
+    # linear reset; eta is the documented counter-based draw.
     T = 40
-    # only neuron 0 has a mask, so it alone draws from the core's PRNG
     v, s = one_neuron({t: [0] for t in range(T)}, T, weights=[[2, 0, 0, 0]], alpha=3,
-                      mask_bits=np.r_[3, np.zeros(255, int)], gamma=1)
-    rng = XorShift32(int(splitmix_seeds(0, 1)[0]))
+                      mask_bits=3, gamma=1)
+    key = int(splitmix_seeds(0, 1)[0])
     V, exp_v, exp_s = 0, [], []
-    for _ in range(T):
+    for t in range(T):
         V += 2
-        eta = rng.next() & 7
+        eta = draw(key, t, 0x20000 | 0) & 7  # the threshold draw of neuron 0 at tick t
         if V >= 3 + eta:
             V -= 3 + eta
             exp_s.append(1)
@@ -178,6 +177,22 @@ def test_kernel_matches_naive(stochastic):
     s2, v2, _ = naive_run_core(xb, at, p.arrays(), A, int(splitmix_seeds(7, 1)[0]))
     assert np.array_equal(s, s2) and np.array_equal(v, v2)
     assert s.sum() > 0
+
+
+@pytest.mark.parametrize("gamma,kappa,eps", [(0, 0, 1), (1, 1, 0), (2, 0, 0), (1, 0, 1)])
+def test_uniform_core_fast_path_matches_naive(gamma, kappa, eps):
+    # every neuron shares one parameter set: the kernel takes its branch-free vector path
+    rng = np.random.default_rng(gamma + 3 * kappa)
+    xb = rng.random((256, 256)) < 0.3
+    at = rng.integers(0, 4, 256)
+    p = NeuronParams(weights=[[200, 30, 255, -25]], stochastic_synapse=[[1, 0, 1, 0]], leak=-9,
+                     stochastic_leak=True, leak_reversal=bool(eps), alpha=60, beta=100,
+                     mask_bits=6, reset=17, gamma=gamma, kappa=bool(kappa),
+                     v_init=rng.integers(-300, 300, 256))
+    A = (rng.random((15, 256)) < 0.3).astype(np.uint8)
+    s, v = run_core(xb, at, p, A, seed=5)
+    s2, v2, _ = naive_run_core(xb, at, p.arrays(), A, int(splitmix_seeds(5, 1)[0]))
+    assert np.array_equal(v, v2) and np.array_equal(s, s2) and 0 < s.sum()
 
 
 def test_seed_reproducible_and_matters():

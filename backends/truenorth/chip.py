@@ -122,8 +122,9 @@ def _compile_kernels(threads: int) -> float:
 class _State:
     buf: np.ndarray
     V: np.ndarray
-    rng: np.ndarray
+    rkey: np.ndarray
     acc: np.ndarray
+    fl: np.ndarray
     fired: np.ndarray
     cnt: np.ndarray
     in_cnt: np.ndarray
@@ -139,7 +140,8 @@ class _State:
         nt = numba.config.NUMBA_NUM_THREADS
         return cls(np.zeros((16, C, 256), np.uint8), prog.cores.v_init.copy(),
                    splitmix_seeds(seed, C), np.zeros((nt, 256), np.int32),
-                   np.zeros((nt, 256), np.int32), np.zeros((C, K.NC), np.int64),
+                   np.zeros((nt, 256), np.int32), np.zeros((nt, 256), np.int32),
+                   np.zeros((C, K.NC), np.int64),
                    np.zeros(2, np.int64))
 
     def reset(self, prog: Program) -> None:
@@ -147,13 +149,13 @@ class _State:
         self.V[:] = prog.cores.v_init
 
 
-def _run_ticks(prog, threads, t0, T, inp, st, rec, out_count):
+def _run_ticks(prog, threads, t0, T, inp, st, rec, out_count, rt0=0):
     from . import _kernels as K
 
     kern = K._chip_parallel if threads > 1 else K._chip_serial
     kern(t0, T, inp, prog.in_ptr, prog.in_core, prog.in_axon, st.buf, st.buf.view(np.uint64),
-         st.V, *prog.cores.kernel_args(), prog.cores.route, st.rng, st.acc, st.fired,
-         prog.core_x, prog.core_y, prog.rec_index, rec, out_count, st.cnt, st.in_cnt)
+         st.V, *prog.cores.kernel_args(), prog.cores.route, st.rkey, rt0, st.acc, st.fl,
+         st.fired, prog.core_x, prog.core_y, prog.rec_index, rec, out_count, st.cnt, st.in_cnt)
 
 
 def run_program(prog: Program, inputs: Any = None, ticks: int | None = None, seed: int = 0,
@@ -234,7 +236,8 @@ def run_program(prog: Program, inputs: Any = None, ticks: int | None = None, see
                 n = min(chunk, T - t0)
                 rec = np.zeros((n, n_rec) if record_spikes else (0, n_rec), np.uint8)
                 _run_ticks(prog, threads, t0 if reset_state else b * T + t0,
-                           n, np.ascontiguousarray(x[b, t0:t0 + n]), st, rec, out[b])
+                           n, np.ascontiguousarray(x[b, t0:t0 + n]), st, rec, out[b],
+                           rt0=b * T + t0)
                 if record_spikes and n_rec:
                     tt, ii = np.nonzero(rec)
                     sp_t.append(tt + t0)

@@ -19,10 +19,9 @@ one tick is accumulated exactly, then V saturates to [V_MIN, V_MAX] after integr
 the leak and after fire/reset; each clipping is counted (``saturations``). Register widths are
 ``[RECALL]`` (see :mod:`.params`).
 
-PRNG: one 32-bit xorshift (13, 17, 5) per core seeded with splitmix64(seed, core index); draw
-order: synapses (axons ascending, neurons ascending, only connected synapses whose type is
-stochastic), then per neuron ascending: leak draw (if stochastic leak), threshold draw (if
-M != 0). rho for F is the top 8 bits of a draw, eta is ``draw & M``.
+PRNG: counter based (see ``_kernels.py``): each draw is MurmurHash3's fmix32 of a counter naming
+the (core key, tick, synapse / leak / threshold, axon, neuron), the core key from
+splitmix64(seed, core). rho for F is the top 8 bits of a draw, eta is ``draw & M``.
 """
 from __future__ import annotations
 
@@ -152,7 +151,7 @@ def pack_bits(xb: np.ndarray) -> np.ndarray:
 
 
 def splitmix_seeds(seed: int, n: int) -> np.ndarray:
-    """n nonzero uint32 xorshift states from splitmix64(seed, index)."""
+    """n uint32 PRNG keys (one per core) from splitmix64(seed, index)."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: {seed!r} must be a non-negative integer")
     mask = (1 << 64) - 1
@@ -182,6 +181,11 @@ class CoreArrays:
     ptab: np.ndarray
     route: np.ndarray
     v_init: np.ndarray
+    ucore: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.ucore is None:
+            self.ucore = uniform_rows(self.pidx)
 
     @property
     def n_cores(self) -> int:
@@ -189,7 +193,14 @@ class CoreArrays:
 
     def kernel_args(self) -> tuple:
         return (self.xbar, self.atype, self.wdet, self.wsto, self.smask, self.nzmask,
-                self.has_sto, self.pidx, self.ptab)
+                self.has_sto, self.pidx, self.ptab, self.ucore)
+
+
+def uniform_rows(pidx: np.ndarray) -> np.ndarray:
+    """int32 [C]: the parameter row shared by every neuron of a core, or -1."""
+    p = np.asarray(pidx)
+    same = (p == p[:, :1]).all(axis=1)
+    return np.where(same, p[:, 0].astype(np.int64), -1).astype(np.int32)
 
 
 def neuron_table(neuron_arrays: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,11 +293,11 @@ def run_core(crossbar: Any, axon_types: Any, neuron_params: NeuronParams, axon_i
     arrs = pack_cores(xb[None], at[None], [neuron_params.arrays()], validate=False)
     T = A.shape[0]
     V = arrs.v_init.copy()
-    rng = splitmix_seeds(seed, 1)
+    rkey = splitmix_seeds(seed, 1)
     spikes = np.zeros((T, 256), dtype=np.uint8)
     vrec = np.zeros((T, 256), dtype=np.int32)
     cnt = np.zeros((1, K.NC), dtype=np.int64)
-    K._run_core(T, np.array(A, dtype=np.uint8, order="C"), V, *arrs.kernel_args(), rng, spikes,
+    K._run_core(T, np.array(A, dtype=np.uint8, order="C"), V, *arrs.kernel_args(), rkey, spikes,
                 vrec, cnt)
     if not return_counts:
         return spikes, vrec

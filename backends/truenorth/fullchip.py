@@ -84,7 +84,8 @@ def random_chip(n_cores: int = P.CORES_PER_CHIP, density: float = 0.5, stochasti
     route[:, :, K.R_AXON] = rng.integers(0, 256, size=(C, 256))
     route[:, :, K.R_DELAY] = rng.integers(1, max_delay + 1, size=(C, 256))
     v_init = rng.integers(0, max(a, 1), size=(C, 256)).astype(np.int32)
-    cores = CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, route, v_init)
+    cores = CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, route, v_init,
+                       ucore=np.zeros(C, np.int32))
     prog = program_from_cores(cores, group_names=["chip_cores"])
     prog.meta.update({"workload": "random full chip", "density": density,
                       "stochastic": stochastic, "alpha": a, "construction_seed": seed})

@@ -87,8 +87,10 @@ ENERGY_PER_SYNOP_J_OPERATING_POINT = 26e-12
 TYPICAL_POWER_W = 65e-3
 
 # --- PRNG -----------------------------------------------------------------------------------
-#: Each core owns one 32-bit xorshift generator (Marsaglia, "Xorshift RNGs", J. Stat. Softw.
-#: 8(14), 2003, triple (13, 17, 5)); the seed of core c is derived from the user's seed with
-#: splitmix64 (Steele et al. 2014). This is *our* generator: the chip's PRNG is not published
-#: bit-exactly, so only the statistics (not the exact draws) correspond to hardware.
-PRNG = "xorshift32(13,17,5) per core, seeded by splitmix64(seed, core)"
+#: Random numbers are counter based (Salmon et al., "Parallel random numbers: as easy as 1, 2,
+#: 3", SC 2011): each draw is MurmurHash3's 32-bit finaliser fmix32 (A. Appleby, public domain)
+#: of a counter naming the draw (core key, tick, synapse/leak/threshold, axon, neuron); the core
+#: keys come from splitmix64 (Steele et al. 2014) of the user's seed. This is *our* generator:
+#: the chip's PRNG is not published bit-exactly, so only the statistics (not the exact draws)
+#: correspond to hardware. Being order-free, it lets cores run in parallel and neurons in SIMD.
+PRNG = "fmix32(counter) per draw; core keys splitmix64(seed, core)"
