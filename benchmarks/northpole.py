@@ -199,12 +199,55 @@ def _conv_gmacs(prog, x, repeats: int) -> dict:
             "note": "best of repeats; machine shared with other agents (2 cores), timings noisy"}
 
 
+HOST_LAYERS = (  # (C_in, C_out, H, kernel, batch): ResNet-like 3x3 stages and the MNIST CNN
+    (64, 64, 28, 3, 64), (128, 128, 14, 3, 64), (256, 256, 7, 3, 64), (16, 32, 14, 5, 512))
+
+
+def host_speed(args) -> dict:
+    """Host throughput of the integer engine on conv layers (GMAC/s), best of repeats."""
+    from spikesim.backends.northpole import IntConv2d, quantize_multiplier, run_layers
+    from spikesim.backends.northpole.engine import warmup
+
+    jit_s = warmup()
+    g = np.random.default_rng(0)
+    rows, out = [], []
+    tot_mac, tot_s = 0, 0.0
+    for bits in (8, 4, 2):
+        for ci, co, h, k, n in HOST_LAYERS:
+            lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            w = g.integers(lo, hi + 1, (co, ci, k, k))
+            M, sh = quantize_multiplier(np.full(co, 1.0 / (ci * k * k * 2 ** bits)))
+            layer = IntConv2d(f"c{ci}x{co}", w, np.zeros(co, np.int64), M, sh, bits, bits,
+                              False, bits, relu=True, padding=k // 2)
+            x = g.integers(0, 2 ** bits, (n, ci, h, h))
+            best = np.inf
+            for _ in range(args.repeats):
+                _, st = run_layers([layer], x, bits, False)
+                best = min(best, st[0]["run_s"])
+            macs = layer.macs((ci, h, h)) * n
+            tot_mac += macs
+            tot_s += best
+            r = {"bits": bits, "c_in": ci, "c_out": co, "hw": h, "kernel": k, "batch": n,
+                 "dtype": st[0]["dtype"], "gmacs": macs / 1e9, "best_s": best,
+                 "gmacs_per_s": macs / best / 1e9}
+            out.append(r)
+            rows.append([bits, f"{ci}->{co} {k}x{k} @{h}x{h}", n, r["dtype"], r["gmacs_per_s"]])
+    common.print_table(rows, ["bits", "conv layer", "batch", "GEMM dtype", "GMAC/s"])
+    agg = tot_mac / tot_s / 1e9
+    print(f"\nall conv layers: {agg:.1f} GMAC/s (best of {args.repeats}; JIT {jit_s:.2f} s "
+          f"excluded)")
+    return {"benchmark": "northpole-host-speed", "gmacs_per_s_host": agg, "layers": out,
+            "repeats": args.repeats, "jit_s": jit_s}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="spikesim bench northpole", description=DESCRIPTION)
     ap.add_argument("--model", default="mnist-cnn", choices=MODELS)
     ap.add_argument("--precision", type=int, default=8, choices=(8, 4, 2))
     ap.add_argument("--resnet50-shapes", action="store_true",
                     help="schedule a shape-only ResNet-50 against the published figures")
+    ap.add_argument("--host-speed", action="store_true",
+                    help="only measure the engine's host GMAC/s on conv layers")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
     ap.add_argument("--data", default=None, help="MNIST .npz (default ../shared/data)")
     ap.add_argument("--train-samples", type=int, default=60000)
@@ -223,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         args.train_samples, args.test_samples, args.calibration = 2000, 500, 128
         args.repeats = 1
     t0 = time.perf_counter()
-    out = resnet50(args) if args.resnet50_shapes else mnist(args)
+    out = (resnet50(args) if args.resnet50_shapes else host_speed(args) if args.host_speed
+           else mnist(args))
     out["wall_s"] = time.perf_counter() - t0
     out["machine_note"] = "2 CPU cores shared with up to 8 agents while measuring"
     common.write_json(args.json, {**out, **common.meta()})

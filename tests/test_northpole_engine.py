@@ -59,16 +59,27 @@ def test_avgpool_and_signed_input_match_naive():
     np.testing.assert_array_equal(y, naive.run(layers, x, 8, True))
 
 
-def test_float64_and_int64_fallbacks_are_exact():
+def test_split_and_int64_fallbacks_are_exact():
     rng = np.random.default_rng(1)
-    # fan-in 4096 of int8 x uint8: bound 255*128*4096 > 2**24 -> float64 path
+    # fan-in 4096 of int8 x uint8: bound ~255*64*4096 > 2**24 -> float32 chunks added in float64
     big = _mac(IntDense, "big", rng, (4, 4096), 8, 8, False, None, False)
-    assert big.exact_dtype() == "float64"
+    assert big.exact_dtype() == "float32-split"
     x = np.full((2, 4096), 255)
     x[1] = rng.integers(0, 256, 4096)
     y, st = run_layers([big], x, 8, False)
-    assert st[0]["dtype"] == "float64"
+    assert st[0]["dtype"] == "float32-split"
     np.testing.assert_array_equal(y, naive.run([big], x, 8, False))
+    # a conv whose fan-in needs the split, bit-exact against the naive reference
+    w = np.full((3, 64, 3, 3), -128)
+    w[1] = 127
+    conv = IntConv2d("cb", w, np.zeros(3, np.int64), None, None, 8, 8, False, None, padding=1)
+    assert conv.exact_dtype() == "float32-split"
+    xc = rng.integers(200, 256, (1, 64, 4, 4))
+    yc, st = run_layers([conv], xc, 8, False)
+    np.testing.assert_array_equal(yc, naive.run([conv], xc, 8, False))
+    from spikesim.backends.northpole.engine import _k_chunks
+    ch = _k_chunks(np.full((576, 2), 127.0), 255)
+    assert ch[0] == (0, 2 ** 24 // (255 * 127)) and ch[-1][1] == 576
     small = _mac(IntDense, "small", rng, (4, 64), 4, 4, False, 4, True)
     assert small.exact_dtype() == "float32"
     # int64 path (only reachable for fan-ins > 2**53 / (255*128)): exact on huge values
@@ -81,7 +92,7 @@ def test_float64_and_int64_fallbacks_are_exact():
 def test_accumulator_saturates_and_is_counted():
     w = np.full((1, 70000), 127)
     layer = IntDense("sat", w, np.zeros(1, dtype=np.int64), None, None, 8, 8, False, None)
-    assert layer.exact_dtype() == "float64"  # 255*127*70000 ~ 2.3e9 > 2**31
+    assert layer.exact_dtype() == "float32-split"  # 255*127*70000 ~ 2.3e9 > 2**31
     y, st = run_layers([layer], np.full((1, 70000), 255), 8, False)
     assert y[0, 0] == 2 ** 31 - 1 and st[0]["acc_saturations"] == 1
 

@@ -5,10 +5,14 @@ every product ``x * w`` and every partial sum of a dot product is an integer bou
 absolute value by ``B = max|x| * max_c sum_k |w_ck|`` (:meth:`_MacLayer.sum_bound`). An IEEE
 float with a ``p``-bit significand represents every integer of magnitude <= ``2**p`` exactly,
 so when ``B <= 2**24`` every multiply, add and fused multiply-add in a float32 GEMM returns
-the exact integer whatever the BLAS summation order; likewise float64 for ``B <= 2**53``.
-Layers above both bounds fall back to an int64 matmul (exact, slower). The int32 bias is
-added afterwards in int64. :meth:`_MacLayer.exact_dtype` picks the dtype; the choice is
-reported per layer in the run statistics.
+the exact integer whatever the BLAS summation order. When ``B`` is larger (but ``<= 2**53``)
+the fan-in is cut into consecutive chunks whose own bound (``max|x| x max_c sum over the
+chunk of |w_ck|``) is ``<= 2**24`` (:func:`_k_chunks`); each chunk is an exact float32 GEMM
+and the chunk results are added in float64, exact because every partial total is an integer
+of magnitude ``<= B <= 2**53``. Layers above ``2**53`` fall back to an int64 matmul (exact,
+slower; unreachable with <= 8-bit operands below a fan-in of 2.7e11). The int32 bias is added
+afterwards in int64. :meth:`_MacLayer.exact_dtype` picks the path; the choice is reported per
+layer in the run statistics.
 """
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ from spikesim.backends.northpole.layers import (
     IntReLU, int_range,
 )
 
-_DT = {"float32": np.float32, "float64": np.float64, "int64": np.int64}
+_DT = {"float32": np.float32, "float32-split": np.float32, "float64": np.float64,
+       "int64": np.int64}
+_F32_EXACT = 2 ** 24
 #: im2col chunks are kept near this many elements (cache-sized blocks: im2col, GEMM and
 #: requantisation of a block run while it is hot in cache).
 _IM2COL_ELEMS = 1_000_000
@@ -110,11 +116,38 @@ def requantize(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out_b
     return y, nsat
 
 
-def _matmul_exact(a: np.ndarray, wt: np.ndarray, dtype: str) -> np.ndarray:
-    """``a @ wt`` for integer-valued arrays, computed in ``dtype`` (exact by the module
-    proof when :meth:`exact_dtype` chose it)."""
+def _k_chunks(wt: np.ndarray, xmax: int, limit: int = _F32_EXACT) -> list[tuple[int, int]]:
+    """Cut the fan-in (rows of ``wt`` [K, O]) into consecutive ranges whose partial sums are
+    bounded by ``limit``: ``xmax * max_c sum_{k in range} |wt[k, c]| <= limit``."""
+    cs = np.concatenate([np.zeros((1, wt.shape[1])), np.cumsum(np.abs(wt), axis=0,
+                                                                dtype=np.float64)])
+    k = wt.shape[0]
+    out, s = [], 0
+    while s < k:
+        m = (cs[s + 1:] - cs[s]).max(axis=1) * xmax       # non-decreasing in the range end
+        e = s + max(1, int(np.searchsorted(m, limit, side="right")))
+        out.append((s, min(e, k)))
+        s = min(e, k)
+    return out
+
+
+def _matmul_exact(a: np.ndarray, wt: np.ndarray, dtype: str, xmax: int = 0) -> np.ndarray:
+    """``a @ wt`` for integer-valued arrays by the path ``dtype`` names (exact by the module
+    proof when :meth:`exact_dtype` chose it). ``xmax``: bound on ``|a|`` (for the split)."""
+    if dtype == "float32-split":
+        a32 = a.astype(np.float32, copy=False)
+        w32 = wt.astype(np.float32)
+        acc = np.zeros((a.shape[0], wt.shape[1]), np.float64)
+        for s, e in _k_chunks(wt, xmax):
+            acc += a32[:, s:e] @ w32[s:e]
+        return acc
     dt = _DT[dtype]
     return a.astype(dt, copy=False) @ wt.astype(dt, copy=False)
+
+
+def _xmax(layer) -> int:
+    lo, hi = int_range(layer.in_bits, layer.in_signed)
+    return max(abs(lo), abs(hi))
 
 
 def _mac_out(layer, acc2d: np.ndarray, st: dict, out: np.ndarray | None = None) -> np.ndarray:
@@ -142,7 +175,7 @@ def _mac_out(layer, acc2d: np.ndarray, st: dict, out: np.ndarray | None = None) 
 def _dense(layer: IntDense, x: np.ndarray, st: dict) -> np.ndarray:
     dtype = layer.exact_dtype()
     st["dtype"] = dtype
-    acc = _matmul_exact(x, layer.weight.T, dtype)
+    acc = _matmul_exact(x, layer.weight.T, dtype, _xmax(layer))
     return _mac_out(layer, acc, st)
 
 
@@ -162,7 +195,8 @@ def _conv(layer: IntConv2d, x: np.ndarray, st: dict) -> np.ndarray:
     out = np.empty((n * rows, o), dtype=np.float32 if layer.out_bits is not None else np.int64)
     per = max(1, _IM2COL_ELEMS // max(1, rows * kh * kw * c))
     cols = np.empty((min(per, n) * rows, kh * kw * c), dtype=dt)
-    direct = out.dtype == dt
+    direct = out.dtype == dt and dtype == "float32"
+    xm = _xmax(layer)
     for b0 in range(0, n, per):
         nb = min(per, n - b0)
         cb = cols[:nb * rows]
@@ -172,7 +206,7 @@ def _conv(layer: IntConv2d, x: np.ndarray, st: dict) -> np.ndarray:
             np.matmul(cb, wt, out=ob)
             _mac_out(layer, ob, st, ob)
         else:
-            _mac_out(layer, cb @ wt, st, ob)
+            _mac_out(layer, _matmul_exact(cb, wt, dtype, xm), st, ob)
     return out.reshape(n, ho, wo, o)
 
 

@@ -147,13 +147,15 @@ class _MacLayer:
         return int(xmax * (int(l1.max()) if l1.size else 0))
 
     def exact_dtype(self) -> str:
-        """``"float32"`` if every partial sum fits float32's 24-bit mantissa, ``"float64"`` if
-        it fits 53 bits, else ``"int64"`` (slow exact fallback)."""
+        """``"float32"`` if every partial sum fits float32's 24-bit significand;
+        ``"float32-split"`` if the sum fits float64's 53 bits (the fan-in is then cut into
+        chunks whose partial sums each fit 24 bits, every chunk is a float32 GEMM and the
+        chunks are added in float64: all exact); else ``"int64"`` (slow exact fallback)."""
         b = self.sum_bound()
         if b <= 2 ** 24:
             return "float32"
         if b <= 2 ** 53:
-            return "float64"
+            return "float32-split"
         return "int64"
 
 
