@@ -190,7 +190,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
             return s, n_rec, n_mon
         _decay(plas)
         _reward_step(n, n0, sw, plas)
-        nf = _update_block(0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
+        nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
                            fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
@@ -231,7 +231,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         _decay(plas)
         _reward_step(n, n0, sw, plas)
         for t in prange(T):
-            tn[t] = _update_block(blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
+            tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
         nf = 0
         for t in range(T):

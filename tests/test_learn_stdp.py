@@ -1,0 +1,194 @@
+"""STDP in the clock engine: the window against the analytic curve, the naive twin, the
+continuous-time reference, reward modulation, readback and saving."""
+import numpy as np
+import pytest
+
+from spikesim import ir, learn
+from spikesim.sim import Poisson, Simulator, SpikeTimes
+from tests.naive_learn import naive_plastic_weights
+
+DT = 1e-4
+
+
+def _window_net(rule, deltas, w0=0.05):
+    """One post neuron driven to fire once; pre channel k spikes deltas[k] before it."""
+    n = len(deltas)
+    nodes = {"pre": ir.Input(n), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, n), w0), plasticity=rule),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=1.0)}
+    return ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "post")])
+
+
+def _window_run(rule, deltas, t_post=0.2, w0=0.05):
+    net = _window_net(rule, deltas, w0)
+    sim = Simulator(net, dt=DT, rng=0)
+    # the drive spike of step m makes the post neuron fire in step m + 1
+    m_post = int(round(t_post / DT))
+    pre_steps = m_post - np.rint(np.asarray(deltas) / DT).astype(np.int64)
+    res = sim.run(0.45, inputs={"pre": SpikeTimes((pre_steps + 0.5) * DT, np.arange(len(deltas))),
+                                "drive": SpikeTimes([(m_post - 1 + 0.5) * DT], [0])},
+                  progress=False)
+    assert np.allclose(res.spikes["post"].t, (m_post + 1) * DT)  # one post spike, as planned
+    return learn.weights(sim, "syn") - w0, res
+
+
+@pytest.mark.parametrize("pairing", ["all", "nearest"])
+def test_window_matches_analytic_curve(pairing):
+    rule = learn.PairSTDP(a_plus=0.005, a_minus=0.006, tau_plus=0.0168, tau_minus=0.0337,
+                          w_min=0.0, w_max=0.1, pairing=pairing)
+    deltas = np.arange(-80, 81, 5) * 1e-3
+    dw, res = _window_run(rule, deltas)
+    np.testing.assert_allclose(dw, rule.window(deltas), rtol=1e-9, atol=1e-15)
+    assert dw[deltas > 0].min() > 0 and dw[deltas < 0].max() < 0 and dw[deltas == 0] == 0
+    # one update per pre spike and one per synapse at the post spike
+    assert res.counts.total("plasticity_updates") == 2 * deltas.size
+
+
+def test_multiplicative_soft_bounds_scale_with_distance_to_bound():
+    rule = learn.PairSTDP(a_plus=0.1, a_minus=0.1, w_min=0.0, w_max=0.2,
+                          weight_dependence="multiplicative")
+    deltas = np.array([-0.01, 0.01])
+    dw, _ = _window_run(rule, deltas, w0=0.05)
+    expect = np.array([-0.1 * np.exp(-0.5) * 0.05, 0.1 * np.exp(-0.5) * (0.2 - 0.05)])
+    np.testing.assert_allclose(dw, expect, rtol=1e-9)
+
+
+def test_additive_hard_bounds_clip():
+    rule = learn.PairSTDP(a_plus=0.5, a_minus=0.5, w_min=0.0, w_max=0.1)
+    dw, _ = _window_run(rule, np.array([-0.001, 0.001]), w0=0.05)
+    np.testing.assert_allclose(dw, [-0.05, 0.05])
+
+
+def _random_ff(rule, n_pre=12, n_post=4, seed=3, duration=0.5, rate=40.0, w=0.5):
+    rng = np.random.default_rng(seed)
+    W = np.where(rng.random((n_post, n_pre)) < 0.7, rng.uniform(0.2, w, (n_post, n_pre)), 0.0)
+    syn = ir.Sparse.from_dense(W, plasticity=rule)
+    nodes = {"in": ir.Input(n_pre), "syn": syn,
+             "out": ir.LIF(n_post, tau=0.01, v_threshold=1.0, refractory=2e-3)}
+    net = ir.Network(nodes, [("in", "syn"), ("syn", "out")])
+    nsp = rng.poisson(rate * duration * n_pre)
+    t = np.sort(rng.uniform(0, duration, nsp))
+    i = rng.integers(0, n_pre, nsp)
+    return net, SpikeTimes(t, i)
+
+
+def _steps_of(times, idx, n):
+    return [list(np.floor(times[idx == k] / DT + 1e-9).astype(int)) for k in range(n)]
+
+
+@pytest.mark.parametrize("rule", [
+    learn.PairSTDP(a_plus=0.02, a_minus=0.022, w_max=1.0),
+    learn.PairSTDP(a_plus=0.05, a_minus=0.05, w_max=1.0, pairing="nearest",
+                   weight_dependence="multiplicative"),
+    learn.TripletSTDP.published("visual_all_to_all", w_max=1.0),
+    learn.TripletSTDP.published("visual_nearest", w_max=1.0),
+], ids=["pair", "pair-nn-mult", "triplet", "triplet-nn"])
+def test_engine_matches_naive_twin(rule):
+    net, stim = _random_ff(rule)
+    sim = Simulator(net, dt=DT, rng=0)
+    res = sim.run(0.5, inputs={"in": stim}, progress=False)
+    out = res.spikes["out"]
+    assert 5 < len(out) < 2000  # the test needs post spikes (and not saturation)
+    pre_steps = _steps_of(stim.times, stim.indices, 12)
+    post_steps = [list(np.rint(out.t[out.i == j] / DT).astype(int) - 1) for j in range(4)]
+    ref = naive_plastic_weights(net["syn"], rule, pre_steps, post_steps, 5000, DT)
+    got = learn.weights(sim, "syn")
+    assert np.abs(got - np.asarray(net["syn"].weight)).max() > 1e-4  # weights did move
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+
+
+def test_engine_matches_continuous_reference_on_grid():
+    """Spikes on the step grid: the engine equals the exact continuous-time trajectory."""
+    rule = learn.TripletSTDP.published("visual_all_to_all", w_max=0.3)
+    rng = np.random.default_rng(0)
+    post_steps = np.sort(rng.choice(np.arange(100, 2900), 25, replace=False))
+    pre_steps = np.sort(rng.choice(np.arange(100, 2900), 30, replace=False))
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 0.2), plasticity=rule),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=1.0)}
+    net = ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "post")])
+    sim = Simulator(net, dt=DT, rng=0)
+    res = sim.run(0.3, inputs={"pre": SpikeTimes((pre_steps + 0.5) * DT, np.zeros(30, int)),
+                               "drive": SpikeTimes((post_steps - 1 + 0.5) * DT, np.zeros(25, int))},
+                  progress=False)
+    assert len(res.spikes["post"]) == 25
+    ref = learn.stdp_final_weight(pre_steps * DT, post_steps * DT, rule, 0.2)
+    assert abs(learn.weights(sim, "syn")[0] - ref) < 1e-12
+
+
+def test_reward_stdp_eligibility_times_reward_trace():
+    """One causal pair tags the synapse; a reward 1 s later changes w by the integral of
+    c(t) d(t): c(t_r) * a * tau_c tau_d / (tau_c + tau_d) (to first order in dt)."""
+    rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=10)
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
+    net = ir.Network({**nodes, "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0))},
+                     [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"), ("dsyn", "post")])
+    sim = Simulator(net, dt=DT, rng=0)
+    t_pre, t_post, t_r = 0.1, 0.11, 1.11
+    res = sim.run(3.0, inputs={"pre": SpikeTimes([t_pre + DT / 2], [0]),
+                               "drive": SpikeTimes([t_post - DT / 2], [0]),
+                               "syn": learn.Reward([t_r + DT / 2], 0.5)}, progress=False)
+    assert len(res.spikes["post"]) == 1
+    c_tr = np.exp(-0.01 / 0.02) * np.exp(-(t_r - t_post) / 1.0)
+    expect = c_tr * 0.5 * 1.0 * 0.2 / 1.2  # integral of c d from t_r to infinity
+    tail = np.exp(-(3.0 - t_r) * (1 / 1.0 + 1 / 0.2))
+    got = learn.weights(sim, "syn")[0] - 1.0
+    assert got == pytest.approx(expect * (1 - tail), rel=2e-3)
+    # naive twin, exactly
+    pre_steps = [[int((t_pre + DT / 2) / DT)]]
+    post_steps = [[int(round(res.spikes["post"].t[0] / DT)) - 1]]
+    reward = np.zeros(30000)
+    reward[int((t_r + DT / 2) / DT)] = 0.5
+    ref = naive_plastic_weights(net["syn"], rule, pre_steps, post_steps, 30000, DT, reward)
+    np.testing.assert_allclose(learn.weights(sim, "syn"), ref, rtol=1e-11)
+
+
+def test_continuation_save_state_and_learned_network(tmp_path):
+    rule = learn.PairSTDP(a_plus=0.02, a_minus=0.022, w_max=1.0)
+    net, stim = _random_ff(rule)
+    a = Simulator(net, dt=DT, rng=0)
+    a.run(0.5, inputs={"in": stim}, progress=False)
+    b = Simulator(net, dt=DT, rng=0)
+    b.run(0.2, inputs={"in": stim}, progress=False)
+    b.save_state(tmp_path / "st.npz")
+    c = Simulator(net, dt=DT, rng=0)
+    c.load_state(tmp_path / "st.npz")
+    c.run(0.3, inputs={"in": stim}, progress=False)
+    np.testing.assert_array_equal(learn.weights(a, "syn"), learn.weights(c, "syn"))
+    learned = learn.learned_network(a)
+    ir.save(learned, tmp_path / "net.npz")
+    back = ir.load(tmp_path / "net.npz")
+    np.testing.assert_array_equal(back["syn"].weight, learn.weights(a, "syn"))
+    assert back["syn"].plasticity == rule
+    a.reset()  # reset restores the initial weights
+    np.testing.assert_array_equal(learn.weights(a, "syn"), net["syn"].weight)
+
+
+def test_weight_monitor_snapshots():
+    rule = learn.PairSTDP(a_plus=0.02, a_minus=0.022, w_max=1.0)
+    net, stim = _random_ff(rule)
+    sim = Simulator(net, dt=DT, rng=0, monitors=[learn.WeightMonitor("syn", every=1000)])
+    res = sim.run(0.5, inputs={"in": stim}, progress=False)
+    t, w = learn.weight_history(res, "syn")
+    np.testing.assert_allclose(t, [0.1, 0.2, 0.3, 0.4, 0.5])
+    assert w.shape == (5, net["syn"].nnz)
+    np.testing.assert_array_equal(w[-1], learn.weights(sim, "syn"))
+    # snapshots equal separate runs stopped there
+    s2 = Simulator(net, dt=DT, rng=0)
+    s2.run(0.3, inputs={"in": stim}, progress=False)
+    np.testing.assert_array_equal(w[2], learn.weights(s2, "syn"))
+
+
+def test_dense_linear_projection_attach():
+    W = np.array([[0.3, 0.0, 0.2]])
+    net = ir.Network({"in": ir.Input(3), "w": ir.Linear(W), "out": ir.LIF(1, tau=1e-3)},
+                     [("in", "w"), ("w", "out")])
+    rule = learn.PairSTDP(a_plus=0.01, a_minus=0.01, w_max=1.0)
+    net2 = learn.attach(net, "w", rule)
+    assert isinstance(net2["w"], ir.Sparse) and net2["w"].nnz == 3  # zeros are plastic too
+    np.testing.assert_array_equal(net2["w"].to_dense(), W)
+    sim = Simulator(net2, dt=DT, rng=0)
+    sim.run(0.01, progress=False)
+    np.testing.assert_array_equal(learn.weights(sim, "w"), [0.3, 0.0, 0.2])
