@@ -502,6 +502,14 @@ S_CUR0 = 4
 
 
 @njit(cache=True, inline="always")
+def _ipow(x, n):
+    r = 1.0
+    for _ in range(n):
+        r *= x
+    return r
+
+
+@njit(cache=True, inline="always")
 def _advance(S, j, pr, t, nupd):
     """Advance neuron ``j``'s state analytically from ``S[j, S_TL]`` to ``t``."""
     tl = S[j, S_TL]
@@ -530,10 +538,19 @@ def _advance(S, j, pr, t, nupd):
     elif kd == K_IF:
         S[j, S_V] += pr[P_SLOPE] * dt
     else:
-        em = np.exp(-dt / pr[P_TAU])
+        poly = pr[P_POLY] > 0.0
+        if poly:
+            # commensurate rates: one exponential, the others are integer powers of it
+            x = np.exp(-dt * pr[P_POLY])
+            em = _ipow(x, int(pr[P_EXPM]))
+        else:
+            em = np.exp(-dt / pr[P_TAU])
         vn = vinf + (S[j, S_V] - vinf) * em
         for k in range(npj):
-            ek = np.exp(-dt / pr[P_PORT0 + 3 * k])
+            if poly:
+                ek = _ipow(x, int(pr[P_PORT0 + 3 * k + 2]))
+            else:
+                ek = np.exp(-dt / pr[P_PORT0 + 3 * k])
             c = S[j, S_CUR0 + k]
             vn += pr[P_PORT0 + 3 * k + 1] * c * (ek - em)
             S[j, S_CUR0 + k] = c * ek
@@ -761,7 +778,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 pr = prm[pidx[j]]
                 _advance(S, j, pr, t, nupd)
                 refractory = t < S[j, S_TREF]
-                if int(pr[P_KIND]) == K_CUBA:
+                cuba = int(pr[P_KIND]) == K_CUBA
+                if cuba:
                     S[j, S_CUR0 + sport[s]] += w
                     if refractory:
                         continue
@@ -769,6 +787,15 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                     if refractory:
                         continue
                     S[j, S_V] += pr[P_R] * w
+                rw = pr[P_R] * w
+                if rw <= 0.0:
+                    # An input with r*w <= 0 lowers v(t') at every later t' (for CubaLIF the
+                    # kernel r w q_k (e^{-s/tau_k} - e^{-s/tau_m}) has the sign of r w), so the
+                    # crossing can only come later: a pending wake-up stays a valid lower
+                    # bound (an exact crossing becomes a bound to re-check), "never" stays never.
+                    if rw < 0.0 and S[j, S_WAKE] == W_FIRE:
+                        S[j, S_WAKE] = W_CHECK if cuba else W_STALE
+                    continue
                 if S[j, S_V] >= pr[P_VTH]:
                     ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
                                 rec_mask, rec_t, rec_i, spike_count)
