@@ -150,13 +150,16 @@ class SyntheticEventDigits:
     ``sensor_size`` and ``ordering``), so tonic transforms apply unchanged. Each sample is
     generated when it is read, from the image and a per-index seed ``(seed, i)``: the same
     index always gives the same events, memory stays bounded, and nothing is cached.
-    All samples share one simulated sensor (thresholds drawn once from ``seed``).
+    All samples share one simulated sensor: per-pixel thresholds drawn once from
+    ``sensor_seed`` (default ``seed``); give a training and a test set the same
+    ``sensor_seed`` to record both with one camera, as N-MNIST was.
 
     Attributes:
         images: ``[n, 28, 28]`` images (uint8 0-255 or float 0-1).
         labels: ``[n]`` integer labels.
-        seed: base seed.
+        seed: base seed (per-sample noise).
         config: emulator parameters.
+        sensor_seed: seed of the sensor's threshold mismatch (None: ``seed``).
         transform, target_transform: applied like in tonic.
         synthetic: always True; ``description`` says what the data is.
 
@@ -175,6 +178,7 @@ class SyntheticEventDigits:
     transform: Callable | None = None
     target_transform: Callable | None = None
     frame_dt_s: float = 1e-3
+    sensor_seed: int | None = None
 
     sensor_size = NMNIST_SENSOR_SIZE
     synthetic = True
@@ -194,8 +198,9 @@ class SyntheticEventDigits:
         self.dtype = EVENT_DTYPE
         self.ordering = EVENT_DTYPE.names
         self.classes = [str(i) for i in range(10)]
+        sseed = self.seed if self.sensor_seed is None else self.sensor_seed
         self.thresholds = pixel_thresholds((self.sensor_size[1], self.sensor_size[0]),
-                                           self.config, np.random.default_rng([self.seed, 2**31]))
+                                           self.config, np.random.default_rng([sseed, 2**31]))
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
