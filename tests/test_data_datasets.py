@@ -158,3 +158,12 @@ def test_synthetic_digits_are_labelled_and_deterministic(digits):
         digits[4]
     with pytest.raises(ValueError, match="28, 28"):
         SyntheticEventDigits(np.zeros((2, 20, 20)), np.zeros(2))
+
+
+def test_sensor_seed_shares_one_camera():
+    imgs = np.zeros((1, 28, 28), np.uint8)
+    a = SyntheticEventDigits(imgs, np.array([0]), seed=0)
+    b = SyntheticEventDigits(imgs, np.array([0]), seed=1, sensor_seed=0)
+    c = SyntheticEventDigits(imgs, np.array([0]), seed=1)
+    np.testing.assert_array_equal(a.thresholds[0], b.thresholds[0])
+    assert not np.array_equal(a.thresholds[0], c.thresholds[0])
