@@ -61,6 +61,7 @@ W_STALE = 4   # a wake-up left in place after an input moved the true one later:
 
 ROOT_TOL = 1e-13  # s, absolute tolerance of the crossing time
 MAX_POLY_DEG = 8  # largest rate ratio handled by the polynomial fast path
+PF = 6            # how many synapses ahead the delivery loop touches target state
 
 # ctr slots
 C_QSIZE = 0
@@ -716,6 +717,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     nin = in_t.shape[0]
     ip = 0
     need = maxrow + 2
+    one_row = prm.shape[0] == 1
+    touch = 0.0
     while True:
         # room for the worst case of one event (every target fires)
         if ctr[C_QSIZE] + need > qt.shape[0]:
@@ -772,10 +775,17 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 _qpop(qt, qseq, qpre, qq, qts, ctr)
             for s in range(q, qn):
                 j = sidx[s]
+                # touch the state record PF synapses ahead: independent loads overlap the
+                # cache misses of a fan-out (a software prefetch)
+                sa = s + PF
+                if sa < qn:
+                    touch += S[sidx[sa], S_V]
+                    if not one_row:
+                        touch += pidx[sidx[sa]]
                 w = sw[s]  # read at delivery: a learning rule may change sw between events
                 if w != 0.0:
                     syn_count[sproj[s]] += 1
-                pr = prm[pidx[j]]
+                pr = prm[0] if one_row else prm[pidx[j]]
                 _advance(S, j, pr, t, nupd)
                 refractory = t < S[j, S_TREF]
                 cuba = int(pr[P_KIND]) == K_CUBA
@@ -828,4 +838,6 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 # refractory period): solve exactly
                 _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
                        wc, wts)
+    if touch == -1.2345e300:  # keeps the prefetch loads alive
+        ctr[C_WAKES] += 0
     return qt, qseq, qpre, qq, qts, rec_t, rec_i

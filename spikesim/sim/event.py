@@ -173,7 +173,7 @@ class EventEngine:
         self.offset = {n: int(self.gstart[k]) for k, n in enumerate(self.groups)}
         self.offset.update({n: int(self.istart[k]) for k, n in enumerate(self.inputs)})
         self.P = max([len(net[n].port_names()) if isinstance(net[n], (ir.CubaLIF, ir.CubaLI))
-                      else 0 for n in self.groups] + [1])
+                      else 0 for n in self.groups] + [0])
 
     def _build_params(self) -> None:
         from spikesim.kernels.event import K_CUBA, K_IF, K_LIF
