@@ -192,3 +192,26 @@ def test_dense_linear_projection_attach():
     sim = Simulator(net2, dt=DT, rng=0)
     sim.run(0.01, progress=False)
     np.testing.assert_array_equal(learn.weights(sim, "w"), [0.3, 0.0, 0.2])
+
+
+@pytest.mark.slow
+def test_threads_give_identical_weights():
+    """The thread-partitioned plastic kernel equals the serial one bit for bit (recurrent
+    plastic projection included; needs >= 4096 neurons for two blocks)."""
+    rng = np.random.default_rng(0)
+    N, M = 4200, 100
+    W = np.where(rng.random((N, M)) < 0.1, rng.uniform(0, 0.3, (N, M)), 0)
+    Wr = np.where(rng.random((N, N)) < 0.002, 0.2, 0.0)
+    net = ir.Network({"in": ir.Input(M),
+                      "syn": ir.Sparse.from_dense(W, plasticity=learn.TripletSTDP.published(w_max=0.5)),
+                      "rec": ir.Sparse.from_dense(Wr, plasticity=learn.PairSTDP(0.01, 0.012, w_max=0.4)),
+                      "out": ir.LIF(N, tau=0.01, refractory=2e-3)},
+                     [("in", "syn"), ("syn", "out"), ("out", "rec"), ("rec", "out")])
+    ws = []
+    for th in (1, 2):
+        sim = Simulator(net, dt=DT, rng=0, threads=th)
+        assert sim.engine.blocks.size == th + 1
+        sim.run(0.1, inputs={"in": Poisson(30.0)}, progress=False)
+        ws.append((learn.weights(sim, "syn"), learn.weights(sim, "rec")))
+    np.testing.assert_array_equal(ws[0][0], ws[1][0])
+    np.testing.assert_array_equal(ws[0][1], ws[1][1])

@@ -3,12 +3,14 @@
 Plastic synapses are positions ``q`` of the engine's merged, thread-partitioned CSR with
 ``srule[q] = r >= 0`` (``r`` = plastic projection slot, ``-1`` = fixed). Slot ``r`` has
 parameters ``rp[r]`` (see :data:`RP`) and four traces over the global neuron/input index:
-``r1, r2`` (presynaptic) and ``o1, o2`` (postsynaptic), each ``[R, N_pre]``.
+``r1, r2`` (presynaptic) and ``o1, o2`` (postsynaptic), each ``[R, N_pre]``. Traces are
+stored lazily: the value at its last change and that step (``tpre``/``tpost``); read at
+step ``n`` it is ``x * exp(-dt/tau)**(n - t_last)`` (so idle neurons cost nothing per step).
 
 Order inside step ``n`` (after :mod:`spikesim.kernels.clock` updated the neurons):
 
-0. (before the neuron update) traces decay by ``exp(-dt/tau)``; reward projections: the
-   reward trace decays and takes this step's reward, eligibilities decay and ``w += dt c d``;
+0. (before the neuron update) reward projections: the reward trace decays and takes this
+   step's reward, eligibilities decay and ``w += dt c d``;
 1. per target block ``t`` (one thread each): every spike of step ``n`` is delivered with the
    weight from before this step's changes, and each plastic synapse of a spiking
    presynaptic neuron is depressed by ``o1 (A2- + A3- r2)``; then each plastic synapse into
@@ -56,7 +58,8 @@ def _change(q, r, dw, sw, rp, elig):
 def _reward_step(n, n0, sw, plas):
     """Reward projections: decay the reward trace, add this step's reward, decay the
     eligibilities and apply ``w += dt c d`` (clipped)."""
-    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
+     rqpos, pupd) = plas
     for r in range(rp.shape[0]):
         if rp[r, 0] != KIND_REWARD:
             continue
@@ -79,20 +82,12 @@ def _reward_step(n, n0, sw, plas):
                 sw[q] = w
 
 
-@njit(cache=True, nogil=True)
-def _decay(plas):
-    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
-    for r in range(rp.shape[0]):
-        d1 = rp[r, 5]
-        d2 = rp[r, 6]
-        for i in range(rrange[r, 0], rrange[r, 1]):
-            r1[r, i] *= d1
-            r2[r, i] *= d2
-        e1 = rp[r, 7]
-        e2 = rp[r, 8]
-        for i in range(rrange[r, 2], rrange[r, 3]):
-            o1[r, i] *= e1
-            o2[r, i] *= e2
+@njit(cache=True, nogil=True, inline="always")
+def _rd(x, tl, n, d):
+    """Lazy trace value at step ``n``: ``x * d**(n - tl)``."""
+    if x == 0.0 or tl == n:
+        return x
+    return x * d ** (n - tl)
 
 
 @njit(cache=True, nogil=True)
@@ -103,7 +98,8 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
     synapses into spiking neurons of the block."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
-    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
+     rqpos, pupd) = plas
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -125,9 +121,12 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                 buf[tt, sport[q], b, post] += sw[q] * val
             r = srule[q]
             if r >= 0:
-                x = o1[r, post]
+                x = _rd(o1[r, post], tpost[r, post], n, rp[r, 7])
                 if x != 0.0:
-                    _change(q, r, -x * (rp[r, 3] + rp[r, 4] * r2[r, pre]), sw, rp, elig)
+                    y = rp[r, 3]
+                    if rp[r, 4] != 0.0:
+                        y += rp[r, 4] * _rd(r2[r, pre], tpre[r, pre], n, rp[r, 6])
+                    _change(q, r, -x * y, sw, rp, elig)
                 pupd[t, r] += 1
     for f in range(nf):
         j = fired_i[f]
@@ -136,15 +135,21 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
         for k in range(cptr[j], cptr[j + 1]):
             q = cq[k]
             r = srule[q]
-            x = r1[r, cpre[k]]
+            i = cpre[k]
+            x = _rd(r1[r, i], tpre[r, i], n, rp[r, 5])
             if x != 0.0:
-                _change(q, r, x * (rp[r, 1] + rp[r, 2] * o2[r, j]), sw, rp, elig)
+                y = rp[r, 1]
+                if rp[r, 2] != 0.0:
+                    y += rp[r, 2] * _rd(o2[r, j], tpost[r, j], n, rp[r, 8])
+                _change(q, r, x * y, sw, rp, elig)
             pupd[t, r] += 1
 
 
 @njit(cache=True, nogil=True)
-def _bump(fired_i, nf, plas):
-    srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, elig, dopa, rew, rqptr, rqpos, pupd = plas
+def _bump(n, fired_i, nf, plas):
+    """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates)."""
+    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
+     rqpos, pupd) = plas
     for r in range(rp.shape[0]):
         nearest = rp[r, 9] != 0.0
         for f in range(nf):
@@ -154,15 +159,17 @@ def _bump(fired_i, nf, plas):
                     r1[r, i] = 1.0
                     r2[r, i] = 1.0
                 else:
-                    r1[r, i] += 1.0
-                    r2[r, i] += 1.0
+                    r1[r, i] = _rd(r1[r, i], tpre[r, i], n, rp[r, 5]) + 1.0
+                    r2[r, i] = _rd(r2[r, i], tpre[r, i], n, rp[r, 6]) + 1.0
+                tpre[r, i] = n
             if rrange[r, 2] <= i < rrange[r, 3]:
                 if nearest:
                     o1[r, i] = 1.0
                     o2[r, i] = 1.0
                 else:
-                    o1[r, i] += 1.0
-                    o2[r, i] += 1.0
+                    o1[r, i] = _rd(o1[r, i], tpost[r, i], n, rp[r, 7]) + 1.0
+                    o2[r, i] = _rd(o2[r, i], tpost[r, i], n, rp[r, 8]) + 1.0
+                tpost[r, i] = n
 
 
 @njit(cache=True, nogil=True)
@@ -188,7 +195,6 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
         n = n0 + s
         if n_rec + batch * N > rec_cap:
             return s, n_rec, n_mon
-        _decay(plas)
         _reward_step(n, n0, sw, plas)
         nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
                            fired_b, fired_i)
@@ -196,7 +202,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
                                           n_rec, st[5])
         _deliver_learn(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
                        syn, plas)
-        _bump(fired_i, nf, plas)
+        _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
 
@@ -228,7 +234,6 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         if n_rec + batch * N > rec_cap:
             return s, n_rec, n_mon
         slot = n % L
-        _decay(plas)
         _reward_step(n, n0, sw, plas)
         for t in prange(T):
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
@@ -244,6 +249,6 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         for t in prange(T):
             _deliver_learn(t, blocks[t], blocks[t + 1], n, L, direct, uniform_delay, fired_b,
                            fired_i, fired_v, nf, st, syn, plas)
-        _bump(fired_i, nf, plas)
+        _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon

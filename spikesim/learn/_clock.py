@@ -92,12 +92,14 @@ class ClockLearning:
         self.r2 = np.zeros((R, M))
         self.o1 = np.zeros((R, M))
         self.o2 = np.zeros((R, M))
+        self.tpre = np.zeros((R, M), np.int64)  # step of each trace's last change (lazy decay)
+        self.tpost = np.zeros((R, M), np.int64)
         self.elig = np.zeros(eng.sw.size if self.has_reward else 1)
         self.dopa = np.zeros(R)
         self.pupd = np.zeros((self.T, R), np.int64)
         eng.sw[:] = self.sw0
 
-    KEYS = ("r1", "r2", "o1", "o2", "elig", "dopa", "pupd")
+    KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "elig", "dopa", "pupd")
 
     def get_state(self) -> dict[str, np.ndarray]:
         st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS}
@@ -154,7 +156,7 @@ class ClockLearning:
     def plas(self, rew: np.ndarray) -> tuple:
         eng = self.eng
         return (self.srule, self.cptr, self.cq, self.cpre, self.rp, self.rrange, self.r1,
-                self.r2, self.o1, self.o2, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
+                self.r2, self.o1, self.o2, self.tpre, self.tpost, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
                 self.pupd)
 
     def weights(self, name: str) -> np.ndarray:
