@@ -4,8 +4,10 @@ Arrays of a set of ``C`` cores (see :class:`spikesim.backends.truenorth.core.Cor
 
 - ``xbar``   uint64 [C, 256, 4]  crossbar row of axon i, bit j%64 of word j//64 = w_ij;
 - ``atype``  int8   [C, 256]     axon type G_i;
-- ``wdet``   int32  [C, 4, 256]  s_j^G where b_j^G = 0, else 0 (deterministic part);
-- ``wsto``   int32  [C, 4, 256]  s_j^G where b_j^G = 1, else 0 (stochastic part);
+- ``wdet``   int16  [Kw, 4, 256] s_j^G where b_j^G = 0, else 0 (deterministic part);
+- ``wsto``   int16  [Kw, 4, 256] s_j^G where b_j^G = 1, else 0 (stochastic part);
+- ``widx``   int32  [C]          row of ``wdet``/``wsto`` of each core (identical weight
+  tables are stored once, so they stay in cache);
 - ``smask``  uint64 [C, 4, 4]    packed b_j^G (stochastic-synapse flags);
 - ``nzmask`` uint64 [C, 4, 4]    packed (s_j^G != 0) (for counting effective synaptic events);
 - ``ptab``   int32  [K, NP]      distinct neuron parameter sets, columns ``P_*`` below;
@@ -97,8 +99,8 @@ def _bitindex(typingctx, x):
 
 
 @njit(cache=True)
-def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab,
-               ucore, rkey, rt, a, fl, fired, cnt):
+def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, widx, smask, nzmask, has_sto, pidx,
+               ptab, ucore, rkey, rt, a, fl, fired, cnt):
     """One tick of core ``c`` at random-tick ``rt``: integrate the active axons ``act`` (uint8
     [256], the same memory as ``act64`` uint64 [32]; zero words are skipped and the flags are
     cleared), leak, threshold, fire, reset. ``a`` (int32 [256], zero on entry and exit) and
@@ -115,8 +117,8 @@ def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto
         act[i] = 0
         g = atype[c, i]
         n_ax += 1
-        wrow = wdet[c, g]
-        srow = wsto[c, g]
+        wrow = wdet[widx[c], g]
+        srow = wsto[widx[c], g]
         for wd in range(4):
             word = xbar[c, i, wd]
             if word == 0:
@@ -270,8 +272,8 @@ def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto
 
 
 @njit(cache=True)
-def _run_core(T, inputs, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, ucore,
-              rkey, spikes, vrec, cnt):
+def _run_core(T, inputs, V, xbar, atype, wdet, wsto, widx, smask, nzmask, has_sto, pidx, ptab,
+              ucore, rkey, spikes, vrec, cnt):
     """Run core 0 for T ticks on ``inputs`` (uint8 [T, 256], consumed: cleared while read);
     record spikes and V."""
     acc = np.zeros(256, dtype=np.int32)
@@ -279,7 +281,7 @@ def _run_core(T, inputs, V, xbar, atype, wdet, wsto, smask, nzmask, has_sto, pid
     fired = np.zeros(256, dtype=np.int32)
     in64 = inputs.view(np.uint64)
     for t in range(T):
-        nf = _core_tick(0, inputs[t], in64[t], V, xbar, atype, wdet, wsto, smask, nzmask,
+        nf = _core_tick(0, inputs[t], in64[t], V, xbar, atype, wdet, wsto, widx, smask, nzmask,
                         has_sto, pidx, ptab, ucore, rkey, t, acc, fl, fired, cnt)
         for q in range(nf):
             spikes[t, fired[q]] = 1
@@ -320,7 +322,7 @@ def _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt):
 
 @njit(cache=True)
 def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
-                 smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
+                 widx, smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
                  firedbuf, core_x, core_y, rec_index, rec, out_count, cnt, in_cnt):
     """Ticks t0..t0+T-1 of all cores, one thread. ``inp`` uint8 [T, n_in] (may have 0 columns);
     ``rec`` uint8 [T, n_rec] (or [0, n_rec] to only count into ``out_count``). ``buf8`` uint8
@@ -333,8 +335,8 @@ def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, aty
         slot = t % 16
         _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
         for c in range(C):
-            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, smask,
-                            nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[0], flbuf[0],
+            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, widx,
+                            smask, nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[0], flbuf[0],
                             firedbuf[0], cnt)
             if nf > 0:
                 _route(c, t, tl, nf, firedbuf[0], route, buf8, core_x, core_y, rec_index, rec,
@@ -343,7 +345,7 @@ def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, aty
 
 @njit(cache=True, parallel=True)
 def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
-                   smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
+                   widx, smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
                    firedbuf, core_x, core_y, rec_index, rec, out_count, cnt, in_cnt):
     """Same as :func:`_chip_serial`, cores in parallel (numba threads). Each core's state,
     counters are touched by one thread, random numbers are counter based; spike delivery writes the value 1 into a
@@ -356,8 +358,8 @@ def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, a
         _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
         for c in prange(C):
             tid = get_thread_id()
-            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, smask,
-                            nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[tid],
+            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, widx,
+                            smask, nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[tid],
                             flbuf[tid], firedbuf[tid], cnt)
             if nf > 0:
                 _route(c, t, tl, nf, firedbuf[tid], route, buf8, core_x, core_y, rec_index, rec,

@@ -174,6 +174,7 @@ class CoreArrays:
     atype: np.ndarray
     wdet: np.ndarray
     wsto: np.ndarray
+    widx: np.ndarray
     smask: np.ndarray
     nzmask: np.ndarray
     has_sto: np.ndarray
@@ -192,8 +193,8 @@ class CoreArrays:
         return int(self.xbar.shape[0])
 
     def kernel_args(self) -> tuple:
-        return (self.xbar, self.atype, self.wdet, self.wsto, self.smask, self.nzmask,
-                self.has_sto, self.pidx, self.ptab, self.ucore)
+        return (self.xbar, self.atype, self.wdet, self.wsto, self.widx, self.smask,
+                self.nzmask, self.has_sto, self.pidx, self.ptab, self.ucore)
 
 
 def uniform_rows(pidx: np.ndarray) -> np.ndarray:
@@ -238,8 +239,12 @@ def pack_cores(crossbars: np.ndarray, axon_types: np.ndarray, neuron_arrays: lis
     B = np.stack([a["stochastic_synapse"] for a in neuron_arrays]).astype(bool)
     W = np.ascontiguousarray(W.transpose(0, 2, 1))
     B = np.ascontiguousarray(B.transpose(0, 2, 1))
-    wdet = np.where(B, 0, W).astype(np.int16)
-    wsto = np.where(B, W, 0).astype(np.int16)
+    wboth = np.concatenate([np.where(B, 0, W), np.where(B, W, 0)], axis=1).astype(np.int16)
+    wtab, widx = np.unique(wboth.reshape(C, -1), axis=0, return_inverse=True)
+    wtab = wtab.reshape(-1, 2 * P.N_AXON_TYPES, P.NEURONS_PER_CORE)
+    wdet = np.ascontiguousarray(wtab[:, :P.N_AXON_TYPES])
+    wsto = np.ascontiguousarray(wtab[:, P.N_AXON_TYPES:])
+    widx = widx.reshape(-1).astype(np.int32)
     smask = pack_bits(B)
     nzmask = pack_bits(W != 0)
     has_sto = B.reshape(C, -1).any(axis=1).astype(np.uint8)
@@ -251,7 +256,8 @@ def pack_cores(crossbars: np.ndarray, axon_types: np.ndarray, neuron_arrays: lis
         route[c, :, 1] = a["target_axon"]
         route[c, :, 2] = a["delay"]
     v_init = np.stack([a["v_init"] for a in neuron_arrays]).astype(np.int32)
-    return CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, route, v_init)
+    return CoreArrays(xbar, atype, wdet, wsto, widx, smask, nzmask, has_sto, pidx, ptab, route,
+                      v_init)
 
 
 def run_core(crossbar: Any, axon_types: Any, neuron_params: NeuronParams, axon_inputs: Any,

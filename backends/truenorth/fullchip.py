@@ -53,7 +53,7 @@ def random_chip(n_cores: int = P.CORES_PER_CHIP, density: float = 0.5, stochasti
         for c in range(C):
             xbar[c] = pack_bits(rng.random((256, 256)) < density)
     atype = rng.integers(0, 2, size=(C, 256)).astype(np.int8)
-    W = np.zeros((C, 4, 256), np.int16)
+    W = np.zeros((1, 4, 256), np.int16)  # one weight table shared by every core
     if stochastic:
         W[:, 0], W[:, 1] = 127, -127
         wdet, wsto = np.zeros_like(W), W
@@ -84,7 +84,8 @@ def random_chip(n_cores: int = P.CORES_PER_CHIP, density: float = 0.5, stochasti
     route[:, :, K.R_AXON] = rng.integers(0, 256, size=(C, 256))
     route[:, :, K.R_DELAY] = rng.integers(1, max_delay + 1, size=(C, 256))
     v_init = rng.integers(0, max(a, 1), size=(C, 256)).astype(np.int32)
-    cores = CoreArrays(xbar, atype, wdet, wsto, smask, nzmask, has_sto, pidx, ptab, route, v_init,
+    cores = CoreArrays(xbar, atype, wdet, wsto, np.zeros(C, np.int32), smask, nzmask, has_sto,
+                       pidx, ptab, route, v_init,
                        ucore=np.zeros(C, np.int32))
     prog = program_from_cores(cores, group_names=["chip_cores"])
     prog.meta.update({"workload": "random full chip", "density": density,
