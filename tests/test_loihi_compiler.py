@@ -188,3 +188,26 @@ def test_online_delay_learning_changes_delays():
     res = loihi.run(prog, {"in": x}, progress=False)
     d = res.meta["learned"]["syn.delays"]
     assert d.min() >= 0 and d.max() <= 63 and d.any()
+
+
+def test_hops_between_tiles():
+    rng = np.random.default_rng(6)
+    net = ir.Network(nodes={"in": ir.Input(784), "fc": ir.Linear(rng.uniform(0.01, 0.05, (1000, 784))),
+                            "lif": ir.LIF(1000, tau=20e-3), "fc2": ir.Linear(np.full((10, 1000), 0.1)),
+                            "out_l": ir.LIF(10), "o": ir.Output()},
+                     edges=["in->fc", "fc->lif", "lif->fc2", "fc2->out_l", "out_l->o"])
+    prog = loihi.compile(net)
+    assert [c["layer"] for c in prog.cores] == ["lif"] * 6 + ["out_l"]
+    assert prog.core_tile.tolist() == [0, 0, 0, 0, 1, 1, 1] and prog.tiles == 2
+    x = rng.random((20, 2, 784)) < 0.1
+    res = loihi.run(prog, {"in": x}, progress=False)
+    lif = res.spikes["lif"]
+    first_tile = prog.populations["lif"].core_of[lif.i] < 4
+    # lif neurons on tile 0 send one packet one E-W hop to the output core on tile 1
+    assert res.counts.layers["lif"]["hops"] == int(first_tile.sum()) > 0
+    assert res.counts.layers["lif"]["spikes_routed"] == len(lif)
+    # input spikes enter at tile 0: packets to all 6 lif cores, one hop to the 2 on tile 1
+    n_in = int(x.sum())
+    assert res.counts.layers["in"]["spikes_routed"] == 6 * n_in
+    assert res.counts.layers["in"]["hops"] == 2 * n_in
+    assert res.meta["step_time_s"] > P.barrier_s(2) > P.T_BARRIER_MIN
