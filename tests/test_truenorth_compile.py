@@ -149,3 +149,28 @@ def test_bias_becomes_leak():
     res = tn.run(prog, np.zeros((8, 2), np.uint8), progress=False)
     assert res.outputs["out"].tolist() == [[2]]
     assert res.spikes["out"].t.tolist() == pytest.approx([4e-3, 8e-3])
+
+
+def test_conv_layer_grouped_connectivity_fits_and_is_exact():
+    # a 3x3 convolution on a 12x12 image: 144 inputs, but each neuron's fan-in is 9 pixels,
+    # so the layer is placed core by core (Eedn-style grouped connectivity)
+    from scipy.signal import correlate2d
+
+    rng = np.random.default_rng(6)
+    k = rng.choice([-1, 1], size=(4, 1, 3, 3)) * 0.25
+    W2 = rng.choice([-1, 0, 1], size=(10, 400), p=[.2, .6, .2]) * 0.5
+    net = ir.Network({"in": ir.Input((1, 12, 12)), "conv": ir.Conv2d((1, 12, 12), k),
+                      "c": ir.IF((4, 10, 10), v_threshold=0.3), "fl": ir.Flatten(),
+                      "fc": ir.Linear(W2), "o": ir.IF(10, v_threshold=0.75), "out": ir.Output()},
+                     ["in->conv", "conv->c", "c->fl", "fl->fc", "fc->o", "o->out"])
+    prog = tn.compile(net)
+    assert prog.report["layers"][0]["max_fan_in_axons"] == 9
+    x = (rng.random((2, 15, 144)) < 0.3).astype(np.uint8)
+    res = tn.run(prog, x, progress=False)
+    Wc = np.zeros((400, 144))
+    for i in range(144):
+        e = np.zeros((12, 12))
+        e.flat[i] = 1
+        Wc[:, i] = np.stack([correlate2d(e, k[o, 0], mode="valid") for o in range(4)]).ravel()
+    assert np.array_equal(res.outputs["out"], float_if([(Wc, 0.3), (W2, 0.75)], x))
+    assert res.outputs["out"].sum() > 0
