@@ -18,13 +18,14 @@ def test_bench_events_smoke(tmp_path):
     from spikesim.benchmarks import events
 
     out = tmp_path / "events.json"
-    rc = events.main(["--train", "200", "--test", "100", "--epochs", "1", "--timesteps", "5",
-                      "--hidden", "64", "--no-progress", "--json", str(out)])
+    rc = events.main(["--train", "200", "--test", "100", "--epochs", "2", "--timesteps", "5",
+                      "--hidden", "64", "--dropout", "0", "--lr", "5e-3", "--no-progress",
+                      "--json", str(out)])
     assert rc == 0
     r = json.loads(out.read_text())
     assert r["synthetic"] is True and "synthetic" in r["dataset"]
     assert 0.0 <= r["test_accuracy"] <= 1.0
-    assert r["test_accuracy"] > 0.2                    # well above chance even after 1 epoch
+    assert r["test_accuracy"] > 0.25                   # well above chance (0.1) after 2 epochs
     assert 1000 < r["events_per_sample"] < 20000
     assert 0.3 < r["synthetic_stats"]["on_fraction"] < 0.7
     assert 0.25 < r["synthetic_stats"]["duration_mean_s"] <= 0.315
