@@ -62,6 +62,7 @@ W_STALE = 4   # a wake-up left in place after an input moved the true one later:
 ROOT_TOL = 1e-13  # s, absolute tolerance of the crossing time
 MAX_POLY_DEG = 8  # largest rate ratio handled by the polynomial fast path
 PF = 6            # how many synapses ahead the delivery loop touches target state
+LAZY = False      # leave an earlier pending wake-up in place after an input (re-check it then)
 
 # ctr slots
 C_QSIZE = 0
@@ -597,25 +598,46 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
             if pr[P_SLOPE] > 0.0:
                 key = t + (vt - vj) / pr[P_SLOPE]
         else:
+            # f(s) = amp + b e^{-s/tau_m} + sum_k c_k e^{-s/tau_k}, f(0) = f0 < 0
             f0 = vj - vt
             amp = vinf - vt
             b = vj - vinf
-            up = 0.0
-            s = 0.0
+            up = 0.0    # sum of positive coefficients: f <= amp + up
+            sp = 0.0    # sum of positive slopes: f(s) <= f0 + sp s
+            fp = 0.0    # f'(0)
+            mp = 0.0    # f'' <= mp: f(s) <= f0 + fp s + mp s^2 / 2
             for k in range(int(pr[P_NPORTS])):
                 c = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
                 b -= c
+                lam = 1.0 / pr[P_PORT0 + 3 * k]
+                fp -= c * lam
                 if c > 0.0:
                     up += c
+                    mp += c * lam * lam
                 else:
-                    s -= c / pr[P_PORT0 + 3 * k]
+                    sp -= c * lam
+            lam = 1.0 / pr[P_TAU]
+            fp -= b * lam
             if b > 0.0:
                 up += b
+                mp += b * lam * lam
             else:
-                s -= b / pr[P_TAU]
-            if amp + up >= 0.0 and s > 0.0:
-                key = t + (-f0) / s
-                wk = W_CHECK
+                sp -= b * lam
+            if amp + up >= 0.0 and sp > 0.0:
+                lb = -f0 / sp
+                # second-order bound: uses the true slope, so inhibition lengthens it
+                if mp > 0.0:
+                    disc = np.sqrt(fp * fp - 2.0 * mp * f0)
+                    lb2 = -2.0 * f0 / (fp + disc) if fp >= 0.0 else (disc - fp) / mp
+                elif fp > 0.0:
+                    lb2 = -f0 / fp
+                else:
+                    lb2 = np.inf  # concave and not rising: never crosses
+                if lb2 > lb:
+                    lb = lb2
+                if lb < np.inf:
+                    key = t + lb
+                    wk = W_CHECK
     _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy)
 
 
@@ -811,7 +833,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                                 rec_mask, rec_t, rec_i, spike_count)
                     _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
                 else:
-                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, True)
+                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, LAZY)
         elif src == 1:
             # ---- an external input spike
             pre = in_i[ip]
