@@ -39,9 +39,10 @@ KIND_COBA = 2    # CobaLIF: exponential conductances
 
 @njit(cache=True, nogil=True, inline="always")
 def _fire(b, i, fired_b, fired_i, nf, spike_count):
+    # spike_count is updated from the fired list in _after_update (keeps the update loop
+    # free of scattered stores)
     fired_b[nf] = b
     fired_i[nf] = i
-    spike_count[i] += 1
     return nf + 1
 
 
@@ -54,7 +55,7 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
     m = i1 - i0
     vv = v[b, i0:i1]
     rc = refc[b, i0:i1]
-    mu = mu_count[i0:i1]
+    same = 0  # updates that left v unchanged (branch-free count, kept in a register)
     if kind == KIND_DELTA:
         x0 = buf[slot, 0, b, i0:i1]
         pb0 = pbias[0, i0:i1]
@@ -72,8 +73,7 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
                 vi = vr if mode == 0 else vi - (th - vr)
                 rc[j] = rs
                 nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
-            if vi == v_old:
-                mu[j] -= 1
+            same += vi == v_old
             vv[j] = vi
     elif np_ == 2:
         c0_ = pc[0]
@@ -86,6 +86,25 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
         x1 = buf[slot, 1, b, i0:i1]
         pb0 = pbias[0, i0:i1]
         pb1 = pbias[1, i0:i1]
+        if direct and not has_pbias:
+            # the common case (e.g. CUBA): inputs already added to the currents
+            for j in range(m):
+                v_old = vv[j]
+                c0 = cu0[j]
+                c1 = cu1[j]
+                vi = a_ * v_old + b_ + c0_ * c0 + c1_ * c1
+                cu0[j] = c0 * d0_
+                cu1[j] = c1 * d1_
+                if rc[j] > 0:
+                    rc[j] -= 1
+                    vi = vr
+                elif spk and vi >= th:
+                    vi = vr if mode == 0 else vi - (th - vr)
+                    rc[j] = rs
+                    nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
+                same += vi == v_old
+                vv[j] = vi
+            return nf, same
         for j in range(m):
             v_old = vv[j]
             c0 = cu0[j]
@@ -108,8 +127,7 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
                 vi = vr if mode == 0 else vi - (th - vr)
                 rc[j] = rs
                 nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
-            if vi == v_old:
-                mu[j] -= 1
+            same += vi == v_old
             vv[j] = vi
     else:
         for j in range(m):
@@ -132,10 +150,9 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
                 vi = vr if mode == 0 else vi - (th - vr)
                 rc[j] = rs
                 nf = _fire(b, i, fired_b, fired_i, nf, spike_count)
-            if vi == v_old:
-                mu[j] -= 1
+            same += vi == v_old
             vv[j] = vi
-    return nf
+    return nf, same
 
 
 @njit(cache=True, nogil=True)
@@ -145,6 +162,7 @@ def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm
     v, cur, refc, ath, buf, spike_count, mu_count = st
     (pa, pb, pc, pd, pr, vth, vreset, refsteps, ad_decay, ad_delta,
      coba_m, coba_e, coba_vinf_num, taum_inv) = prm
+    same = 0
     for i in range(i0, i1):
         v_old = v[b, i]
         if kind == KIND_DELTA:
@@ -188,17 +206,18 @@ def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm
                     if adapt:
                         ath[b, i] += ad_delta[i]
                     nf = _fire(b, i, fired_b, fired_i, nf, spike_count)
-        if vi == v_old:
-            mu_count[i] -= 1
+        same += vi == v_old
         v[b, i] = vi
-    return nf
+    return nf, same
 
 
 @njit(cache=True, nogil=True)
-def _update_block(lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias, dt,
+def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias, dt,
                   fired_b, fired_i):
-    """Update neurons ``[lo, hi)`` of every batch entry; returns the number of spikes, whose
-    (batch, index) are written to ``fired_b``/``fired_i``."""
+    """Update neurons ``[lo, hi)`` of every batch entry (thread ``t``); returns the number of
+    spikes, whose (batch, index) are written to ``fired_b``/``fired_i``. Updates that left
+    ``v`` unchanged are subtracted from ``mu_count[t, group]``."""
+    mu_count = st[6]
     gstart, gkind, gspiking, greset, gadapt, gnports, guni = grp
     pa, pb, pc, pd, pr, vth, vreset, refsteps = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7]
     nf = 0
@@ -212,13 +231,14 @@ def _update_block(lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias, d
             kind = gkind[g]
             if guni[g] and kind != KIND_COBA and not gadapt[g]:
                 k0 = gstart[g]
-                nf = _fast_group(kind, gnports[g], gspiking[g], greset[g], i0, i1, b, slot,
+                nf, same = _fast_group(kind, gnports[g], gspiking[g], greset[g], i0, i1, b, slot,
                                  direct, has_pbias, st, pa[k0], pb[k0], pr[k0], vth[k0],
                                  vreset[k0], refsteps[k0], pc[:, k0], pd[:, k0], pbias,
                                  fired_b, fired_i, nf)
             else:
-                nf = _general_group(kind, gnports[g], gspiking[g], greset[g], gadapt[g], i0, i1,
+                nf, same = _general_group(kind, gnports[g], gspiking[g], greset[g], gadapt[g], i0, i1,
                                     b, slot, direct, st, prm, pbias, dt, fired_b, fired_i, nf)
+            mu_count[t, g] -= same
     return nf
 
 
@@ -259,6 +279,7 @@ def _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec, n_rec, spik
     rec_mask, rec_step, rec_b, rec_i = rec
     for f in range(nf):
         fired_v[f] = 1.0
+        spike_count[fired_i[f]] += 1
         if rec_mask[fired_i[f]]:
             rec_step[n_rec] = n
             rec_b[n_rec] = fired_b[f]
@@ -301,8 +322,8 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
     ``st = (v, cur, refc, ath, buf, spike_count, mu_count)`` is updated in place.
     Returns ``(steps_done, n_recorded, n_monitor_records)``; ``steps_done < nsteps`` only when
     the spike record buffer could overflow (the caller grows it and calls again).
-    ``mu_count`` is *decremented* for each update that left ``v`` unchanged (the caller adds
-    the number of updates), so NeuroBench's membrane updates cost no store per neuron.
+    ``mu_count[thread, group]`` is *decremented* for each update that left ``v`` unchanged (the
+    caller adds the number of updates), so NeuroBench's membrane updates cost no store.
     """
     v = st[0]
     buf = st[4]
@@ -319,7 +340,7 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
         n = n0 + s
         if n_rec + batch * N > rec_cap:
             return s, n_rec, n_mon
-        nf = _update_block(0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
+        nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
                            fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
@@ -355,7 +376,7 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
             return s, n_rec, n_mon
         slot = n % L
         for t in prange(T):
-            tn[t] = _update_block(blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
+            tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
         # merge per-thread spike lists in block order (= serial order for batch 1)
         nf = 0

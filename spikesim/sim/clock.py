@@ -567,7 +567,6 @@ class ClockEngine:
             stims[name] = as_stimulus(stim)
         binary_input = {name: not (isinstance(s, Frames) and not s.binary) for name, s in stims.items()}
         n_start = self.step
-        pupd0 = learn.pupd.sum(axis=0) if learn is not None else None
         count0 = self.spike_count.copy()
         mu0 = self.mu_count.copy()
         B = self.batch
@@ -671,9 +670,8 @@ class ClockEngine:
         if wmon:
             res.meta["weights"] = {k: (np.array(t), np.array(w)) for k, (t, w) in whist.items()}
         if learn is not None:
-            pu = learn.pupd.sum(axis=0)
-            for r, name in enumerate(learn.names):
-                res.counts.add(name, "synapse", plasticity_updates=int(pu[r] - pupd0[r]))
+            for name, n_upd in learn.update_counts(self.spike_count - count0).items():
+                res.counts.add(name, "synapse", plasticity_updates=n_upd)
             res.counts.unfilled = tuple(f for f in res.counts.unfilled if f != "plasticity_updates")
         return res
 
