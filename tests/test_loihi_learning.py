@@ -1,11 +1,14 @@
 """Loihi learning engine: rule parsing, the naive twin, epochs, pair STDP and R-STDP
 against float trace-based references.
 
-Float references (``spikesim.learn`` has not landed; these are the same equations in float):
-pair STDP with traces x (pre) and y (post), per step ``x <- x*exp(-1/tau) + A*pre``,
-``y <- y*exp(-1/tau) + A*post``, then ``w += a*x*post - a*y*pre`` (clipped to the weight
-range); R-STDP with an eligibility tag ``e += a*x*post - a*y*pre - e/8`` and
-``w += 2**-8 * e_old * r`` where r is a reward trace ``r <- r*exp(-1/tau_r) + reward``.
+Float references: pair STDP is ``spikesim.learn.stdp_final_weight`` with
+``PairSTDP(a_plus = a_minus = scale * impulse, tau = tau_steps * dt)`` (continuous-time,
+all-to-all, additive, clipped to the weight range; a simultaneous pre/post pair changes
+nothing there, and in the Loihi model its two terms cancel). ``spikesim.learn`` has no float
+reference for reward rules, so R-STDP is compared with the same equations in float written
+here: an eligibility tag ``e += a*x*post - a*y*pre - e/8`` and ``w += 2**-8 * e_old * r``,
+with traces ``x <- x*exp(-1/tau) + A*pre`` (y likewise) and a reward trace
+``r <- r*exp(-1/tau_r) + reward``.
 
 Documented error bound (pair STDP): the fixed-point weight differs from the float one by a
 sum of zero-mean rounding errors, one per update of the weight (|e| < 1 LSB, variance
@@ -20,18 +23,18 @@ import pytest
 from spikesim.backends.loihi.learning import LearningRule, run_learning
 from spikesim.backends.loihi.rule import parse_rule
 from spikesim.backends.loihi.synapse import weight_grid
+from spikesim.learn import PairSTDP, stdp_final_weight
 from tests.naive_loihi import naive_learning
 
 
+DT = 1e-3
+
+
 def float_pair_stdp(pre, post, w0, a, tau, imp, lo, hi):
-    x = y = 0.0
-    w = float(w0)
-    f = math.exp(-1 / tau)
-    for t in range(len(pre)):
-        x = x * f + imp * pre[t]
-        y = y * f + imp * post[t]
-        w = min(max(w + a * x * post[t] - a * y * pre[t], lo), hi)
-    return w
+    """spikesim.learn's float pair STDP on the spike steps (times step * DT)."""
+    rule = PairSTDP(a_plus=a * imp, a_minus=a * imp, tau_plus=tau * DT, tau_minus=tau * DT,
+                    w_min=lo, w_max=hi)
+    return stdp_final_weight(np.nonzero(pre)[0] * DT, np.nonzero(post)[0] * DT, rule, w0)
 
 
 def float_rstdp(pre, post, reward, w0, a, tau, imp, tau_r, lo, hi):

@@ -26,8 +26,8 @@ Every step t, for each pre neuron j and post neuron i:
    t: -256..255). All variables are updated from their values before the epoch.
 
 Accuracy (tests/test_loihi_learning.py, pair STDP ``dw = 2^-3*x1*y0 - 2^-3*y1*x0``, impulses
-32, tau 20 steps, 200 steps of 5 % Bernoulli spikes per train, against the same equations in
-float): over 100 random pairs the mean final-weight error is +0.20 LSB and the largest
+32, tau 20 steps, 200 steps of 5 % Bernoulli spikes per train, against the float pair STDP
+of ``spikesim.learn.stdp_final_weight``): over 100 random pairs the mean final-weight error is +0.20 LSB and the largest
 7.5 LSB; over 600 pairs the mean is -0.10 +- 0.09 LSB (unbiased). The documented bound
 per pair is ``3 * sqrt(n_updates)`` LSB (the error is a sum of zero-mean rounding errors, one
 per update); the largest observed ratio |error| / sqrt(n_updates) was 1.5 (100 pairs) and
