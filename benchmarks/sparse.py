@@ -77,7 +77,8 @@ def run_sparse(n: int, duration: float, dt: float, seed: int, rates=RATES_HZ,
     out = {"neurons": n, "duration_s": duration, "clock_dt_s": dt, "in_degree": 100,
            "delay_s": 1.5e-3, "rates_hz": list(rates), "measured_rates_hz": [],
            "clock_measured_rates_hz": [], "clock_run_s": [], "event_run_s": [],
-           "event_syn_events": [], "event_cpu_s": [], "clock_cpu_s": [], "clock_jit_s": 0.0, "event_jit_s": 0.0,
+           "event_syn_events": [], "event_cpu_s": [], "clock_cpu_s": [], "clock_jit_s": 0.0,
+           "event_jit_s": 0.0,
            "build_s": tb.s}
     for k, rate in enumerate(rates):
         st = poisson_train(n, rate, duration, seed + 1000 + k)
@@ -160,15 +161,22 @@ def run_accuracy(n_in: int, n: int, duration: float, rate: float, seed: int, dts
         idx = np.repeat(np.arange(m), cnt)
         inputs[name] = SpikeTimes(times=rng.uniform(0, duration, idx.size), indices=idx)
     ev = Simulator(net, engine="event", rng=seed)
+    jit_s = ev.run(0.0, progress=False).jit_s  # compile / cache load
+    c0 = time.process_time()
     r_ev = ev.run(duration, inputs=inputs, progress=progress)
+    ev_cpu = time.process_time() - c0
     out = {"inputs": n_in, "neurons": n, "duration_s": duration, "input_rate_hz": rate,
-           "event_run_s": r_ev.run_s, "event_jit_s": r_ev.jit_s, "event_spikes": len(r_ev.spikes["L"]),
+           "event_run_s": r_ev.run_s, "event_cpu_s": ev_cpu, "event_jit_s": jit_s,
+           "clock_cpu_s": [], "event_spikes": len(r_ev.spikes["L"]),
            "event_rate_hz": r_ev.rate("L"), "clock_dt_s": [], "clock_run_s": [],
            "clock_mean_error_s": [], "clock_count_mismatch_fraction": []}
     for dt in dts:
         steps = int(round(duration / dt))
         cl = Simulator(net, engine="clock", dt=dt, rng=seed)
+        cl.run(0.0, progress=False)
+        c0 = time.process_time()
         r_cl = cl.run(steps * dt, inputs=inputs, progress=progress)
+        out["clock_cpu_s"].append(time.process_time() - c0)
         err, mis = spike_time_error(r_ev.spikes["L"], r_cl.spikes["L"])
         out["clock_dt_s"].append(dt)
         out["clock_run_s"].append(r_cl.run_s)
@@ -181,9 +189,11 @@ def run_accuracy(n_in: int, n: int, duration: float, rate: float, seed: int, dts
         k = ok[0]
         out["clock_dt_for_1us_s"] = out["clock_dt_s"][k]
         out["speedup_equal_accuracy"] = out["clock_run_s"][k] / out["event_run_s"]
+        out["speedup_equal_accuracy_cpu"] = out["clock_cpu_s"][k] / out["event_cpu_s"]
     else:
         out["clock_dt_for_1us_s"] = None
         out["speedup_equal_accuracy"] = None
+        out["speedup_equal_accuracy_cpu"] = None
     return out
 
 
@@ -197,12 +207,16 @@ def run_cuba(n: int, duration: float, seeds, dt: float, progress: bool = False) 
         for engine in ("event", "clock"):
             kw = {"dt": dt} if engine == "clock" else {}
             sim = Simulator(net, engine=engine, rng=seed, **kw)
+            jit = sim.run(0.0, progress=False).jit_s  # compile / cache load
+            c0 = time.process_time()
             r = sim.run(duration, progress=progress)
+            cpu = time.process_time() - c0
             syn = r.counts.synops
             rows.append({"seed": seed, "neurons": n, "duration_s": duration, "engine": engine,
                          "spikes": len(r.spikes["P"]), "rate_hz": r.rate("P"),
-                         "syn_events": syn, "run_s": r.run_s, "jit_s": r.jit_s,
-                         "ns_per_syn_event": 1e9 * r.run_s / max(syn, 1),
+                         "syn_events": syn, "run_s": r.run_s, "jit_s": jit,
+                         "ns_per_syn_event": 1e9 * r.run_s / max(syn, 1), "run_cpu_s": cpu,
+                         "ns_per_syn_event_cpu": 1e9 * cpu / max(syn, 1),
                          **({"exact_solves": r.counts.meta.get("exact_solves"),
                              "wakeups": r.counts.meta.get("wakeups")} if engine == "event" else
                             {"dt_s": dt})})
@@ -216,6 +230,8 @@ def run_cuba(n: int, duration: float, seeds, dt: float, progress: bool = False) 
             "run_s": float(np.mean([r["run_s"] for r in ev])),
             "jit_s": float(max(r["jit_s"] for r in ev)),
             "ns_per_syn_event": float(np.mean([r["ns_per_syn_event"] for r in ev])),
+            "run_cpu_s": float(np.mean([r["run_cpu_s"] for r in ev])),
+            "ns_per_syn_event_cpu": float(np.mean([r["ns_per_syn_event_cpu"] for r in ev])),
             "clock_rate_hz": rate_cl, "clock_dt_s": dt,
             "clock_ns_per_syn_event": float(np.mean([r["ns_per_syn_event"] for r in cl])),
             "rate_rel_diff": abs(rate_ev - rate_cl) / rate_cl, "runs": rows}
@@ -236,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="target rates in Hz (sparse)")
     ap.add_argument("--input-rate", type=float, default=5.0, help="input rate in Hz (--accuracy)")
     ap.add_argument("--dts", type=float, nargs="+",
-                    default=[1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7],
+                    default=[1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 5e-7, 3e-7, 2e-7],
                     help="clock dts tried in order (--accuracy)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds (--cuba)")
     ap.add_argument("--seed", type=int, default=0)
@@ -258,11 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     elif a.cuba:
         res = run_cuba(a.neurons or 4000, a.duration or 5.0, a.seeds, a.dt, a.progress)
         rows = [[r["seed"], r["engine"], r["rate_hz"], r["syn_events"], r["run_s"],
-                 r["ns_per_syn_event"]] for r in res["runs"]]
-        common.print_table(rows, ["seed", "engine", "rate_hz", "syn_events", "run_s", "ns/syn"])
+                 r["ns_per_syn_event"], r["ns_per_syn_event_cpu"]] for r in res["runs"]]
+        common.print_table(rows, ["seed", "engine", "rate_hz", "syn_events", "run_s", "ns/syn",
+                                  "ns/syn (cpu)"])
         print(f"event {res['rate_hz']:.3f} Hz vs clock {res['clock_rate_hz']:.3f} Hz "
               f"(rel. diff {res['rate_rel_diff']:.3%}); event {res['ns_per_syn_event']:.0f} ns "
-              f"per synaptic event")
+              f"per synaptic event ({res['ns_per_syn_event_cpu']:.0f} ns of CPU time)")
         res["mode"] = "cuba"
     else:
         res = run_sparse(a.neurons or 100_000, a.duration or 2.0, a.dt, a.seed, a.rates,
