@@ -122,6 +122,8 @@ def test_limits_raise_named_errors():
         edges=["in->s", "s->n", "n->o"])
     with pytest.raises(ValueError, match="plasticity"):
         loihi.compile(plastic)
+    prog = loihi.compile(plastic, learning={"s": loihi.LearningRule(dw="dw = 2^-2*x1*y0")})
+    assert prog.connections[0].learning is not None
     with pytest.raises(ValueError, match="not synapse nodes"):
         loihi.compile(_net(), learning={"lif": loihi.LearningRule(dw="dw = x0")})
     with pytest.raises(ValueError, match="num_bits=10"):

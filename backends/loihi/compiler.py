@@ -188,17 +188,18 @@ def _conv_dense(node: ir.Conv2d) -> np.ndarray:
     return M
 
 
-def _synapse_matrix(name: str, node) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def _synapse_matrix(name: str, node, loihi_rule: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(weight [n_post, n_pre], delay seconds [n_post, n_pre] or None, per-step bias [n_post])."""
     if isinstance(node, ir.Affine):
         return node.weight, None, node.bias
     if isinstance(node, ir.Linear):
         return node.weight, None, np.zeros(node.weight.shape[0])
     if isinstance(node, ir.Sparse):
-        if node.plasticity is not None:
+        if node.plasticity is not None and not loihi_rule:
             raise ValueError(f"layer {name!r}: Sparse.plasticity={node.plasticity!r} is a float "
                              f"rule; on Loihi pass a LearningRule with "
-                             f"compile(net, learning={{{name!r}: rule}})")
+                             f"compile(net, learning={{{name!r}: rule}}) (it replaces it)")
         w = node.to_dense()
         d = None
         if np.ndim(node.delay) == 0:
@@ -243,7 +244,8 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         dt: time step in seconds (one Loihi timestep).
         num_bits: weight precision in bits, sign included (1..9).
         learning: ``{synapse node name: LearningRule}`` to make connections plastic
-            (applied online by :func:`run`).
+            (applied online by :func:`run`); it replaces a float ``Sparse.plasticity`` rule,
+            which is otherwise an error (float rules are not translated).
         chips: chips available (128 cores each).
         vth_target: the largest integer threshold ``vth`` used (<= 131071).
 
@@ -308,7 +310,7 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         node = net.nodes[pname]
         n = int(np.prod(node.shape))
         incoming = [(c, s) for (c, s, d) in conns_raw if d == pname]
-        mats = {c: _synapse_matrix(c, net.nodes[c]) for c, _ in incoming}
+        mats = {c: _synapse_matrix(c, net.nodes[c], c in learning) for c, _ in incoming}
         r = np.broadcast_to(np.asarray(node.r, dtype=np.float64), (n,)).ravel()
         spiking = isinstance(node, _SPIKING)
         if isinstance(node, (ir.CubaLIF,)) and len(node.ports) != 1:
