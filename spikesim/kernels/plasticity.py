@@ -58,8 +58,8 @@ def _change(q, r, dw, sw, rp, elig):
 def _reward_step(n, n0, sw, plas):
     """Reward projections: decay the reward trace, add this step's reward, decay the
     eligibilities and apply ``w += dt c d`` (clipped)."""
-    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
-     rqpos, pupd) = plas
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
     for r in range(rp.shape[0]):
         if rp[r, 0] != KIND_REWARD:
             continue
@@ -83,11 +83,15 @@ def _reward_step(n, n0, sw, plas):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _rd(x, tl, n, d):
-    """Lazy trace value at step ``n``: ``x * d**(n - tl)``."""
-    if x == 0.0 or tl == n:
+def _rd(x, tl, n, ptab, r, j, d):
+    """Lazy trace value at step ``n``: ``x * d**(n - tl)`` (powers from the table
+    ``ptab[r, j]`` of trace ``j``'s decay, ``pow`` beyond it)."""
+    if x == 0.0:
         return x
-    return x * d ** (n - tl)
+    k = n - tl
+    if k < ptab.shape[2]:
+        return x * ptab[r, j, k]
+    return x * d ** k
 
 
 @njit(cache=True, nogil=True)
@@ -98,12 +102,13 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
     synapses into spiking neurons of the block."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
-    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
-     rqpos, pupd) = plas
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
         t_u -= L
+    nup = 0
     for f in range(nf):
         b = fired_b[f]
         pre = fired_i[f]
@@ -121,35 +126,36 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                 buf[tt, sport[q], b, post] += sw[q] * val
             r = srule[q]
             if r >= 0:
-                x = _rd(o1[r, post], tpost[r, post], n, rp[r, 7])
+                x = _rd(o1[r, post], tpost[r, post], n, ptab, r, 2, rp[r, 7])
                 if x != 0.0:
                     y = rp[r, 3]
                     if rp[r, 4] != 0.0:
-                        y += rp[r, 4] * _rd(r2[r, pre], tpre[r, pre], n, rp[r, 6])
+                        y += rp[r, 4] * _rd(r2[r, pre], tpre[r, pre], n, ptab, r, 1, rp[r, 6])
                     _change(q, r, -x * y, sw, rp, elig)
-                pupd[t, r] += 1
+                nup += 1
     for f in range(nf):
         j = fired_i[f]
         if j < lo or j >= hi:
             continue
         for k in range(cptr[j], cptr[j + 1]):
             q = cq[k]
-            r = srule[q]
+            r = crule[k]
             i = cpre[k]
-            x = _rd(r1[r, i], tpre[r, i], n, rp[r, 5])
+            x = _rd(r1[r, i], tpre[r, i], n, ptab, r, 0, rp[r, 5])
             if x != 0.0:
                 y = rp[r, 1]
                 if rp[r, 2] != 0.0:
-                    y += rp[r, 2] * _rd(o2[r, j], tpost[r, j], n, rp[r, 8])
+                    y += rp[r, 2] * _rd(o2[r, j], tpost[r, j], n, ptab, r, 3, rp[r, 8])
                 _change(q, r, x * y, sw, rp, elig)
-            pupd[t, r] += 1
+            nup += 1
+    pupd[t] += nup
 
 
 @njit(cache=True, nogil=True)
 def _bump(n, fired_i, nf, plas):
     """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates)."""
-    (srule, cptr, cq, cpre, rp, rrange, r1, r2, o1, o2, tpre, tpost, elig, dopa, rew, rqptr,
-     rqpos, pupd) = plas
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
     for r in range(rp.shape[0]):
         nearest = rp[r, 9] != 0.0
         for f in range(nf):
@@ -159,16 +165,16 @@ def _bump(n, fired_i, nf, plas):
                     r1[r, i] = 1.0
                     r2[r, i] = 1.0
                 else:
-                    r1[r, i] = _rd(r1[r, i], tpre[r, i], n, rp[r, 5]) + 1.0
-                    r2[r, i] = _rd(r2[r, i], tpre[r, i], n, rp[r, 6]) + 1.0
+                    r1[r, i] = _rd(r1[r, i], tpre[r, i], n, ptab, r, 0, rp[r, 5]) + 1.0
+                    r2[r, i] = _rd(r2[r, i], tpre[r, i], n, ptab, r, 1, rp[r, 6]) + 1.0
                 tpre[r, i] = n
             if rrange[r, 2] <= i < rrange[r, 3]:
                 if nearest:
                     o1[r, i] = 1.0
                     o2[r, i] = 1.0
                 else:
-                    o1[r, i] = _rd(o1[r, i], tpost[r, i], n, rp[r, 7]) + 1.0
-                    o2[r, i] = _rd(o2[r, i], tpost[r, i], n, rp[r, 8]) + 1.0
+                    o1[r, i] = _rd(o1[r, i], tpost[r, i], n, ptab, r, 2, rp[r, 7]) + 1.0
+                    o2[r, i] = _rd(o2[r, i], tpost[r, i], n, ptab, r, 3, rp[r, 8]) + 1.0
                 tpost[r, i] = n
 
 

@@ -73,12 +73,16 @@ class ClockLearning:
         order = np.argsort(post, kind="stable")
         self.cq = plastic[order].astype(np.int64)
         self.cpre = qpre[self.cq].astype(np.int64)
+        self.crule = srule[self.cq].astype(np.int64)  # rule slot, in post-spike order
         self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
                                    ).astype(np.int64)
         by_rule = np.argsort(srule[plastic], kind="stable")
         self.rqpos = plastic[by_rule].astype(np.int64)
         self.rqptr = np.concatenate([[0], np.cumsum(np.bincount(srule[plastic],
                                                                 minlength=R))]).astype(np.int64)
+        # powers d**k of each trace's per-step decay, k < 4096 (lazy trace reads)
+        k = np.arange(4096)
+        self.ptab = np.ascontiguousarray(self.rp[:, 5:9, None] ** k[None, None, :])
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
         self.T = eng.blocks.size - 1
         self.sw0 = eng.sw.copy()
@@ -96,7 +100,7 @@ class ClockLearning:
         self.tpost = np.zeros((R, M), np.int64)
         self.elig = np.zeros(eng.sw.size if self.has_reward else 1)
         self.dopa = np.zeros(R)
-        self.pupd = np.zeros((self.T, R), np.int64)
+        self.pupd = np.zeros(self.T, np.int64)  # per thread (all plastic projections)
         eng.sw[:] = self.sw0
 
     KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "elig", "dopa", "pupd")
@@ -155,9 +159,22 @@ class ClockLearning:
 
     def plas(self, rew: np.ndarray) -> tuple:
         eng = self.eng
-        return (self.srule, self.cptr, self.cq, self.cpre, self.rp, self.rrange, self.r1,
-                self.r2, self.o1, self.o2, self.tpre, self.tpost, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
+        return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.rrange, self.r1,
+                self.r2, self.o1, self.o2, self.tpre, self.tpost, self.ptab, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
                 self.pupd)
+
+    def update_counts(self, spikes: np.ndarray) -> dict[str, int]:
+        """Synapse updates per plastic projection for the spikes per global index of a run:
+        each spike of a presynaptic neuron updates its plastic synapses, each spike of a
+        postsynaptic neuron its plastic input synapses (the kernel's ``pupd`` total)."""
+        out = {}
+        for r, name in enumerate(self.names):
+            node = self.eng.net[name]
+            so, se, do, de = self.rrange[r]
+            outdeg = np.diff(node.indptr)
+            indeg = np.bincount(node.indices, minlength=node.n_post)
+            out[name] = int(np.dot(spikes[so:se], outdeg) + np.dot(spikes[do:de], indeg))
+        return out
 
     def weights(self, name: str) -> np.ndarray:
         """Current weights of projection ``name`` in the order of its ``Sparse.weight``."""
