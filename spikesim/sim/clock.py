@@ -442,7 +442,7 @@ class ClockEngine:
         self.refc = np.zeros((B, N), np.int32)
         self.ath = np.zeros((B, N), d)
         self.buf = np.zeros((self.L, P, B, N), d)
-        self.spike_count = np.zeros(self.N_pre, np.int64)
+        self.spike_count = np.zeros((B, self.N_pre), np.int64)  # per batch entry
         self.mu_count = np.zeros((self.blocks.size - 1, max(len(self.groups), 1)), np.int64)
         self._first_run = True
         self._mu_step0 = np.zeros_like(self.mu_count)
@@ -670,7 +670,7 @@ class ClockEngine:
         if wmon:
             res.meta["weights"] = {k: (np.array(t), np.array(w)) for k, (t, w) in whist.items()}
         if learn is not None:
-            for name, n_upd in learn.update_counts(self.spike_count - count0).items():
+            for name, n_upd in learn.update_counts((self.spike_count - count0).sum(axis=0)).items():
                 res.counts.add(name, "synapse", plasticity_updates=n_upd)
             res.counts.unfilled = tuple(f for f in res.counts.unfilled if f != "plasticity_updates")
         return res
@@ -739,7 +739,7 @@ class ClockEngine:
                             pad[:outputs[name].shape[0]] = outputs[name]
                             outputs[name] = pad
                     else:
-                        outputs[name] = diff[off:off + src.n].reshape(net.shapes[e.src][1])
+                        outputs[name] = diff[:, off:off + src.n].reshape((B, *net.shapes[e.src][1]))
                 elif isinstance(src, ir.NeuronNode):
                     off = self.offset[e.src]
                     outputs[name] = self.v[:, off:off + src.n].astype(np.float64).reshape(
@@ -757,7 +757,7 @@ class ClockEngine:
         c = Counts(samples=B, duration_s=nsteps * self.dt, steps=nsteps, source="clock",
                    unfilled=("spikes_routed", "hops", "cycles", "plasticity_updates"),
                    meta={"dt": self.dt})
-        diff = self.spike_count - count0
+        diff = (self.spike_count - count0).sum(axis=0)
         mu = self.mu_count - mu0
         for g, name in enumerate(self.groups):
             node = net[name]
