@@ -50,6 +50,13 @@ def run_spikesim(args) -> tuple[dict, np.ndarray]:
 
     t0 = time.perf_counter()
     net = models.cuba(args.neurons, rng=args.seed, delay=args.delay * ms)
+    if getattr(args, "_stdp_on", False):  # --stdp: pair STDP on every excitatory synapse
+        from spikesim import learn
+
+        we = float(net["Pe"].weight[0])
+        net = learn.attach(net, "Pe", learn.PairSTDP(
+            a_plus=args.stdp_eta * we, a_minus=1.05 * args.stdp_eta * we, tau_plus=20 * ms,
+            tau_minus=20 * ms, w_min=0.0, w_max=2.0 * we))
     build_s = time.perf_counter() - t0
     kw = dict(dt=args.dt * ms, dtype=args.dtype) if args.engine == "clock" else {}
     t0 = time.perf_counter()
@@ -180,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--venv", default=None, help="folder for comparison virtualenvs")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--stdp", action="store_true",
+                    help="also run with pair STDP on all excitatory synapses and compare ns/event")
+    ap.add_argument("--stdp-eta", type=float, default=1e-3,
+                    help="STDP learning rate as a fraction of the excitatory weight (--stdp)")
     args = ap.parse_args(argv)
     if args.neurons < 5:
         ap.error(f"--neurons: need at least 5, got {args.neurons}")
@@ -215,6 +226,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run time ratio spikesim/{c['tool']}: {c['run_time_ratio']:.3f}; rate ratio "
               f"{c['rate_ratio']:.3f}; KS distance of per-neuron rates {c['ks_rates']:.3f}")
     print(f"synapses {ours['synapses']}, {ours['bytes_per_synapse']:.1f} bytes/synapse")
+    if args.stdp:
+        args._stdp_on = True
+        plastic, _ = run_spikesim(args)
+        args._stdp_on = False
+        result["stdp"] = {
+            "rule": "PairSTDP additive, tau 20 ms, a_plus = eta*we, a_minus = 1.05*eta*we, "
+                    "w in [0, 2 we]", "eta": args.stdp_eta,
+            "run_s": plastic["run_s"], "jit_s": plastic["jit_s"],
+            "rate_hz": plastic["rate_hz"], "syn_events": plastic["syn_events"],
+            "ns_per_syn_event": plastic["ns_per_syn_event"],
+            "ns_per_event_ratio": plastic["ns_per_syn_event"] / ours["ns_per_syn_event"],
+            "rate_change": abs(plastic["rate_hz"] - ours["rate_hz"]) / ours["rate_hz"],
+        }
+        st = result["stdp"]
+        print(f"with STDP: {st['ns_per_syn_event']:.2f} ns/event ({st['ns_per_event_ratio']:.2f}x "
+              f"without), rate {st['rate_hz']:.2f} Hz ({100 * st['rate_change']:.1f} % change)")
     common.write_json(args.json, result)
     return 0
 
