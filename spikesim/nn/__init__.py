@@ -33,3 +33,5 @@ __all__ = [
     "Trainer", "History", "NonFiniteLossError", "save_checkpoint", "load_checkpoint",
     "poisson_encode", "set_threads",
 ]
+from spikesim.nn.qcfs import QCFS  # noqa: E402  (ANN-to-SNN conversion activation)
+__all__.append("QCFS")
