@@ -117,11 +117,17 @@ def test_limits_raise_named_errors():
         loihi.compile(_net(refractory=0.1), dt=1e-3)
     with pytest.raises(ValueError, match="vth_target=0"):
         loihi.compile(_net(), vth_target=0)
+    from spikesim.learn import PairSTDP, TripletSTDP
     plastic = ir.Network(nodes={"in": ir.Input(3), "s": ir.Sparse.from_dense(
-        np.ones((2, 3)), plasticity="stdp"), "n": ir.LIF(2), "o": ir.Output()},
+        np.ones((2, 3)), plasticity=TripletSTDP()), "n": ir.LIF(2), "o": ir.Output()},
         edges=["in->s", "s->n", "n->o"])
     with pytest.raises(ValueError, match="plasticity"):
         loihi.compile(plastic)
+    pair = ir.Network(nodes={"in": ir.Input(3), "s": ir.Sparse.from_dense(
+        np.full((2, 3), 0.5), plasticity=PairSTDP(a_plus=0.01, a_minus=0.01)), "n": ir.LIF(2),
+        "o": ir.Output()}, edges=["in->s", "s->n", "n->o"])
+    q = loihi.compile(pair).quantisation["s"]
+    assert q["stdp_rule"].startswith("dw = ") and q["stdp_rel_err"] <= 1 / 16
     prog = loihi.compile(plastic, learning={"s": loihi.LearningRule(dw="dw = 2^-2*x1*y0")})
     assert prog.connections[0].learning is not None
     with pytest.raises(ValueError, match="not synapse nodes"):

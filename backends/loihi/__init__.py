@@ -20,6 +20,7 @@ from spikesim.backends.loihi.lif import run_lif
 from spikesim.backends.loihi.rule import parse_rule
 from spikesim.backends.loihi.runtime import run
 from spikesim.backends.loihi.synapse import Weights, encode, synaptic_input
+from spikesim.backends.loihi.translate import connection_lsb, stdp_rule
 
 
 def energy(result, **kw):
@@ -32,4 +33,4 @@ def energy(result, **kw):
 
 __all__ = ["params", "run_lif", "compile", "run", "Program", "Population", "Connection",
            "LearningRule", "LearningState", "run_learning", "parse_rule", "Weights", "encode",
-           "synaptic_input", "energy"]
+           "synaptic_input", "energy", "stdp_rule", "connection_lsb"]

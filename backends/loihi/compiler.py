@@ -196,10 +196,14 @@ def _synapse_matrix(name: str, node, loihi_rule: bool = False
     if isinstance(node, ir.Linear):
         return node.weight, None, np.zeros(node.weight.shape[0])
     if isinstance(node, ir.Sparse):
-        if node.plasticity is not None and not loihi_rule:
-            raise ValueError(f"layer {name!r}: Sparse.plasticity={node.plasticity!r} is a float "
-                             f"rule; on Loihi pass a LearningRule with "
-                             f"compile(net, learning={{{name!r}: rule}}) (it replaces it)")
+        from spikesim.learn import PairSTDP
+        ok = isinstance(node.plasticity, PairSTDP) and node.plasticity.pairing == "all" \
+            and node.plasticity.weight_dependence == "additive"
+        if node.plasticity is not None and not loihi_rule and not ok:
+            raise ValueError(f"layer {name!r}: Sparse.plasticity={node.plasticity!r} has no "
+                             f"Loihi translation (only additive all-to-all PairSTDP does); pass "
+                             f"a LearningRule with compile(net, learning={{{name!r}: rule}}) "
+                             f"(it replaces the float rule)")
         w = node.to_dense()
         d = None
         if np.ndim(node.delay) == 0:
@@ -235,7 +239,7 @@ def _source(net: ir.Network, name: str) -> str:
 
 def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
             learning: dict[str, LearningRule] | None = None, chips: int = 1,
-            vth_target: int = VTH_TARGET) -> Program:
+            vth_target: int = VTH_TARGET, stdp_impulse: float = 16.0) -> Program:
     """Quantise ``net`` and map it onto Loihi cores.
 
     Args:
@@ -244,10 +248,14 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
         dt: time step in seconds (one Loihi timestep).
         num_bits: weight precision in bits, sign included (1..9).
         learning: ``{synapse node name: LearningRule}`` to make connections plastic
-            (applied online by :func:`run`); it replaces a float ``Sparse.plasticity`` rule,
-            which is otherwise an error (float rules are not translated).
+            (applied online by :func:`run`); it replaces a float ``Sparse.plasticity`` rule.
+            Without it, an additive all-to-all ``spikesim.learn.PairSTDP`` on a ``Sparse``
+            is translated (:func:`~spikesim.backends.loihi.translate.stdp_rule`, scalings in
+            the quantisation report); other float rules raise.
         chips: chips available (128 cores each).
         vth_target: the largest integer threshold ``vth`` used (<= 131071).
+        stdp_impulse: trace impulse of translated float PairSTDP rules (7-bit traces
+            saturate at high rates; see :mod:`spikesim.backends.loihi.translate`).
 
     Returns:
         :class:`Program` (``program.report()`` prints the mapping and quantisation).
@@ -404,7 +412,16 @@ def compile(net: ir.Network, *, dt: float = 1e-3, num_bits: int = 8,
                         "max_abs_err": float(np.max(np.abs(back - W), initial=0.0)),
                         "bits": enc.num_bits, "sign_mode": enc.sign_mode,
                         "weight_exp": enc.weight_exp, **q}
-            connections.append(Connection(c, src, pname, enc, np.asarray(W), learning.get(c)))
+            rule = learning.get(c)
+            plast = getattr(net.nodes[c], "plasticity", None)
+            if rule is None and plast is not None:      # a float PairSTDP: translate it
+                from spikesim.backends.loihi.translate import stdp_rule, stdp_scalings
+                lsb = float(np.median(2.0 ** enc.weight_exp * 64.0 / (S * r * gain)))
+                rule = stdp_rule(plast, weight_lsb=lsb, dt=dt, impulse=stdp_impulse)
+                sc = stdp_scalings(plast, lsb, stdp_impulse)
+                quant[c].update({"stdp_rule": rule.dw, "stdp_rel_err": max(
+                    sc["plus"]["rel_err"], sc["minus"]["rel_err"]), "weight_lsb": lsb})
+            connections.append(Connection(c, src, pname, enc, np.asarray(W), rule))
         if not incoming:
             quant[pname] = q
     cores, core_tile = _map_cores(populations, connections, inputs, chips)
