@@ -483,7 +483,7 @@ def poly_first_crossing(coef, deg, rate, dc, roots, nroots):
 # Parameter table columns (one row per parameter set; ``pidx[j]`` is neuron j's row).
 P_KIND = 0
 P_VINF = 1
-P_TAU = 2
+P_TAU = 2      # rate 1/tau (1/tau_mem for CubaLIF), 1/s
 P_SLOPE = 3
 P_R = 4
 P_VTH = 5
@@ -494,7 +494,7 @@ P_NPORTS = 9
 P_GROUP = 10
 P_POLY = 11    # base rate (1/s) when all rates are integer multiples of it (<= 8), else 0
 P_EXPM = 12    # exponent of the membrane term on the base rate
-P_PORT0 = 13   # then (tau_syn_k, q_k, exponent_k) triples: q_k = r tau_k / (tau_k - tau_m)
+P_PORT0 = 13   # then (1/tau_syn_k, q_k, exponent_k) triples: q_k = r tau_k / (tau_k - tau_m)
 # State record columns (one row per neuron, so an event touches one cache line).
 S_V = 0
 S_TL = 1
@@ -525,18 +525,18 @@ def _advance(S, j, pr, t, nupd):
         if t <= tr:
             S[j, S_V] = pr[P_VRESET]
             for k in range(npj):
-                S[j, S_CUR0 + k] *= np.exp(-dt / pr[P_PORT0 + 3 * k])
+                S[j, S_CUR0 + k] *= np.exp(-dt * pr[P_PORT0 + 3 * k])
             S[j, S_TL] = t
             return
         d1 = tr - tl
         for k in range(npj):
-            S[j, S_CUR0 + k] *= np.exp(-d1 / pr[P_PORT0 + 3 * k])
+            S[j, S_CUR0 + k] *= np.exp(-d1 * pr[P_PORT0 + 3 * k])
         S[j, S_V] = pr[P_VRESET]
         dt = t - tr
     kd = int(pr[P_KIND])
     vinf = pr[P_VINF]
     if kd == K_LIF:
-        S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt / pr[P_TAU])
+        S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt * pr[P_TAU])
     elif kd == K_IF:
         S[j, S_V] += pr[P_SLOPE] * dt
     else:
@@ -546,13 +546,13 @@ def _advance(S, j, pr, t, nupd):
             x = np.exp(-dt * pr[P_POLY])
             em = _ipow(x, int(pr[P_EXPM]))
         else:
-            em = np.exp(-dt / pr[P_TAU])
+            em = np.exp(-dt * pr[P_TAU])
         vn = vinf + (S[j, S_V] - vinf) * em
         for k in range(npj):
             if poly:
                 ek = _ipow(x, int(pr[P_PORT0 + 3 * k + 2]))
             else:
-                ek = np.exp(-dt / pr[P_PORT0 + 3 * k])
+                ek = np.exp(-dt * pr[P_PORT0 + 3 * k])
             c = S[j, S_CUR0 + k]
             vn += pr[P_PORT0 + 3 * k + 1] * c * (ek - em)
             S[j, S_CUR0 + k] = c * ek
@@ -593,7 +593,7 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
         vinf = pr[P_VINF]
         if kd == K_LIF:
             if vinf > vt:
-                key = t + pr[P_TAU] * np.log((vinf - vj) / (vinf - vt))
+                key = t + np.log((vinf - vj) / (vinf - vt)) / pr[P_TAU]
         elif kd == K_IF:
             if pr[P_SLOPE] > 0.0:
                 key = t + (vt - vj) / pr[P_SLOPE]
@@ -609,14 +609,14 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
             for k in range(int(pr[P_NPORTS])):
                 c = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
                 b -= c
-                lam = 1.0 / pr[P_PORT0 + 3 * k]
+                lam = pr[P_PORT0 + 3 * k]
                 fp -= c * lam
                 if c > 0.0:
                     up += c
                     mp += c * lam * lam
                 else:
                     sp -= c * lam
-            lam = 1.0 / pr[P_TAU]
+            lam = pr[P_TAU]
             fp -= b * lam
             if b > 0.0:
                 up += b
@@ -653,7 +653,7 @@ def _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
     npj = int(pr[P_NPORTS])
     for k in range(npj):
         wc[k] = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
-        wts[k] = pr[P_PORT0 + 3 * k]
+        wts[k] = 1.0 / pr[P_PORT0 + 3 * k]
         b -= wc[k]
     if pr[P_POLY] > 0.0:
         deg = int(pr[P_EXPM])
@@ -667,8 +667,8 @@ def _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
             wcoef[int(pr[P_PORT0 + 3 * k + 2])] += wc[k]
         s = poly_first_crossing(wcoef, deg, pr[P_POLY], wa, wroots, wnroots)
     else:
-        s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, pr[P_TAU], wc, wts, npj, wcoef,
-                                wlam, wa, wroots, wnroots)
+        s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, 1.0 / pr[P_TAU], wc, wts, npj,
+                                wcoef, wlam, wa, wroots, wnroots)
     _set_wake(S, j, t + s, W_FIRE, hkey, hidx, hpos, ctr)
 
 

@@ -234,10 +234,10 @@ class EventEngine:
         # one table row per distinct parameter set (homogeneous populations share one row,
         # so an event reads one cached row plus the neuron's state record)
         self._commensurate()
-        cols = [self.kind, self.vinf, self.tau, self.slope, self.rr, self.vth, self.vreset,
+        cols = [self.kind, self.vinf, 1.0 / self.tau, self.slope, self.rr, self.vth, self.vreset,
                 self.refr, self.rmode, self.nports, self.group, self.poly_rate, self.poly_expm]
         for k in range(P):
-            cols += [self.tsyn[k], self.qk[k], self.poly_exp[k]]
+            cols += [1.0 / self.tsyn[k], self.qk[k], self.poly_exp[k]]
         rows = np.stack([np.asarray(c, np.float64) for c in cols], axis=1) if N else \
             np.zeros((0, len(cols)))
         if N:
