@@ -84,7 +84,8 @@ def test_spike_times_match_nest_iaf_psc_exp_ps():
              "L": ir.CubaLIF(n, tau_mem=tau_m, tau_syn=(ts_ex, ts_in), ports=("exc", "inh"),
                              r=tau_m / C_m, v_leak=E_L, v_threshold=V_th, v_reset=V_reset,
                              refractory=t_ref, bias=I_e),
-             "se": ir.Sparse.from_dense(exc, delay=delay), "si": ir.Sparse.from_dense(inh, delay=delay)}
+             "se": ir.Sparse.from_dense(exc, delay=delay),
+             "si": ir.Sparse.from_dense(inh, delay=delay)}
     net = ir.Network(nodes, ["in->se", "in->si", "se->L:exc", "si->L:inh"])
     stim = SpikeTimes(times=np.concatenate(times), indices=np.concatenate(idx))
     res = Simulator(net, engine="event", rng=0).run(T, inputs={"in": stim}, progress=False)

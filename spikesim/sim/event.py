@@ -127,7 +127,8 @@ class EventEngine:
                         raise ValueError(
                             f"node {name!r}: reset='subtract' needs v_threshold > v_reset, "
                             f"otherwise a neuron fires endlessly at one instant")
-                    if node.reset == "value" and np.any((vr >= vth) & (np.asarray(node.refractory) <= 0)):
+                    no_refr = np.asarray(node.refractory) <= 0
+                    if node.reset == "value" and np.any((vr >= vth) & no_refr):
                         raise ValueError(
                             f"node {name!r}: v_reset >= v_threshold with refractory = 0 makes a "
                             f"neuron fire endlessly at one instant; give a refractory period")
@@ -304,7 +305,8 @@ class EventEngine:
                     deg = np.bincount(pre[w != 0], minlength=net.size(src))
                     self.projections.append((name, src, deg))
                     rows.append((pre + self.offset[src], post + self.offset[dst], w, d,
-                                 np.full(pre.shape, port, np.int8), np.full(pre.shape, pid, np.int32)))
+                                 np.full(pre.shape, port, np.int8),
+                                 np.full(pre.shape, pid, np.int32)))
         for dst in self.groups:
             for e in net.in_edges(dst):
                 if isinstance(net[e.src], (ir.NeuronNode, ir.Input)):
@@ -399,7 +401,8 @@ class EventEngine:
             cur = getattr(self, k)
             arr = np.asarray(st[k])
             if arr.shape != cur.shape:
-                raise ValueError(f"state[{k!r}]: shape {arr.shape} != {cur.shape} of this simulator")
+                raise ValueError(f"state[{k!r}]: shape {arr.shape} != {cur.shape} of this "
+                                 f"simulator")
             setattr(self, k, arr.astype(cur.dtype).copy())
         sizes = self.ctr[:, 0]
         ends = np.concatenate([[0], np.cumsum(sizes)])
@@ -473,7 +476,8 @@ class EventEngine:
         stims = {}
         for name, stim in (inputs or {}).items():
             if name not in self.inputs:
-                raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: {self.inputs}")
+                raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: "
+                                 f"{self.inputs}")
             if isinstance(stim, Poisson):
                 if stim.rate.ndim and stim.rate.size != self.net[name].n:
                     raise ValueError(f"inputs[{name!r}]: Poisson rate has {stim.rate.size} values "
