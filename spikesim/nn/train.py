@@ -97,6 +97,7 @@ class History:
     val_accuracy: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     epoch_s: list = field(default_factory=list)
+    epoch_cpu_s: list = field(default_factory=list)  # process CPU time (all threads)
     best_epoch: int | None = None
     stopped_early: bool = False
 
@@ -255,7 +256,7 @@ class Trainer:
             if self.schedule is not None:
                 self.optimizer.lr = self.optimizer.base_lr * float(self.schedule(epoch))
             perm = self.rng.permutation(n)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             tot, correct, seen = 0.0, 0, 0
             bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}",
                        disable=not self.progress, leave=False)
@@ -279,6 +280,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{correct / seen:.3f}")
             bar.close()
             hist.epoch_s.append(time.perf_counter() - t0)
+            hist.epoch_cpu_s.append(time.process_time() - c0)
             hist.train_loss.append(tot / seen)
             hist.train_accuracy.append(correct / seen)
             hist.lr.append(self.optimizer.lr)
