@@ -137,3 +137,29 @@ def test_lif_bad_input():
     per = LIF(beta=np.full(4, 0.9), size=4, learn_beta=True)
     with pytest.raises(ValueError, match="features"):
         per.forward(np.ones((3, 2, 5), np.float32))
+
+
+def test_adaptive_threshold_hand_computed():
+    from spikesim.nn import AdaptiveLIF
+    al = AdaptiveLIF(1, beta=0.5, threshold=1.0, rho=0.5, b_adapt=1.0, dtype=np.float64)
+    s = al.forward(np.array([1.2, 1.2, 1.2, 1.2]).reshape(4, 1, 1))[:, 0, 0]
+    # t0: U=1.2 >= 1 spike; A1 = 1 -> TH1 = 2; U1 = 0.5*(1.2-1) + 1.2 = 1.3 < 2
+    # A2 = 0.5 -> TH2 = 1.5; U2 = 0.5*1.3 + 1.2 = 1.85 spike
+    # A3 = 0.25 + 1 = 1.25 -> TH3 = 2.25; U3 = 0.5*(1.85-1.5) + 1.2 = 1.375
+    assert s.tolist() == [1, 0, 1, 0]
+
+
+def test_learnable_parameters_stay_in_range_after_steps():
+    from spikesim.nn import SGD, Sequential
+    lif = LIF(beta=np.full(3, 0.99), threshold=np.full(3, 0.01), size=3, learn_beta=True,
+              learn_threshold=True)
+    net = Sequential(lif)
+    opt = SGD(net, lr=10.0)
+    x = np.full((5, 2, 3), 0.5, np.float32)
+    for sign in (-1.0, 1.0):
+        out = net.forward(x)
+        net.backward(sign * np.ones_like(out))
+        opt.step()
+        assert np.all((lif.params["beta"] >= 0) & (lif.params["beta"] <= 1))
+        assert np.all(lif.params["threshold"] >= 1e-3)
+    assert lif.grads["beta"].shape == (3,) and lif.grads["threshold"].shape == (3,)
