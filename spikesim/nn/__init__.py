@@ -12,6 +12,7 @@ Example:
     (25, 2, 10)
 """
 from spikesim.nn._kernels import set_threads
+from spikesim.nn.export import to_ir
 from spikesim.nn.layers import (AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, Layer,
                                 MaxPool2d, ReLU, SumPool2d)
 from spikesim.nn.losses import (CountMSE, CrossEntropy, CrossEntropyCount, CrossEntropyMembrane,
@@ -31,7 +32,7 @@ __all__ = [
     "CrossEntropy", "CrossEntropyCount", "CrossEntropyMembrane", "CountMSE", "get_loss",
     "SGD", "Adam", "StepLR", "ExponentialLR", "CosineLR", "Sequential",
     "Trainer", "History", "NonFiniteLossError", "save_checkpoint", "load_checkpoint",
-    "poisson_encode", "set_threads",
+    "poisson_encode", "set_threads", "to_ir",
 ]
 from spikesim.nn.qcfs import QCFS  # noqa: E402  (ANN-to-SNN conversion activation)
 __all__.append("QCFS")
