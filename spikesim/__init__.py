@@ -13,8 +13,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from spikesim import units  # noqa: F401  (cheap, no numba)
+from spikesim.sweep import evaluate, sweep  # noqa: E402  (functions shadow the module name)
 
-__all__ = ["__version__", "units"]
+__all__ = ["__version__", "units", "sweep", "evaluate"]
 
 
 def __getattr__(name: str):
@@ -25,7 +26,4 @@ def __getattr__(name: str):
     if name in {"ir", "sim", "plot", "energy", "nn", "quant", "learn", "convert", "data",
                 "backends", "kernels", "cli"}:
         return importlib.import_module(f"spikesim.{name}")
-    if name in {"sweep", "evaluate"}:
-        mod = importlib.import_module("spikesim.sweep")
-        return getattr(mod, name)
     raise AttributeError(f"module 'spikesim' has no attribute {name!r}")

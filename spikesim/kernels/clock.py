@@ -279,7 +279,7 @@ def _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec, n_rec, spik
     rec_mask, rec_step, rec_b, rec_i = rec
     for f in range(nf):
         fired_v[f] = 1.0
-        spike_count[fired_i[f]] += 1
+        spike_count[fired_b[f], fired_i[f]] += 1
         if rec_mask[fired_i[f]]:
             rec_step[n_rec] = n
             rec_b[n_rec] = fired_b[f]
@@ -292,7 +292,7 @@ def _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec, n_rec, spik
         fired_b[nf] = ev_b[ev_ptr]
         fired_i[nf] = ev_i[ev_ptr]
         fired_v[nf] = ev_v[ev_ptr]
-        spike_count[ev_i[ev_ptr]] += 1
+        spike_count[ev_b[ev_ptr], ev_i[ev_ptr]] += 1
         nf += 1
         ev_ptr += 1
     return nf, ev_ptr, n_rec
