@@ -11,7 +11,7 @@ from spikesim.benchmarks import common
 
 DESCRIPTION = ("NorthPole: INT8/4/2 MNIST CNN (accuracy, cores, frames/s, frames/J, host "
                "GMAC/s) or --resnet50-shapes (schedule vs published 42,460 frames/s)")
-MODELS = ("mnist-cnn", "mnist-mlp")
+MODELS = ("mnist-cnn", "mnist-mlp", "convert-cnn")
 
 
 def build_model(name: str, rng: int = 0):
@@ -24,6 +24,9 @@ def build_model(name: str, rng: int = 0):
     if name == "mnist-mlp":
         return Sequential(Flatten(), Dense(784, 256, rng=rng), ReLU(),
                           Dense(256, 10, rng=rng + 1))
+    if name == "convert-cnn":  # the conversion benchmark's ReLU CNN (batch-norm, avg-pool)
+        from spikesim.benchmarks.convert import build_model as conv_model
+        return conv_model("cnn", "relu", seed=rng)
     raise ValueError(f"--model {name!r} is unknown; known: {list(MODELS)}")
 
 
@@ -97,8 +100,6 @@ def mnist(args) -> dict:
     ntr, nte = (args.train_samples, args.test_samples)
     xtr, ytr = xtr[:ntr, None].astype(np.float32) / 255, ytr[:ntr]
     xte, yte = xte[:nte, None].astype(np.float32) / 255, yte[:nte]
-    if args.model == "mnist-mlp":
-        pass
     net = build_model(args.model, args.seed)
     tr = Trainer(net, "ce", Adam(net, lr=1e-3), batch_size=128, rng=args.seed,
                  progress=not args.no_progress)
