@@ -206,6 +206,8 @@ class Sequential:
         g = grad
         if self._segments:
             for (idx, static), stored in zip(reversed(self._segments), reversed(self._stored)):
+                if idx[-1] < self._stop:  # nothing below needs a gradient
+                    return None
                 x = stored.unpack() if isinstance(stored, _Packed) else stored
                 for i in idx:
                     self.layers[i].recomputing = True
@@ -214,7 +216,7 @@ class Sequential:
                 finally:
                     for i in idx:
                         self.layers[i].recomputing = False
-                g = self._back(idx, g) if idx[-1] >= self._stop else None
+                g = self._back(idx, g)
                 for i in idx:
                     self.layers[i].clear_cache()
             return g
