@@ -12,7 +12,7 @@ with geometric skips over the pair index), never O(N^2) random draws.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -47,29 +47,32 @@ def _sorted_pairs(i: np.ndarray, j: np.ndarray) -> bool:
     return not (same & (np.diff(j) < 0)).any()
 
 
+def geometric_positions(rng: np.random.Generator, p: float, total: int) -> np.ndarray:
+    """Sorted positions of the successes among ``total`` Bernoulli(``p``) trials, drawn in
+    O(successes) with geometric gaps (never ``total`` uniform draws)."""
+    if p <= 0 or total == 0:
+        return np.zeros(0, np.int64)
+    if p >= 1:
+        return np.arange(total, dtype=np.int64)
+    chunks = []
+    pos = -1
+    expect = int(total * p + 6 * np.sqrt(total * p * (1 - p)) + 64)
+    while True:
+        cs = pos + np.cumsum(rng.geometric(p, size=expect), dtype=np.int64)
+        if cs[-1] >= total:
+            chunks.append(cs[cs < total])
+            break
+        chunks.append(cs)
+        pos = int(cs[-1])
+        expect = max(64, int((total - pos) * p * 1.1) + 64)
+    return np.concatenate(chunks)
+
+
 def bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """All (pre, post) pairs kept independently with probability ``p``, sorted by pre then
     post, in O(kept pairs): geometric gaps over the flat index ``pre * n_post + post``."""
-    total = n_pre * n_post
-    if p <= 0 or total == 0:
-        z = np.zeros(0, np.int64)
-        return z, z
-    if p >= 1:
-        flat = np.arange(total, dtype=np.int64)
-    else:
-        chunks = []
-        pos = -1
-        expect = int(total * p + 6 * np.sqrt(total * p * (1 - p)) + 64)
-        while True:
-            cs = pos + np.cumsum(rng.geometric(p, size=expect), dtype=np.int64)
-            if cs[-1] >= total:
-                chunks.append(cs[cs < total])
-                break
-            chunks.append(cs)
-            pos = int(cs[-1])
-            expect = max(64, int((total - pos) * p * 1.1) + 64)
-        flat = np.concatenate(chunks)
+    flat = geometric_positions(rng, p, n_pre * n_post)
     return flat // n_post, flat % n_post
 
 

@@ -20,38 +20,19 @@ in :mod:`spikesim.kernels.clock`.
 from __future__ import annotations
 
 import time
-import zlib
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from spikesim import ir
 from spikesim.sim.counts import Counts
-from spikesim.sim.inputs import Frames, Poisson, SpikeTimes, as_stimulus
+from spikesim.sim.inputs import Frames, as_stimulus
 from spikesim.sim.result import Result, SpikeTrain
 
 CHUNK = 1000  # steps per chunk; chunks are aligned to absolute multiples (determinism)
 
 
-@dataclass(frozen=True)
-class StateMonitor:
-    """Record state variables of neurons of one node every ``every`` steps.
-
-    Args:
-        node: neuron node name.
-        variables: names among ``"v"``, ``"a"`` (threshold adaptation), and the node's port
-            names (synaptic current or conductance of that port; ``"I"`` for one-port nodes).
-        index: flat neuron indices to record (default: all).
-        every: record every ``every`` steps (at the end of the step).
-
-    Example: ``StateMonitor("exc", ["v"], index=[0, 1, 2])``.
-    """
-
-    node: str
-    variables: tuple[str, ...] = ("v",)
-    index: Any = None
-    every: int = 1
+from spikesim.sim.monitors import StateMonitor  # noqa: E402,F401  (re-exported)
 
 
 def _exact_cuba_coeff(dt: np.ndarray, tau_s: np.ndarray, tau_m: np.ndarray) -> np.ndarray:
@@ -478,72 +459,10 @@ class ClockEngine:
     # ------------------------------------------------------------------ inputs
     def _input_events(self, stims: Mapping[str, Any], n0: int, n1: int):
         """Events (step, batch, global index, value) for steps [n0, n1), sorted by step."""
-        parts = []
-        for name, stim in stims.items():
-            off = self.offset[name]
-            n = self.net[name].n
-            if isinstance(stim, Poisson):
-                parts.extend(self._poisson(name, stim, off, n, n0, n1))
-            elif isinstance(stim, SpikeTimes):
-                steps = np.floor(stim.times / self.dt + 1e-9).astype(np.int64)
-                lo, hi = np.searchsorted(steps, [n0, n1])
-                parts.append((steps[lo:hi], stim.batch[lo:hi], stim.indices[lo:hi] + off,
-                              np.ones(hi - lo)))
-            else:
-                parts.append(self._frames(name, stim, off, n, n0, n1))
-        if not parts:
-            z = np.zeros(0, np.int64)
-            return z, z, z, np.zeros(0, self.dtype)
-        st = np.concatenate([p[0] for p in parts])
-        order = np.argsort(st, kind="stable")
-        return (st[order].astype(np.int64), np.concatenate([p[1] for p in parts])[order].astype(np.int64),
-                np.concatenate([p[2] for p in parts])[order].astype(np.int64),
-                np.concatenate([p[3] for p in parts])[order].astype(self.dtype))
+        from spikesim.sim.inputs import events_for_steps
 
-    def _poisson(self, name, stim, off, n, n0, n1):
-        rate = stim.rate
-        if rate.ndim and rate.size != n:
-            raise ValueError(f"inputs[{name!r}]: Poisson rate has {rate.size} values for {n} channels")
-        p = np.broadcast_to(rate * self.dt, (n,))
-        if (p > 1).any():
-            raise ValueError(f"inputs[{name!r}]: rate*dt = {p.max():g} > 1; lower the rate or dt")
-        out = []
-        B = self.batch
-        key = zlib.crc32(name.encode())
-        for c in range(n0 // CHUNK, (n1 - 1) // CHUNK + 1):
-            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key, c)))
-            s0 = c * CHUNK
-            if rate.ndim == 0:
-                pos = _geometric_positions(rng, float(p[0]), CHUNK * B * n)
-            else:
-                pos = np.flatnonzero(rng.random((CHUNK, B, n)) < p)
-            st = s0 + pos // (B * n)
-            rem = pos % (B * n)
-            m = (st >= n0) & (st < n1)
-            out.append((st[m], rem[m] // n, rem[m] % n + off, np.ones(int(m.sum()))))
-        return out
-
-    def _frames(self, name, stim: Frames, off, n, n0, n1):
-        v = stim.values
-        shape = self.net[name].shape
-        B = self.batch
-        if v.shape[1:] == tuple(shape) or (v.ndim == 2 and v.shape[1] == n and len(shape) == 1):
-            vv = v.reshape(v.shape[0], 1, n)
-        elif v.ndim >= 3 and v.shape[1] == B and v.shape[2:] == tuple(shape):
-            vv = v.reshape(v.shape[0], B, n)
-        else:
-            raise ValueError(f"inputs[{name!r}]: frames of shape {v.shape} do not fit input shape "
-                             f"{tuple(shape)} (expected [T, *shape] or [T, batch={B}, *shape])")
-        fdt = self.dt if stim.dt_frame is None else stim.dt_frame
-        steps = np.arange(n0, n1)
-        fidx = np.floor(steps * self.dt / fdt + 1e-9).astype(np.int64)
-        ok = fidx < vv.shape[0]
-        steps, fidx = steps[ok], fidx[ok]
-        vals = vv[fidx]  # [S, 1 or B, n]
-        if vals.shape[1] == 1 and B > 1:
-            vals = np.broadcast_to(vals, (vals.shape[0], B, n))
-        s_i, b_i, c_i = np.nonzero(vals)
-        return steps[s_i], b_i, c_i + off, vals[s_i, b_i, c_i].astype(np.float64)
+        return events_for_steps(stims, self.net, self.offset, self.dt, self.batch, self.seed,
+                                n0, n1, CHUNK, self.dtype)
 
     # ------------------------------------------------------------------ run
     def run(self, duration: float, inputs: Mapping[str, Any] | None = None, *,
@@ -787,24 +706,3 @@ class ClockEngine:
                 c.add(name, "synapse", synops_mac=ops, dense_mac=dense * nsteps * B,
                       weight_reads=ops, ticks=nsteps)
         return c
-
-
-def _geometric_positions(rng: np.random.Generator, p: float, total: int) -> np.ndarray:
-    """Sorted positions of successes among ``total`` Bernoulli(p) trials, drawn in
-    O(successes) with geometric gaps."""
-    if p <= 0 or total == 0:
-        return np.zeros(0, np.int64)
-    if p >= 1:
-        return np.arange(total, dtype=np.int64)
-    out = []
-    pos = -1
-    expect = int(total * p + 6 * np.sqrt(total * p) + 16)
-    while True:
-        gaps = rng.geometric(p, size=expect)
-        cs = pos + np.cumsum(gaps)
-        if cs[-1] >= total:
-            out.append(cs[cs < total])
-            break
-        out.append(cs)
-        pos = int(cs[-1])
-    return np.concatenate(out).astype(np.int64)

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import zlib
+
 import numpy as np
+
+from spikesim.ir.builder import geometric_positions
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,3 +107,76 @@ def as_stimulus(x: Any):
     if isinstance(x, np.ndarray):
         return Frames(x)
     raise TypeError(f"inputs: expected Poisson, SpikeTimes, Frames or an array, got {type(x).__name__}")
+
+
+def events_for_steps(stims, net, offset, dt, batch, seed, n0, n1, chunk, dtype):
+    """Input events ``(step, batch, global index, value)`` of steps ``[n0, n1)``, sorted by
+    step, for the clock engine. ``offset`` maps an Input node to its first global index;
+    Poisson streams come from ``SeedSequence(seed, spawn_key=(crc32(name), chunk index))``
+    over absolute chunks of ``chunk`` steps, so they do not depend on how a run is split."""
+    parts = []
+    for name, stim in stims.items():
+        off = offset[name]
+        n = net[name].n
+        if isinstance(stim, Poisson):
+            parts.extend(_poisson(name, stim, off, n, n0, n1, dt, batch, seed, chunk))
+        elif isinstance(stim, SpikeTimes):
+            steps = np.floor(stim.times / dt + 1e-9).astype(np.int64)
+            lo, hi = np.searchsorted(steps, [n0, n1])
+            parts.append((steps[lo:hi], stim.batch[lo:hi], stim.indices[lo:hi] + off,
+                          np.ones(hi - lo)))
+        else:
+            parts.append(_frames(name, stim, off, n, n0, n1, net, dt, batch))
+    if not parts:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, dtype)
+    st = np.concatenate([p[0] for p in parts])
+    order = np.argsort(st, kind="stable")
+    return (st[order].astype(np.int64), np.concatenate([p[1] for p in parts])[order].astype(np.int64),
+            np.concatenate([p[2] for p in parts])[order].astype(np.int64),
+            np.concatenate([p[3] for p in parts])[order].astype(dtype))
+
+def _poisson(name, stim, off, n, n0, n1, dt, batch, seed, chunk):
+    rate = stim.rate
+    if rate.ndim and rate.size != n:
+        raise ValueError(f"inputs[{name!r}]: Poisson rate has {rate.size} values for {n} channels")
+    p = np.broadcast_to(rate * dt, (n,))
+    if (p > 1).any():
+        raise ValueError(f"inputs[{name!r}]: rate*dt = {p.max():g} > 1; lower the rate or dt")
+    out = []
+    B = batch
+    key = zlib.crc32(name.encode())
+    for c in range(n0 // chunk, (n1 - 1) // chunk + 1):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key, c)))
+        s0 = c * chunk
+        if rate.ndim == 0:
+            pos = geometric_positions(rng, float(p[0]), chunk * B * n)
+        else:
+            pos = np.flatnonzero(rng.random((chunk, B, n)) < p)
+        st = s0 + pos // (B * n)
+        rem = pos % (B * n)
+        m = (st >= n0) & (st < n1)
+        out.append((st[m], rem[m] // n, rem[m] % n + off, np.ones(int(m.sum()))))
+    return out
+
+def _frames(name, stim, off, n, n0, n1, net, dt, batch):
+    v = stim.values
+    shape = net[name].shape
+    B = batch
+    if v.shape[1:] == tuple(shape) or (v.ndim == 2 and v.shape[1] == n and len(shape) == 1):
+        vv = v.reshape(v.shape[0], 1, n)
+    elif v.ndim >= 3 and v.shape[1] == B and v.shape[2:] == tuple(shape):
+        vv = v.reshape(v.shape[0], B, n)
+    else:
+        raise ValueError(f"inputs[{name!r}]: frames of shape {v.shape} do not fit input shape "
+                         f"{tuple(shape)} (expected [T, *shape] or [T, batch={B}, *shape])")
+    fdt = dt if stim.dt_frame is None else stim.dt_frame
+    steps = np.arange(n0, n1)
+    fidx = np.floor(steps * dt / fdt + 1e-9).astype(np.int64)
+    ok = fidx < vv.shape[0]
+    steps, fidx = steps[ok], fidx[ok]
+    vals = vv[fidx]  # [S, 1 or B, n]
+    if vals.shape[1] == 1 and B > 1:
+        vals = np.broadcast_to(vals, (vals.shape[0], B, n))
+    s_i, b_i, c_i = np.nonzero(vals)
+    return steps[s_i], b_i, c_i + off, vals[s_i, b_i, c_i].astype(np.float64)

@@ -1,0 +1,25 @@
+"""Monitors: what a run records besides spikes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StateMonitor:
+    """Record state variables of neurons of one node every ``every`` steps.
+
+    Args:
+        node: neuron node name.
+        variables: names among ``"v"``, ``"a"`` (threshold adaptation), and the node's port
+            names (synaptic current or conductance of that port; ``"I"`` for one-port nodes).
+        index: flat neuron indices to record (default: all).
+        every: record every ``every`` steps (at the end of the step).
+
+    Example: ``StateMonitor("exc", ["v"], index=[0, 1, 2])``.
+    """
+
+    node: str
+    variables: tuple[str, ...] = ("v",)
+    index: Any = None
+    every: int = 1
