@@ -1,0 +1,480 @@
+"""Energy and SynOps comparison across platforms: one row per (model, platform).
+
+Used by ``spikesim bench energy`` (MNIST) and at the end of ``spikesim demo`` (scikit-learn's
+8 x 8 digits). The same task is run as
+
+- an ANN (Dense-ReLU-Dense, float32), priced on ``cmos45nm`` (effective MACs, Horowitz 2014)
+  and ``gpu`` (dense MACs + DRAM traffic), and its INT8 quantisation on the NorthPole model;
+- a converted SNN (:func:`spikesim.convert.convert` of that ANN, IF neurons, Poisson input,
+  spike-count readout) and a surrogate-gradient-trained SNN (IF neurons, ternary weights) on
+  the clock reference engine (priced with the ``cmos45nm`` table, named in the row) and on
+  the TrueNorth and Loihi models.
+
+Every row keeps its :class:`spikesim.sim.Counts` (``row["counts"]``) and the keyword
+arguments of :func:`spikesim.energy.report` (``row["report_kwargs"]``), so its energy is
+recomputed exactly by :func:`row_energy`. A backend that is missing, fails to compile or to run
+gives a row with ``status="not available"``, the reason, and ``None`` figures: never a number
+that was not measured.
+
+Example::
+
+    from spikesim.compare import compare, format_rows
+    out = compare(x_train, y_train, x_test, y_test, Settings(timesteps=20), progress=False)
+    print(format_rows(out["rows"]))
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+#: Published figures for scale (other tasks: ResNet-50 on ImageNet, Eedn on its 8 datasets).
+PUBLISHED: list[dict[str, Any]] = [
+    {"platform": "northpole", "workload": "ResNet-50 (ImageNet)", "frames_per_s": 42460,
+     "power_w": 74.0, "frames_per_j": 571, "energy_per_frame_j": 74.0 / 42460,
+     "source": "Modha et al., Science 382:329 (2023), Table 1 (quoted by Ottati, Open "
+               "Neuromorphic 2023; shared/reference/hardware.md section 3)", "tag": "TRANS"},
+    {"platform": "NVIDIA A100", "workload": "ResNet-50 (ImageNet)", "frames_per_s": 30814,
+     "power_w": 400.0, "frames_per_j": 80, "energy_per_frame_j": 400.0 / 30814,
+     "source": "same table (Modha et al. 2023, Table 1)", "tag": "TRANS"},
+    {"platform": "NVIDIA H100", "workload": "ResNet-50 (ImageNet)", "frames_per_s": 81292,
+     "power_w": 700.0, "frames_per_j": 116, "energy_per_frame_j": 700.0 / 81292,
+     "source": "same table (Modha et al. 2023, Table 1)", "tag": "TRANS"},
+    {"platform": "truenorth", "workload": "Eedn CNNs, 8 vision/speech datasets",
+     "frames_per_s": "1200-2600", "power_w": "0.025-0.275", "frames_per_j": ">6000",
+     "energy_per_frame_j": 1.0 / 6000,
+     "source": "Esser et al., PNAS 113:11441 (2016), abstract; energy_per_frame_j is the "
+               "upper bound 1/(6000 frames/s/W)", "tag": "PAPER"},
+]
+
+#: Model labels, in table order.
+ANN, ANN_Q, CONV, SG = "ANN", "ANN INT8", "converted SNN", "SG-trained SNN"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and training settings (all rows use the same inputs).
+
+    hidden: hidden neurons; timesteps: SNN steps per inference (1 ms each); epochs_ann /
+    epochs_snn: training epochs; batch: test samples per run call; gpu_batch: GPU batch size
+    for the weight-traffic model; num_bits: Loihi weight bits; percentile: conversion
+    normalisation percentile; reset: the SNNs' reset, ``"zero"`` (Loihi 1 resets to zero,
+    so every platform runs the same network) or ``"subtract"``; seed: every random draw.
+    """
+
+    hidden: int = 128
+    timesteps: int = 32
+    epochs_ann: int = 3
+    epochs_snn: int = 2
+    batch: int = 1000
+    gpu_batch: int = 256
+    num_bits: int = 8
+    percentile: float = 99.9
+    reset: str = "zero"
+    seed: int = 0
+
+
+# ---------------------------------------------------------------------------- counts
+def ann_counts(model: Any, x: np.ndarray, source: str = "ann") -> Any:
+    """NeuroBench counts of a float ANN (Dense/ReLU/Flatten/Dropout) on inputs ``x [N, n]``.
+
+    Per Dense layer: ``synops_mac`` = nonzero input x nonzero weight pairs (effective MACs),
+    ``dense_mac`` = in x out per sample. Per ReLU layer: ``neuron_updates`` = its units per
+    sample (kind ``neuron``). Memory is not counted (listed in ``unfilled``; the energy report
+    uses its documented proxies).
+
+    Example::
+
+        c = ann_counts(model, x_test)      # c.total("dense_mac") == N * sum(in * out)
+    """
+    from spikesim import nn
+    from spikesim.energy import metrics
+    from spikesim.sim import Counts
+
+    x = np.asarray(x, np.float32)
+    c = Counts(samples=int(len(x)), source=source,
+               unfilled=("spikes", "membrane_updates", "weight_reads", "state_reads",
+                         "state_writes", "spikes_routed", "hops", "plasticity_updates",
+                         "ticks", "cycles"))
+    model.eval()
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, nn.Dense):
+            ops = metrics.synops_linear(layer.effective_weight(), x[None])
+            c.add(f"{i}_dense", "synapse", **ops.counts_fields())
+        elif isinstance(layer, nn.ReLU):
+            c.add(f"{i}_relu", "neuron", neuron_updates=int(np.prod(x.shape)))
+        elif not isinstance(layer, (nn.Flatten, nn.Dropout)):
+            raise TypeError(f"ann_counts: layer {i} {type(layer).__name__} is not supported "
+                            "(Dense, ReLU, Flatten, Dropout)")
+        x = layer.forward(x)
+    return c
+
+
+def merge_batches(parts: Sequence[Any]) -> Any:
+    """Counts of several batches of different samples: fields add, samples add, and the
+    per-sample duration is the sample-weighted mean (so static energy per inference is
+    exact)."""
+    from spikesim.sim import Counts
+
+    if not parts:
+        raise ValueError("merge_batches: no counts given")
+    n = sum(p.samples for p in parts)
+    out = Counts(samples=int(n), duration_s=sum(p.duration_s * p.samples for p in parts) / n,
+                 steps=parts[0].steps, source=parts[0].source,
+                 unfilled=tuple(sorted(set().union(*(p.unfilled for p in parts)))),
+                 meta={k: v for k, v in parts[0].meta.items() if k == "chips"})
+    for p in parts:
+        for name, r in p.layers.items():
+            out.add(name, p.kinds.get(name), **r)
+    return out
+
+
+# ---------------------------------------------------------------------------- rows
+def row_energy(row: dict[str, Any]) -> tuple[float, float, float]:
+    """(low, nominal, high) J per inference of ``row``, recomputed from its stored counts."""
+    from spikesim import energy
+    from spikesim.sim import Counts
+
+    rep = energy.report(Counts.from_dict(row["counts"]), row["platform"], **row["report_kwargs"])
+    return rep.total
+
+
+def make_row(model: str, platform: str, counts: Any, *, accuracy: float, engine: str,
+             latency_s: float | None, report_kwargs: dict | None = None,
+             notes: Sequence[str] = ()) -> dict[str, Any]:
+    """One measured row: prices ``counts`` on ``platform`` with :func:`spikesim.energy.report`.
+
+    ``synops`` are effective synaptic ops per inference (AC + MAC; None when the source does
+    not count them), ``macs`` the multiply-accumulates per inference the platform is charged
+    for (dense ones on ``gpu``/``northpole``, effective ones elsewhere), energies in J.
+    """
+    from spikesim import energy
+
+    kw = dict(report_kwargs or {})
+    rep = energy.report(counts, platform, **kw)
+    n = counts.samples
+    un = set(counts.unfilled)
+    dense = platform in ("gpu", "northpole")
+    macs_f = ("dense_mac",) if dense else ("synops_mac",)
+    has_syn = not {"synops_ac", "synops_mac"} <= un
+    lo, nom, hi = rep.total
+    return {
+        "model": model, "platform": platform, "engine": engine, "status": "ok",
+        "accuracy": float(accuracy),
+        "synops": counts.synops / n if has_syn else None,
+        "macs": sum(counts.total(f) for f in macs_f) / n,
+        "spikes_per_inference": None if "spikes" in un else counts.total("spikes") / n,
+        "energy_j": {"low": lo, "nominal": nom, "high": hi},
+        "energy_by_category_j": {k: v[1] for k, v in rep.by_category().items()},
+        "latency_s": latency_s, "energy_source": f"{rep.title} (counts from {counts.source})",
+        "energy_notes": list(rep.notes), "notes": list(notes), "samples": int(n),
+        "report_kwargs": kw, "counts": counts.to_dict(),
+    }
+
+
+def unavailable_row(model: str, platform: str, engine: str, reason: str) -> dict[str, Any]:
+    """A row for a backend or model that is missing or failed: no figures, the reason."""
+    return {"model": model, "platform": platform, "engine": engine,
+            "status": "not available", "reason": reason, "accuracy": None, "synops": None,
+            "macs": None, "spikes_per_inference": None, "energy_j": None, "latency_s": None,
+            "energy_source": None}
+
+
+def format_rows(rows: Sequence[dict[str, Any]], published: Sequence[dict] | None = None) -> str:
+    """A readable table of the rows (energy in uJ per inference, latency in ms), followed by
+    the published figures when given."""
+    def f(v: Any, scale: float = 1.0, fmt: str = ".4g") -> str:
+        return "-" if v is None else format(v * scale, fmt)
+
+    head = ["model", "platform", "engine", "accuracy", "synops", "MACs", "spikes",
+            "uJ low", "uJ", "uJ high", "latency ms"]
+    body = []
+    for r in rows:
+        if r["status"] != "ok":
+            body.append([r["model"], r["platform"], r["engine"],
+                         f"not available: {r['reason'][:70]}"] + [""] * 7)
+            continue
+        e = r["energy_j"]
+        body.append([r["model"], r["platform"], r["engine"], f(r["accuracy"], 1, ".4f"),
+                     f(r["synops"]), f(r["macs"]), f(r["spikes_per_inference"]),
+                     f(e["low"], 1e6), f(e["nominal"], 1e6), f(e["high"], 1e6),
+                     f(r["latency_s"], 1e3)])
+    w = [max(len(h), *(len(b[i]) for b in body if len(b[i]) < 40)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(k) for h, k in zip(head, w)), "  ".join("-" * k for k in w)]
+    lines += ["  ".join(c.ljust(k) for c, k in zip(b, w)).rstrip() for b in body]
+    if published:
+        lines.append("published, for scale (other workloads):")
+        for p in published:
+            lines.append(f"  {p['platform']:12s} {p['workload']:36s} {p['frames_per_s']} fps at "
+                         f"{p['power_w']} W: {p['frames_per_j']} frames/J "
+                         f"({p['energy_per_frame_j'] * 1e6:.4g} uJ/frame)")
+    return "\n".join(lines)
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], ax: Any = None,
+              published: Sequence[dict] | None = None) -> Any:
+    """Energy per inference (nominal, low-high bars, log scale) against accuracy; published
+    figures as dotted horizontal lines. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    markers = {ANN: "o", ANN_Q: "s", CONV: "^", SG: "D"}
+    colors = {"cmos45nm": "C0", "gpu": "C1", "northpole": "C2", "truenorth": "C3", "loihi": "C4"}
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        e = r["energy_j"]
+        ax.errorbar([r["accuracy"]], [e["nominal"]],
+                    yerr=[[e["nominal"] - e["low"]], [e["high"] - e["nominal"]]],
+                    fmt=markers.get(r["model"], "x"), color=colors.get(r["platform"], "k"),
+                    capsize=3, label=f"{r['model']} / {r['platform']} ({r['engine']})")
+    for p in published or ():
+        ax.axhline(p["energy_per_frame_j"], ls=":", lw=0.8, color="0.5")
+        ax.annotate(f"{p['platform']} {p['workload'].split(' (')[0]} (published)",
+                    (0.01, p["energy_per_frame_j"]), xycoords=("axes fraction", "data"),
+                    fontsize=6, color="0.4", va="bottom")
+    ax.set_yscale("log")
+    ax.set_xlabel("accuracy")
+    ax.set_ylabel("energy per inference (J)")
+    ax.legend(fontsize=6, loc="best")
+    return ax
+
+
+# ---------------------------------------------------------------------------- models
+def _cached(cache_dir: Path | None, key: dict, build: Callable[[], Any], model: Any,
+            log: Callable[[str], None]) -> tuple[Any, float, bool]:
+    """Load ``model``'s weights from ``cache_dir`` under a hash of ``key``, or ``build()`` it
+    (training) and save. Returns (model, train seconds, loaded from cache)."""
+    from spikesim import nn
+
+    path = None
+    if cache_dir is not None:
+        h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        path = Path(cache_dir) / f"{key['kind']}-{h}.npz"
+        if path.is_file():
+            nn.load_checkpoint(path, model)
+            log(f"  {key['kind']}: loaded from cache {path}")
+            return model.eval(), 0.0, True
+    t0 = time.perf_counter()
+    build()
+    train_s = time.perf_counter() - t0
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nn.save_checkpoint(path, model, meta={"key": key})
+    return model.eval(), train_s, False
+
+
+def train_models(x: np.ndarray, y: np.ndarray, s: Settings, *, cache_dir: str | Path | None,
+                 progress: bool, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The ANN (Dense-ReLU-Dense, no bias, cross-entropy) and the SG-trained SNN (Dense-IF-
+    Dense-IF, ternary weights with one scale per neuron, Poisson input, loss on output spike
+    counts), trained on ``x [N, n]`` in [0, 1]; cached under ``cache_dir`` by settings and
+    data."""
+    from spikesim import nn
+    from spikesim.quant import Ternary
+
+    n_in, n_cls = int(x.shape[1]), int(y.max()) + 1
+    data = {"n": int(len(x)), "n_in": n_in, "classes": n_cls,
+            "digest": hashlib.sha256(np.ascontiguousarray(x[:200]).tobytes()).hexdigest()[:12]}
+    ann = nn.Sequential(nn.Dense(n_in, s.hidden, bias=False, rng=s.seed), nn.ReLU(),
+                        nn.Dense(s.hidden, n_cls, bias=False, rng=s.seed + 1))
+    tr = nn.Trainer(ann, "ce", nn.Adam(ann, lr=1e-3), batch_size=128, rng=s.seed,
+                    progress=progress)
+    ann, ann_s, ann_c = _cached(cache_dir, {"kind": "ann", "hidden": s.hidden, "epochs":
+                                            s.epochs_ann, "seed": s.seed, **data},
+                                lambda: tr.fit(x, y, epochs=s.epochs_ann), ann, log)
+    ternary = Ternary(per_channel=True)
+    snn = nn.Sequential(
+        nn.Dense(n_in, s.hidden, bias=False, constraint=ternary, rng=s.seed),
+        nn.LIF(beta=1.0, threshold=1.0, reset=s.reset),
+        nn.Dense(s.hidden, n_cls, bias=False, constraint=ternary, rng=s.seed + 1),
+        nn.LIF(beta=1.0, threshold=1.0, reset=s.reset))
+    tr2 = nn.Trainer(snn, "ce_count", nn.Adam(snn, lr=2e-3), timesteps=s.timesteps,
+                     encoding="poisson", batch_size=128, rng=s.seed, progress=progress)
+    snn, snn_s, snn_c = _cached(cache_dir, {"kind": "sg_snn", "hidden": s.hidden, "epochs":
+                                            s.epochs_snn, "seed": s.seed, "T": s.timesteps, "reset": s.reset,
+                                            **data},
+                                lambda: tr2.fit(x, y, epochs=s.epochs_snn), snn, log)
+    return {"ann": ann, "snn": snn, "train_s": {"ann": ann_s, "sg_snn": snn_s},
+            "cached": {"ann": ann_c, "sg_snn": snn_c}}
+
+
+# ---------------------------------------------------------------------------- runners
+def _batches(spikes: np.ndarray, batch: int, pad: int):
+    """``(start, [T + pad, B, n])`` input spikes, zero-padded so the last spikes reach the
+    output (each layer adds one step)."""
+    for i in range(0, spikes.shape[1], batch):
+        sb = spikes[:, i:i + batch]
+        yield i, np.concatenate([sb, np.zeros((pad,) + sb.shape[1:], bool)])
+
+
+def _run_clock(net, spikes, labels, s: Settings, depth: int):
+    from spikesim.sim import Frames, Simulator
+
+    correct, parts, run_s, jit_s = 0, [], 0.0, 0.0
+    for i, sb in _batches(spikes, s.batch, depth):
+        sim = Simulator(net, dt=1e-3, batch=sb.shape[1], record=False, rng=s.seed)
+        res = sim.run(sb.shape[0] * 1e-3, inputs={"input": Frames(sb)}, progress=False)
+        correct += int((res.outputs["output"].argmax(1) == labels[i:i + sb.shape[1]]).sum())
+        parts.append(res.counts)
+        run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
+    c = merge_batches(parts)
+    return correct / len(labels), c, c.duration_s, run_s, jit_s
+
+
+def _run_truenorth(net, spikes, labels, s: Settings, depth: int):
+    from spikesim import backends
+
+    tn = backends.get("truenorth")
+    prog = tn.compile(net, quantize="ternary")
+    correct, parts, run_s, jit_s = 0, [], 0.0, 0.0
+    for i in range(0, spikes.shape[1], s.batch):
+        sb = spikes[:, i:i + s.batch]
+        res = tn.run(prog, sb.transpose(1, 0, 2).astype(np.uint8), seed=s.seed,
+                     record_spikes=False, progress=False)
+        correct += int((res.outputs["output"].argmax(1) == labels[i:i + sb.shape[1]]).sum())
+        parts.append(res.counts)
+        run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
+    c = merge_batches(parts)
+    c.meta["chips"] = int(prog.n_chips)
+    return correct / len(labels), c, c.duration_s, run_s, jit_s
+
+
+def _run_loihi(net, spikes, labels, s: Settings, depth: int):
+    from spikesim import backends
+
+    lo = backends.get("loihi")
+    prog = lo.compile(net, dt=1e-3, num_bits=s.num_bits)
+    correct, parts, lat, run_s, jit_s = 0, [], 0.0, 0.0, 0.0
+    for i, sb in _batches(spikes, s.batch, depth):
+        res = lo.run(prog, {"input": sb}, progress=False)
+        correct += int((res.outputs["output"].argmax(1) == labels[i:i + sb.shape[1]]).sum())
+        parts.append(res.counts)
+        lat += res.meta["latency_s"] * sb.shape[1]
+        run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
+    return correct / len(labels), merge_batches(parts), lat / len(labels), run_s, jit_s
+
+
+SPIKING = {"cmos45nm": ("clock", _run_clock), "truenorth": ("truenorth", _run_truenorth),
+           "loihi": ("loihi", _run_loihi)}
+
+#: Platforms in table order.
+PLATFORMS = ("cmos45nm", "gpu", "northpole", "truenorth", "loihi")
+
+
+def _attempt(rows: list, model: str, platform: str, engine: str, fn: Callable[[], dict],
+             log: Callable[[str], None]) -> None:
+    """Append ``fn()`` (a measured row) or, if it raises, a "not available" row."""
+    t0 = time.perf_counter()
+    try:
+        row = fn()
+    except Exception as e:  # noqa: BLE001 - any failure becomes a reasoned row
+        row = unavailable_row(model, platform, engine, f"{type(e).__name__}: {e}")
+    row["wall_s"] = time.perf_counter() - t0
+    rows.append(row)
+    tail = (f"accuracy {row['accuracy']:.4f}, {row['energy_j']['nominal'] * 1e6:.4g} uJ"
+            if row["status"] == "ok" else f"not available ({row['reason'][:100]})")
+    log(f"  {model} on {platform} ({engine}): {tail} [{row['wall_s']:.1f} s]")
+
+
+def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+            settings: Settings | None = None, *, platforms: Sequence[str] = PLATFORMS,
+            calibration: int = 500, cache_dir: str | Path | None = None,
+            progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train (or load) the models and measure every (model, platform) row.
+
+    Args:
+        x_train, x_test: inputs ``[N, n]`` in [0, 1] (pixel intensities; spike probabilities
+            per 1 ms step for the SNNs); y_train, y_test: integer labels.
+        settings: :class:`Settings`. platforms: a subset of :data:`PLATFORMS` (``cmos45nm``
+            also selects the clock-engine rows).
+        calibration: training samples used for conversion and NorthPole calibration.
+        cache_dir: folder for trained weights (keyed by settings and data), None: no cache.
+
+    Returns:
+        ``{"rows", "published", "settings", "train_s", "cached", "test_samples"}``.
+    """
+    from spikesim import backends
+    from spikesim.convert import convert
+
+    s = settings or Settings()
+    bad = [p for p in platforms if p not in PLATFORMS]
+    if bad:
+        raise ValueError(f"platforms: {bad} unknown; allowed {list(PLATFORMS)}")
+    x_train = np.asarray(x_train, np.float32)
+    x_test = np.asarray(x_test, np.float32)
+    for name, v in (("x_train", x_train), ("x_test", x_test)):
+        if v.ndim != 2 or v.size == 0 or v.min() < 0 or v.max() > 1:
+            raise ValueError(f"{name}: need a non-empty [N, n] array in [0, 1], got shape "
+                             f"{v.shape}")
+    y_test = np.asarray(y_test)
+    m = train_models(x_train, np.asarray(y_train), s, cache_dir=cache_dir, progress=progress,
+                     log=log)
+    ann, snn = m["ann"], m["snn"]
+    calib = x_train[:calibration]
+    rows: list[dict[str, Any]] = []
+    acc_ann = float(np.mean(ann.forward(x_test).argmax(1) == y_test))
+    c_ann = ann_counts(ann, x_test)
+    n_w = int(sum(v.size for k, v in ann.named_parameters() if k.endswith("weight")))
+    if "cmos45nm" in platforms:
+        _attempt(rows, ANN, "cmos45nm", "numpy float32", lambda: make_row(
+            ANN, "cmos45nm", c_ann, accuracy=acc_ann, engine="numpy float32", latency_s=None,
+            report_kwargs={"precision": "fp32"}), log)
+    if "gpu" in platforms:
+        _attempt(rows, ANN, "gpu", "numpy float32", lambda: make_row(
+            ANN, "gpu", c_ann, accuracy=acc_ann, engine="numpy float32", latency_s=None,
+            report_kwargs={"precision": "fp32", "weights": n_w, "batch_size": s.gpu_batch},
+            notes=[f"GPU weight traffic: batches of {s.gpu_batch}"]), log)
+
+    def northpole() -> dict:
+        npb = backends.get("northpole")
+        prog = npb.compile(ann, calib, precision=8)
+        res = npb.run(prog, x_test, progress=False)
+        acc = float(np.mean(res.outputs["logits"].argmax(1) == y_test))
+        return make_row(ANN_Q, "northpole", res.counts, accuracy=acc, engine="northpole",
+                        latency_s=float(res.meta["latency_s"]),
+                        notes=["INT8 weights and activations (post-training quantisation)"])
+
+    if "northpole" in platforms:
+        _attempt(rows, ANN_Q, "northpole", "northpole", northpole, log)
+    gen = np.random.default_rng(s.seed + 1)
+    spikes = gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test
+    nets = []
+    try:
+        conv = convert(ann, calib, norm="percentile", percentile=s.percentile,
+                       reset=s.reset, input_coding="poisson", readout="spikes")
+        scale = float(conv.metadata["convert"]["input_scale"])
+        sp = spikes if scale == 1.0 else (
+            gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test / scale)
+        nets.append((CONV, conv, sp, int(conv.metadata["convert"]["depth"])))
+    except Exception as e:  # noqa: BLE001
+        for p in platforms:
+            if p in SPIKING:
+                rows.append(unavailable_row(CONV, p, SPIKING[p][0],
+                                            f"conversion failed: {type(e).__name__}: {e}"))
+    nets.append((SG, snn.to_ir(x_test.shape[1], dt=1e-3), spikes,
+                 sum(1 for layer in snn.layers if layer.spiking)))
+    for label, net, sp, depth in nets:
+        for p in platforms:
+            if p not in SPIKING:
+                continue
+            engine, fn = SPIKING[p]
+
+            def one(label=label, net=net, sp=sp, depth=depth, engine=engine, fn=fn, p=p):
+                acc, c, lat, run_s, jit_s = fn(net, sp, y_test, s, depth)
+                row = make_row(label, p, c, accuracy=acc, engine=engine, latency_s=lat,
+                               notes=[f"{s.timesteps} steps of Bernoulli input spikes + "
+                                      f"{depth} steps for the last spikes to reach the output"])
+                row.update(host_run_s=run_s, jit_s=jit_s)
+                return row
+
+            _attempt(rows, label, p, engine, one, log)
+    return {"rows": rows, "published": PUBLISHED, "settings": asdict(s),
+            "train_s": m["train_s"], "cached": m["cached"], "test_samples": int(len(y_test)),
+            "train_samples": int(len(x_train))}
