@@ -412,3 +412,23 @@ def test_conv_pool_chain_equals_dense_equivalent():
     with pytest.raises(NotImplementedError, match="MaxPool2d"):
         Simulator(ir.Network({"in": ir.Input((1, 4, 4)), "mp": ir.MaxPool2d(2), "f": ir.Flatten(),
                               "n": ir.IF(4)}, ["in->mp", "mp->f", "f->n"]), dt=DT, rng=0)
+
+
+def test_dense_frame_delivery_equals_event_delivery():
+    rng = np.random.default_rng(11)
+    net = ir.Network({"in": ir.Input(30), "w": ir.Affine(rng.normal(0.2, 0.3, (20, 30))),
+                      "h": ir.IF(20, v_threshold=1.0, reset="subtract"),
+                      "s": ir.Sparse.from_dense(rng.normal(0.3, 0.3, (10, 30)) * (rng.random((10, 30)) < 0.3)),
+                      "o": ir.LIF(10, tau=5 * ms, v_threshold=0.5)},
+                     ["in->w", "w->h", "in->s", "s->o"])
+    fr = (rng.random((60, 3, 30)) < 0.2).astype(float)
+    st, b, i = np.nonzero(fr)
+    mons = [StateMonitor("h"), StateMonitor("o")]
+    r_dense = Simulator(net, dt=DT, rng=0, batch=3, monitors=mons).run(60 * DT, inputs={"in": Frames(fr)}, progress=False)
+    r_ev = Simulator(net, dt=DT, rng=0, batch=3, monitors=mons).run(
+        60 * DT, inputs={"in": SpikeTimes(st * DT, i, batch=b)}, progress=False)
+    for node in ("h", "o"):
+        np.testing.assert_allclose(r_dense.state[node]["v"], r_ev.state[node]["v"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(r_dense.spikes[node].t, r_ev.spikes[node].t)
+    for name in ("w", "s", "in"):
+        assert r_dense.counts.layers[name] == r_ev.counts.layers[name], name

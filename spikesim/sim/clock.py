@@ -35,6 +35,17 @@ CHUNK = 1000  # steps per chunk; chunks are aligned to absolute multiples (deter
 from spikesim.sim.monitors import StateMonitor  # noqa: E402,F401  (re-exported)
 
 
+def sp_matrix(pre: np.ndarray, post: np.ndarray, w: np.ndarray, n_src: int, n_dst: int):
+    """The projection as a matrix ``[n_dst, n_src]`` for dense delivery: a numpy array when
+    more than a third of it is nonzero (BLAS), else scipy CSR."""
+    import scipy.sparse as sps
+
+    m = sps.csr_matrix((np.asarray(w, dtype=np.float64), (post, pre)), shape=(n_dst, n_src))
+    if m.nnz > n_src * n_dst / 3:
+        return m.toarray()
+    return m
+
+
 def _exact_cuba_coeff(dt: np.ndarray, tau_s: np.ndarray, tau_m: np.ndarray) -> np.ndarray:
     """``tau_s/(tau_s - tau_m) (e^{-dt/tau_s} - e^{-dt/tau_m})``, stable for tau_s ~ tau_m."""
     tau_s = np.asarray(tau_s, dtype=np.float64)
@@ -232,6 +243,8 @@ class ClockEngine:
         # (counts name, source, out-degree per source neuron, dense ops per step)
         self.projections = []
         self.bias_terms = []  # (start step, port, first target index, bias vector)
+        # Input -> chain -> neuron projections: (matrix [n_dst, n_src] or None, offset, port)
+        self.input_chains: dict[str, list] = {}
         depth = depths(net)
         cache: dict = {}
         self.syn_origin: dict[str, tuple[int, int]] = {}  # Sparse name -> (first id, nnz)
@@ -277,6 +290,11 @@ class ClockEngine:
                 w = mt.data
                 dl = np.zeros(pre.shape, np.int16)
             n_ids += int(pre.size)
+            if isinstance(net[src], ir.Input):  # kept for dense (frame) delivery, see run()
+                delayed = bool(np.any(dl > 0))
+                plastic = any(getattr(net[p_], "plasticity", None) is not None for p_ in path)
+                mat = None if (delayed or plastic) else sp_matrix(pre, post, w, n_src, net[dst].n)
+                self.input_chains.setdefault(src, []).append((mat, self.offset[dst], port))
             nz = w != 0
             deg = np.bincount(pre[nz], minlength=n_src)
             rows.append((pre + self.offset[src], post + self.offset[dst], w, dl,
@@ -485,6 +503,13 @@ class ClockEngine:
                 raise ValueError(f"inputs: {name!r} is not an Input node; Input nodes: {self.inputs}")
             stims[name] = as_stimulus(stim)
         binary_input = {name: not (isinstance(s, Frames) and not s.binary) for name, s in stims.items()}
+        # Frames into linear chains without delays are delivered densely: one matrix product
+        # per distinct frame (BLAS for dense weights) added to the ring buffer one step ahead,
+        # instead of one event per nonzero input value. Needs the ring buffer (not `direct`).
+        self._dense_cache = {}
+        dense = {name: st_ for name, st_ in stims.items()
+                 if isinstance(st_, Frames) and not self.direct and name in self.input_chains
+                 and all(c[0] is not None for c in self.input_chains[name])}
         n_start = self.step
         count0 = self.spike_count.copy()
         mu0 = self.mu_count.copy()
@@ -551,7 +576,10 @@ class ClockEngine:
                          + ([(n // wevery + 1) * wevery] if wevery else []))
                 if self.has_pbias:
                     self.pbias = self._pbias_at(n)
-                ev = self._input_events(stims, n, n1)
+                if dense:
+                    n1 = min(n1, n + self.L - 1)  # frames pre-added at most L-1 steps ahead
+                    self._dense_inputs(dense, n, n1)
+                ev = self._input_events({k: v for k, v in stims.items() if k not in dense}, n, n1)
                 mon_out = np.empty(((n1 - n) // max(every, 1) + 2, B, mon_idx.size, 2 + P), self.dtype)
                 nmon_chunk = 0
                 done = 0
@@ -593,6 +621,32 @@ class ClockEngine:
                 res.counts.add(name, "synapse", plasticity_updates=n_upd)
             res.counts.unfilled = tuple(f for f in res.counts.unfilled if f != "plasticity_updates")
         return res
+
+    def _dense_inputs(self, dense: Mapping[str, Frames], n0: int, n1: int) -> None:
+        """Add the contributions of the frames emitted in steps [n0, n1) to the ring-buffer
+        slots they arrive in (one step later), and count them as input events."""
+        from spikesim.sim.inputs import frame_values
+
+        L, B = self.L, self.batch
+        cache = self._dense_cache
+        for name, stim in dense.items():
+            off = self.offset[name]
+            n_in = self.net[name].n
+            for step in range(n0, n1):
+                key, vals = frame_values(stim, self.net[name].shape, self.dt, B, step)
+                if vals is None:
+                    continue
+                nz = vals != 0
+                self.spike_count[:, off:off + n_in] += nz
+                slot = (step + 1) % L
+                for k, (mat, o, port) in enumerate(self.input_chains[name]):
+                    ck = (name, k, id(stim), key)
+                    if ck not in cache:
+                        if len(cache) > 64:
+                            cache.clear()
+                        cache[ck] = np.asarray(mat @ vals.T).T.astype(self.dtype)  # [B, n_dst]
+                    contrib = cache[ck]
+                    self.buf[slot, port, :, o:o + contrib.shape[1]] += contrib
 
     # ------------------------------------------------------------------ learned weights
     def weights(self, name: str) -> np.ndarray:

@@ -180,3 +180,22 @@ def _frames(name, stim, off, n, n0, n1, net, dt, batch):
         vals = np.broadcast_to(vals, (vals.shape[0], B, n))
     s_i, b_i, c_i = np.nonzero(vals)
     return steps[s_i], b_i, c_i + off, vals[s_i, b_i, c_i].astype(np.float64)
+
+
+def frame_values(stim: Frames, shape: tuple, dt: float, batch: int, step: int):
+    """``(frame index, values [batch, n])`` of the frame emitted in ``step``, or
+    ``(None, None)`` after the last frame."""
+    v = stim.values
+    n = int(np.prod(shape))
+    fdt = dt if stim.dt_frame is None else stim.dt_frame
+    f = int(np.floor(step * dt / fdt + 1e-9))
+    if f >= v.shape[0]:
+        return None, None
+    if v.shape[1:] == tuple(shape) or (v.ndim == 2 and v.shape[1] == n and len(shape) == 1):
+        vals = np.broadcast_to(v[f].reshape(1, n), (batch, n))
+    elif v.ndim >= 3 and v.shape[1] == batch and v.shape[2:] == tuple(shape):
+        vals = v[f].reshape(batch, n)
+    else:
+        raise ValueError(f"frames of shape {v.shape} do not fit input shape {tuple(shape)} "
+                         f"(expected [T, *shape] or [T, batch={batch}, *shape])")
+    return f, np.asarray(vals, dtype=np.float64)
