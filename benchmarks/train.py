@@ -331,7 +331,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.json and res["epochs_completed"] < args.epochs:
             common.write_json(args.json, {**record(res, True), **common.meta()})
 
-    res = run_spikesim(args, (xtr, ytr, xte, yte), on_epoch)
+    try:  # BLAS threads follow --threads too (threadpoolctl is optional)
+        from threadpoolctl import threadpool_limits
+        limiter = threadpool_limits(limits=args.threads, user_api="blas")
+    except ImportError:
+        limiter = None
+    try:
+        res = run_spikesim(args, (xtr, ytr, xte, yte), on_epoch)
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
     out = record(res, False)
     rows = [["spikesim", res["test_accuracy"], res["epoch_s"], res["epoch_cpu_s"], res["jit_s"],
              res["peak_mem_growth_mb"], res["params"]]]
