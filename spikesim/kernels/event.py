@@ -55,6 +55,7 @@ from numba import njit
 
 from spikesim.kernels.event_roots import (MAX_POLY_DEG, cuba_first_crossing,  # noqa: F401
                                           poly_first_crossing)
+from spikesim.kernels.plasticity import ev_depress, ev_post, ev_pre
 
 K_LIF = 0    # LIF and LI: delta synapses, leak
 K_IF = 1     # IF: delta synapses, no leak
@@ -447,13 +448,16 @@ def _after_fire(S, j, pr, t, refractory, hkey, hidx, hpos, ctr):
 def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                qt, qseq, qpre, qq, qts,
                indptr, sidx, sw, sdly, sport, sproj, maxrow,
-               in_t, in_i, rec_mask, rec_t, rec_i, spike_count, nupd, syn_count):
+               in_t, in_i, rec_mask, rec_t, rec_i, spike_count, nupd, syn_count,
+               learn, eplas):
     """Process every event of one batch entry with time ``< t_end``.
 
     ``prm``/``pidx``: parameter table and each neuron's row; ``S[N, 4 + P]``: state records
     (v, time of the state, end of refractoriness, wake kind, currents); ``hkey/hidx/hpos``:
     indexed heap of wake-up times; ``q*``: delivery queue; ``in_t/in_i``: input spikes of
-    this call sorted by (time, channel). Returns the (possibly grown) queue and record arrays
+    this call sorted by (time, channel). ``learn``/``eplas``: plasticity (STDP exactly at
+    spike times, :mod:`spikesim.kernels.plasticity`), off when no projection has a rule.
+    Returns the (possibly grown) queue and record arrays
     ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``.
     """
     N = S.shape[0]
@@ -543,6 +547,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                     if not one_row:
                         touch += pidx[sidx[sa]]
                 w = sw[s]  # read at delivery: a learning rule may change sw between events
+                if learn:
+                    ev_depress(eplas, s, pre, j, t, sw)
                 if w != 0.0:
                     syn_count[sproj[s]] += 1
                 pr = prm[0] if one_row else prm[pidx[j]]
@@ -569,6 +575,9 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 if S[j, S_V] >= pr[P_VTH]:
                     ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
                                 rec_mask, rec_t, rec_i, spike_count)
+                    if learn:
+                        ev_post(eplas, j, t, sw)
+                        ev_pre(eplas, j, t)
                     _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
                 else:
                     _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, LAZY)
@@ -580,6 +589,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             q0 = indptr[pre]
             if q0 < indptr[pre + 1]:
                 _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], pre, q0, t)
+            if learn:
+                ev_pre(eplas, pre, t)
         else:
             # ---- a neuron wake-up
             j = hidx[0]
@@ -590,6 +601,9 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             if wk == W_FIRE or S[j, S_V] >= pr[P_VTH]:
                 ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
                             rec_mask, rec_t, rec_i, spike_count)
+                if learn:
+                    ev_post(eplas, j, t, sw)
+                    ev_pre(eplas, j, t)
                 _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
             elif wk == W_STALE or int(pr[P_KIND]) != K_CUBA:
                 _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, False)
