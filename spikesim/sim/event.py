@@ -99,6 +99,11 @@ class EventEngine:
         self._layout()
         self._build_params()
         self._build_synapses()
+        self.learning = None
+        if self._plastic:  # STDP at spike times: spikesim.learn
+            from spikesim.learn._event import EventLearning
+
+            self.learning = EventLearning(self)
         self._set_record(record)
         self.reset()
 
@@ -135,10 +140,6 @@ class EventEngine:
             elif isinstance(node, (ir.Input, ir.Output)):
                 continue
             elif isinstance(node, (ir.Sparse, ir.Affine, ir.Linear)):
-                if isinstance(node, ir.Sparse) and node.plasticity is not None:
-                    raise NotImplementedError(
-                        f"node {name!r}: plasticity in the event engine is not available yet; "
-                        f"use engine='clock'")
                 if isinstance(node, ir.Affine) and np.any(node.bias != 0):
                     raise NotImplementedError(
                         f"node {name!r} (Affine): a per-step bias has no continuous-time meaning "
@@ -282,6 +283,10 @@ class EventEngine:
         net = self.net
         rows = []
         self.projections = []  # (name, src node, nonzero out-degree per source neuron)
+        self._plastic = any(getattr(nd, "plasticity", None) is not None
+                            for nd in net.nodes.values())
+        self.syn_origin: dict[str, tuple[int, int]] = {}  # Sparse name -> (first id, nnz)
+        n_ids = 0
         for name in net.names("synapse"):
             node = net[name]
             outs = [e for e in net.out_edges(name) if isinstance(net[e.dst], ir.NeuronNode)]
@@ -302,6 +307,9 @@ class EventEngine:
                         w = W[post, pre]
                         d = np.zeros(pre.shape)
                     pid = len(self.projections)
+                    if isinstance(node, ir.Sparse):
+                        self.syn_origin.setdefault(name, (n_ids, int(pre.size)))
+                    n_ids += int(pre.size)
                     deg = np.bincount(pre[w != 0], minlength=net.size(src))
                     self.projections.append((name, src, deg))
                     rows.append((pre + self.offset[src], post + self.offset[dst], w, d,
@@ -316,6 +324,7 @@ class EventEngine:
                     idx = np.arange(n)
                     pid = len(self.projections)
                     self.projections.append((f"{e.src}->{dst}", e.src, np.ones(n, np.int64)))
+                    n_ids += n
                     rows.append((idx + self.offset[e.src], idx + self.offset[dst], np.ones(n),
                                  np.zeros(n), np.full(n, port, np.int8), np.full(n, pid, np.int32)))
         if rows:
@@ -331,6 +340,7 @@ class EventEngine:
             self.sdly = d[order]
             self.sport = port[order].astype(np.int8)
             self.sproj = proj[order].astype(np.int32)
+            self.sorig = np.arange(n_ids, dtype=np.int64)[order]  # build order (readback)
             counts = np.bincount(pre, minlength=self.N_pre)
             self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         else:
@@ -339,6 +349,7 @@ class EventEngine:
             self.sdly = np.zeros(0)
             self.sport = np.zeros(0, np.int8)
             self.sproj = np.zeros(0, np.int32)
+            self.sorig = np.zeros(0, np.int64)
             self.indptr = np.zeros(self.N_pre + 1, np.int64)
         self.maxrow = int(np.diff(self.indptr).max()) if self.N_pre else 0
 
@@ -380,6 +391,8 @@ class EventEngine:
         self.nupd = np.zeros((B, max(len(self.groups), 1)), np.int64)
         self.syn_count = np.zeros((B, max(len(self.projections), 1)), np.int64)
         self._init = np.zeros(B, np.bool_)
+        if self.learning is not None:  # traces and the initial weights
+            self.learning.reset()
 
     STATE_KEYS = ("S", "hkey", "hidx", "hpos", "ctr", "spike_count", "nupd", "syn_count")
 
@@ -391,6 +404,8 @@ class EventEngine:
             st[fname] = np.concatenate([self.queues[b][f][:sizes[b]] for b in range(self.batch)])
         st["t"] = np.array(self.t)
         st["initialised"] = self._init.copy()
+        if self.learning is not None:
+            st.update(self.learning.get_state())
         return st
 
     def set_state(self, st: Mapping[str, np.ndarray]) -> None:
@@ -420,6 +435,8 @@ class EventEngine:
             self.queues.append(tuple(q))
         self.t = float(st["t"])
         self._init = np.asarray(st["initialised"], np.bool_).reshape(self.batch).copy()
+        if self.learning is not None:
+            self.learning.set_state(st)
 
     # ------------------------------------------------------------------ inputs
     def _input_spikes(self, stims: Mapping[str, Any], t0: float, t1: float):
@@ -508,7 +525,8 @@ class EventEngine:
             q[0], q[1], q[2], q[3], q[4],
             self.indptr, self.sidx, self.sw, self.sdly, self.sport, self.sproj, self.maxrow,
             in_t, in_i, self.rec_mask, rec[0], rec[1],
-            self.spike_count[b], self.nupd[b], self.syn_count[b])
+            self.spike_count[b], self.nupd[b], self.syn_count[b],
+            self.learning is not None, self._eplas())
         self.queues[b] = out[:5]
         return out[5], out[6]
 
@@ -582,7 +600,21 @@ class EventEngine:
                    np.zeros(0, np.int8), np.zeros(0, np.int32), 0,
                    np.zeros(0), np.zeros(0, np.int64), np.zeros(1, np.bool_),
                    np.empty(4), np.empty(4, np.int64),
-                   np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
+                   np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
+                   False, self._eplas())
+
+    def _eplas(self) -> tuple:
+        if self.learning is not None:
+            return self.learning.plas()
+        from spikesim.learn._event import dummy_plas
+
+        return dummy_plas()
+
+    def weights(self, name: str) -> np.ndarray:
+        """Current (learned) weights of ``Sparse`` node ``name``, in its ``weight`` order."""
+        from spikesim.learn._event import event_weights
+
+        return event_weights(self, name)
 
     def state_at(self, node: str, t: float | None = None) -> np.ndarray:
         """Membrane potential ``[batch, n]`` of neuron node ``node`` at time ``t`` (default:
