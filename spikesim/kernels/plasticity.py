@@ -258,3 +258,78 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
+
+
+# ----------------------------------------------------------------------------------------
+# Event engine: the same rules applied exactly at spike times (continuous time).
+#
+# ``eplas = (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost,
+# r2prev, elig)``: traces hold their value at their last change (time ``tpre``/``tpost``,
+# seconds) and decay as ``exp(-(t - t_last) * erate)``. Plastic synapses have delay 0, so a
+# presynaptic spike's emission and its delivery happen at the same time ``t``: the
+# presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
+# causes at ``t`` sees it, the limit dt -> 0 of the clock engine's one-step causal pair),
+# the depression at delivery (``ev_depress``) uses ``o1(t)`` and the ``r2`` from before
+# the jump; a postsynaptic spike potentiates its plastic input synapses, then its traces
+# jump (``ev_post``).
+# ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def ev_pre(eplas, i, t):
+    """Presynaptic traces of global index ``i`` jump for a spike at ``t``."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig) = eplas
+    for r in range(rp.shape[0]):
+        if rrange[r, 0] <= i < rrange[r, 1]:
+            g = t - tpre[r, i]
+            a1 = r1[r, i] * np.exp(-g * erate[r, 0]) if r1[r, i] != 0.0 else 0.0
+            a2 = r2[r, i] * np.exp(-g * erate[r, 1]) if r2[r, i] != 0.0 else 0.0
+            r2prev[r, i] = a2
+            if rp[r, 9] != 0.0:
+                r1[r, i] = 1.0
+                r2[r, i] = 1.0
+            else:
+                r1[r, i] = a1 + 1.0
+                r2[r, i] = a2 + 1.0
+            tpre[r, i] = t
+
+
+@njit(cache=True, nogil=True)
+def ev_depress(eplas, s, pre, post, t, sw):
+    """Depression of synapse ``s`` (``pre -> post``) by a presynaptic spike at ``t``."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig) = eplas
+    r = srule[s]
+    if r < 0 or o1[r, post] == 0.0:
+        return
+    x = o1[r, post] * np.exp(-(t - tpost[r, post]) * erate[r, 2])
+    _change(s, r, -x * (rp[r, 3] + rp[r, 4] * r2prev[r, pre]), sw, rp, elig)
+
+
+@njit(cache=True, nogil=True)
+def ev_post(eplas, j, t, sw):
+    """A spike of neuron ``j`` at ``t``: potentiate its plastic input synapses, then its
+    postsynaptic traces jump."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig) = eplas
+    if j + 1 < cptr.shape[0]:
+        for k in range(cptr[j], cptr[j + 1]):
+            q = cq[k]
+            r = crule[k]
+            i = cpre[k]
+            if r1[r, i] == 0.0:
+                continue
+            x = r1[r, i] * np.exp(-(t - tpre[r, i]) * erate[r, 0])
+            y = rp[r, 1]
+            if rp[r, 2] != 0.0 and o2[r, j] != 0.0:
+                y += rp[r, 2] * o2[r, j] * np.exp(-(t - tpost[r, j]) * erate[r, 3])
+            _change(q, r, x * y, sw, rp, elig)
+    for r in range(rp.shape[0]):
+        if rrange[r, 2] <= j < rrange[r, 3]:
+            g = t - tpost[r, j]
+            if rp[r, 9] != 0.0:
+                o1[r, j] = 1.0
+                o2[r, j] = 1.0
+            else:
+                o1[r, j] = o1[r, j] * np.exp(-g * erate[r, 2]) + 1.0
+                o2[r, j] = o2[r, j] * np.exp(-g * erate[r, 3]) + 1.0
+            tpost[r, j] = t

@@ -1,0 +1,117 @@
+"""Plasticity state of the event engine (built by :class:`spikesim.sim.event.EventEngine`
+only when some projection has a rule; kernels: ``ev_*`` in :mod:`spikesim.kernels.plasticity`)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from spikesim import ir
+from spikesim.learn._clock import check_rule
+from spikesim.learn.rules import RewardSTDP
+
+
+class EventLearning:
+    """Plastic projections of an event engine: rule table, traces (value, time), indices."""
+
+    def __init__(self, eng: Any):
+        net = eng.net
+        self.eng = eng
+        if eng.batch != 1:
+            raise ValueError(f"batch: plasticity needs batch=1 (the weights are shared by the "
+                             f"batch), got batch={eng.batch}")
+        self.names: list[str] = []
+        self.rules: list[Any] = []
+        srule = np.full(eng.sidx.size, -1, np.int64)
+        rows, rates, rrange = [], [], []
+        for name, (start, nnz) in eng.syn_origin.items():
+            node = net[name]
+            rule = getattr(node, "plasticity", None)
+            if rule is None:
+                continue
+            check_rule(f"node {name!r}: Sparse", rule)
+            if isinstance(rule, RewardSTDP):
+                raise NotImplementedError(f"node {name!r}: RewardSTDP runs on the clock engine "
+                                          f"only (the reward signal is given per step)")
+            if np.any(np.asarray(node.delay) != 0):
+                raise NotImplementedError(f"node {name!r}: plastic synapses need delay 0 on the "
+                                          f"event engine, got delays up to {np.max(node.delay)} s")
+            ins, outs = net.in_edges(name), net.out_edges(name)
+            if len(ins) != 1 or len(outs) != 1:
+                raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
+                                 f"one output edge, got {len(ins)} and {len(outs)}")
+            src, dst = ins[0].src, outs[0].dst
+            r = len(self.names)
+            sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+            srule[sel] = r
+            p = rule.trace_params()
+            rows.append([0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"], 0, 0, 0, 0, p["nearest"],
+                         p["mult"], p["w_min"], p["w_max"], 1.0, 1.0, 0.0])
+            rates.append([1 / p["tau_r1"], 1 / p["tau_r2"], 1 / p["tau_o1"], 1 / p["tau_o2"]])
+            so, do = eng.offset[src], eng.offset[dst]
+            rrange.append((so, so + net.size(src), do, do + net[dst].n))
+            self.names.append(name)
+            self.rules.append(rule)
+        R = len(self.names)
+        self.R = R
+        self.srule = srule
+        self.rp = np.array(rows, np.float64).reshape(R, 16)
+        self.erate = np.array(rates, np.float64).reshape(R, 4)
+        self.rrange = np.array(rrange, np.int64).reshape(R, 4)
+        plastic = np.flatnonzero(srule >= 0)
+        qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
+        post = eng.sidx[plastic].astype(np.int64)
+        order = np.argsort(post, kind="stable")
+        self.cq = plastic[order].astype(np.int64)
+        self.cpre = qpre[self.cq].astype(np.int64)
+        self.crule = srule[self.cq].astype(np.int64)
+        self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
+                                   ).astype(np.int64)
+        self.sw0 = eng.sw.copy()
+        self.reset()
+
+    KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "r2prev")
+
+    def reset(self) -> None:
+        R, M = self.R, self.eng.N_pre
+        for k in self.KEYS:
+            setattr(self, k, np.zeros((R, M)))
+        self.eng.sw[:] = self.sw0
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS}
+        st["learn_sw"] = self.eng.sw.copy()
+        return st
+
+    def set_state(self, st: Mapping[str, np.ndarray]) -> None:
+        for k in self.KEYS + ("sw",):
+            key = f"learn_{k}"
+            if key not in st:
+                raise ValueError(f"state: missing {key!r} (state saved without plasticity?)")
+            tgt = self.eng.sw if k == "sw" else getattr(self, k)
+            arr = np.asarray(st[key])
+            if arr.shape != tgt.shape:
+                raise ValueError(f"state[{key!r}]: shape {arr.shape} != {tgt.shape}")
+            tgt[...] = arr
+
+    def plas(self) -> tuple:
+        return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.erate,
+                self.rrange, self.r1, self.r2, self.o1, self.o2, self.tpre, self.tpost,
+                self.r2prev, np.zeros(1))
+
+
+def dummy_plas() -> tuple:
+    """Empty plasticity arguments for runs without rules (same types, nothing to do)."""
+    z2 = np.zeros((0, 1))
+    return (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 16)), np.zeros((0, 4)),
+            np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1))
+
+
+def event_weights(eng: Any, name: str) -> np.ndarray:
+    """Current weights of ``Sparse`` node ``name`` of an event engine (Sparse order)."""
+    if name not in getattr(eng, "syn_origin", {}):
+        raise ValueError(f"name: {name!r} is not a Sparse projection of this network")
+    start, nnz = eng.syn_origin[name]
+    sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+    return eng.sw[sel[np.argsort(eng.sorig[sel] - start, kind="stable")]].astype(np.float64)
