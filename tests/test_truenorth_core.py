@@ -179,15 +179,19 @@ def test_kernel_matches_naive(stochastic):
     assert s.sum() > 0
 
 
-@pytest.mark.parametrize("gamma,kappa,eps", [(0, 0, 1), (1, 1, 0), (2, 0, 0), (1, 0, 1)])
-def test_uniform_core_fast_path_matches_naive(gamma, kappa, eps):
-    # every neuron shares one parameter set: the kernel takes its branch-free vector path
-    rng = np.random.default_rng(gamma + 3 * kappa)
+@pytest.mark.parametrize("gamma,kappa,eps,sto", [(0, 0, 1, 1), (1, 1, 0, 1), (2, 0, 0, 1),
+                                                  (1, 0, 1, 1), (0, 0, 0, 0), (1, 0, 0, 0),
+                                                  (2, 0, 0, 0), (0, 1, 0, 0), (1, 1, 0, 0)])
+def test_uniform_core_fast_path_matches_naive(gamma, kappa, eps, sto):
+    # every neuron shares one parameter set: the kernel takes its branch-free vector paths
+    # (a 32-bit one for deterministic leak/threshold without leak reversal)
+    rng = np.random.default_rng(gamma + 3 * kappa + 7 * sto)
     xb = rng.random((256, 256)) < 0.3
     at = rng.integers(0, 4, 256)
-    p = NeuronParams(weights=[[200, 30, 255, -25]], stochastic_synapse=[[1, 0, 1, 0]], leak=-9,
-                     stochastic_leak=True, leak_reversal=bool(eps), alpha=60, beta=100,
-                     mask_bits=6, reset=17, gamma=gamma, kappa=bool(kappa),
+    p = NeuronParams(weights=[[200 if sto else 9, 30, 255 if sto else -4, -25]],
+                     stochastic_synapse=[[sto, 0, sto, 0]], leak=-9 if sto else 2,
+                     stochastic_leak=bool(sto), leak_reversal=bool(eps), alpha=60, beta=100,
+                     mask_bits=6 * sto, reset=17, gamma=gamma, kappa=bool(kappa),
                      v_init=rng.integers(-300, 300, 256))
     A = (rng.random((15, 256)) < 0.3).astype(np.uint8)
     s, v = run_core(xb, at, p, A, seed=5)
