@@ -83,7 +83,10 @@ def test_dask_sweep_survives_a_killed_worker(cluster):
     def killer():
         time.sleep(1.0)
         workers = list(client.scheduler_info()["workers"])
-        client.run(os._exit, 1, workers=workers[:1])
+        try:
+            client.run(os._exit, 1, workers=workers[:1])
+        except Exception:  # noqa: BLE001 - the worker dies before it can answer
+            pass
 
     th = threading.Thread(target=killer, daemon=True)
     th.start()
