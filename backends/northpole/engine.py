@@ -267,7 +267,7 @@ def run_layers(layers, x: np.ndarray, in_bits: int, in_signed: bool,
         it = tqdm(layers, desc="northpole layers", leave=False)
     for layer in it:
         st = {"name": layer.name, "dtype": "", "acc_saturations": 0, "out_saturations": 0}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if isinstance(layer, (IntDense, IntConv2d)):
             if layer.in_bits != bits or layer.in_signed != signed:
                 raise ValueError(f"{layer.name} expects {layer.in_bits}-bit "
@@ -306,6 +306,7 @@ def run_layers(layers, x: np.ndarray, in_bits: int, in_signed: bool,
             nhwc = False
         st["bits"], st["signed"] = bits, signed
         st["run_s"] = time.perf_counter() - t0
+        st["cpu_s"] = time.process_time() - c0  # CPU seconds of all threads of the process
         stats.append(st)
     if cur.ndim == 4 and nhwc:
         cur = np.ascontiguousarray(cur.transpose(0, 3, 1, 2))
