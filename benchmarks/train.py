@@ -9,9 +9,10 @@ Models (as snnTorch's tutorials):
 Fast-sigmoid surrogate (slope 25), reset by subtraction (detached), cross-entropy on the
 time-mean readout membrane, Adam. With ``--encoding direct`` the pixels are a constant input
 current and the layers before the first LIF run **once per sample** (``W x`` is not recomputed
-each step); the snnTorch twin does the same. ``epoch_s`` (wall clock) excludes numba JIT (``jit_s``,
-taken on a throw-away copy of the model before training); ``epoch_cpu_s`` is the process CPU
-time per epoch (all threads), less sensitive to other jobs on a shared machine. ``peak_mem_growth_mb`` is the peak resident
+each step); the snnTorch twin does the same. ``epoch_s`` (wall clock) excludes numba JIT
+(``jit_s``, taken on a throw-away copy of the model before training); ``epoch_cpu_s`` is the
+process CPU time per epoch (all threads), less sensitive to other jobs on a shared machine.
+``peak_mem_growth_mb`` is the peak resident
 memory during training minus the resident memory after the data was loaded (sampled every
 20 ms). ``--compare snntorch`` runs the same model, encoding, surrogate, reset, optimiser and
 hyper-parameters with snnTorch (CPU) in its own virtualenv through a subprocess and prints both

@@ -13,7 +13,8 @@ def sg_grad(kind, p, x):
 
 
 def lif_forward(X, T, beta, theta, reset="subtract", dtype=np.float32):
-    """X [T, N] (or [N] static); scalar beta/theta; H(0) = 1 (U >= theta spikes). Returns U, S [T, N]."""
+    """X [T, N] (or [N] static); scalar beta/theta; H(0) = 1 (U >= theta spikes).
+    Returns U, S [T, N]."""
     X = np.asarray(X, dtype=np.float64)
     N = X.shape[-1]
     U = np.zeros((T, N), dtype)

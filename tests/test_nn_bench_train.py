@@ -1,7 +1,6 @@
 """Smoke test of ``spikesim bench train`` (small MNIST subset; training to the target
 accuracies is a benchmark, never a default test)."""
 import json
-import os
 import subprocess
 import sys
 

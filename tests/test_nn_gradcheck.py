@@ -108,7 +108,8 @@ def test_adaptive_lif_gradients():
 
 def test_small_conv_snn_through_time():
     net = Sequential(
-        Conv2d(1, 3, 3, bias=False, rng=0), BatchNorm(3), LIF(beta=0.8, threshold=0.6, learn_beta=True),
+        Conv2d(1, 3, 3, bias=False, rng=0), BatchNorm(3),
+        LIF(beta=0.8, threshold=0.6, learn_beta=True),
         MaxPool2d(2), Flatten(), Dropout(0.2, rng=1), Dense(12, 5, rng=2),
         RecurrentLIF(5, beta=0.9, threshold=0.5, rng=3), Dense(5, 3, rng=4),
         LI(beta=0.8))
@@ -123,6 +124,7 @@ def test_small_fc_snn_time_varying_input():
 
 
 def test_ann_gradients():
-    net = Sequential(Conv2d(1, 2, 3, padding=1, bias=False, rng=0), BatchNorm(2), ReLU(), AvgPool2d(2),
+    net = Sequential(Conv2d(1, 2, 3, padding=1, bias=False, rng=0), BatchNorm(2), ReLU(),
+                     AvgPool2d(2),
                      Flatten(), Dense(8, 4, rng=1), ReLU(), Dense(4, 3, rng=2))
     check_model(net, rnd(3, 1, 4, 4))

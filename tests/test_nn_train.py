@@ -20,7 +20,8 @@ def blobs(n=200, d=12, c=3, seed=0):
 
 
 def fc_snn(d=12, c=3, seed=0, **kw):
-    return Sequential(Dense(d, 32, rng=seed), LIF(beta=0.9, threshold=0.5), Dense(32, c, rng=seed + 1),
+    return Sequential(Dense(d, 32, rng=seed), LIF(beta=0.9, threshold=0.5),
+                      Dense(32, c, rng=seed + 1),
                       LI(beta=0.9), **kw)
 
 

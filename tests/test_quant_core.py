@@ -34,7 +34,8 @@ def test_round_trip_error_bounded_by_half_step(bits, per_channel):
     assert np.all(err <= qt.scale / 2 + 1e-7)
     # the calibration magnitude maps exactly to qmax
     amax = np.abs(w).reshape(6, -1).max(1) if per_channel else np.abs(w).max()
-    np.testing.assert_allclose(np.asarray(qt.scale).ravel() * (2 ** (bits - 1) - 1), amax, rtol=1e-6)
+    qmax = 2 ** (bits - 1) - 1
+    np.testing.assert_allclose(np.asarray(qt.scale).ravel() * qmax, amax, rtol=1e-6)
     if per_channel:
         assert qt.scale.shape == (6, 1, 1)
         # each channel reaches +-qmax somewhere

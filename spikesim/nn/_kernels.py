@@ -4,13 +4,15 @@ Arrays are ``[T, B, N]`` (time, batch, neurons; C order); the parallel loop runs
 batch and the inner loop over contiguous neurons. A static (direct) input is ``[1, B, N]`` and
 is added at every step. ``beta`` and ``theta`` are 1-d arrays of length ``N``. State is carried
 in float64 and stored (rounded) in the dtype of the output arrays, and the stored value is the
-state of the next step, so a recomputation gives bit-identical results. Slow twins live in ``tests/naive_nn.py``.
+state of the next step, so a recomputation gives bit-identical results. Slow twins live in
+``tests/naive_nn.py``.
 
 Convention (see :class:`spikesim.nn.LIF`)::
 
     subtract: U[t] = beta * (U[t-1] - theta * S[t-1]) + X[t]
     zero:     U[t] = beta * U[t-1] * (1 - S[t-1]) + X[t]
-    S[t] = H(U[t] - theta)  (H(0) = 1: U >= theta spikes),  or smooth(U[t] - theta) in gradient-check mode
+    S[t] = H(U[t] - theta)  (H(0) = 1: U >= theta spikes)
+    (gradient-check mode: S[t] = smooth(U[t] - theta))
 """
 from __future__ import annotations
 

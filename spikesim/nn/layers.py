@@ -126,7 +126,8 @@ class Dense(Layer):
         self.constraint = get_constraint(constraint)
         g = as_rng(rng)
         k = 1.0 / np.sqrt(self.in_features)
-        self.params["weight"] = g.uniform(-k, k, (self.out_features, self.in_features)).astype(dtype)
+        shape = (self.out_features, self.in_features)
+        self.params["weight"] = g.uniform(-k, k, shape).astype(dtype)
         if bias:
             self.params["bias"] = g.uniform(-k, k, self.out_features).astype(dtype)
 

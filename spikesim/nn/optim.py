@@ -165,4 +165,5 @@ class CosineLR:
 
     def __call__(self, epoch: int) -> float:
         e = min(epoch, self.epochs)
-        return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * e / self.epochs))
+        cos = 0.5 * (1 + math.cos(math.pi * e / self.epochs))
+        return self.min_factor + (1 - self.min_factor) * cos
