@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     if args.smoke:
-        args.samples, args.train_samples = min(args.samples, 200), min(args.train_samples, 2000)
-        args.hidden, args.timesteps = min(args.hidden, 32), min(args.timesteps, 10)
+        args.samples, args.train_samples = min(args.samples, 100), min(args.train_samples, 1000)
+        args.hidden, args.timesteps = min(args.hidden, 16), min(args.timesteps, 8)
         args.epochs_ann, args.epochs_snn = 1, 1
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     bad = [p for p in platforms if p not in PLATFORMS]
