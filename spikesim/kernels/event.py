@@ -67,7 +67,7 @@ W_FIRE = 2
 W_REFR = 3
 W_STALE = 4   # a wake-up left in place after an input moved the true one later: re-evaluate
 
-PF = 6            # how many synapses ahead the delivery loop touches target state
+PF = 12           # how many synapses ahead the delivery loop touches target state
 LAZY = False      # leave an earlier pending wake-up in place after an input (re-check it then)
 
 # ctr slots
@@ -579,6 +579,9 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                         ev_post(eplas, j, t, sw)
                         ev_pre(eplas, j, t)
                     _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
+                elif (not cuba and S[j, S_WAKE] == W_NONE and pr[P_SLOPE] <= 0.0
+                      and pr[P_VINF] <= pr[P_VTH]):
+                    continue  # a delta neuron that cannot cross without input: nothing to do
                 else:
                     _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, LAZY)
         elif src == 1:
