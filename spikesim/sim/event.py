@@ -357,6 +357,14 @@ class EventEngine:
     def n_synapses(self) -> int:
         return int(self.sidx.size)
 
+    @property
+    def bytes_per_synapse(self) -> float:
+        """Memory per synapse of the engine's connectivity (target, weight, delay, port,
+        projection id; CSR row pointers amortised)."""
+        nnz = max(self.sidx.size, 1)
+        return (self.sidx.nbytes + self.sw.nbytes + self.sdly.nbytes + self.sport.nbytes
+                + self.sproj.nbytes + self.indptr.nbytes) / nnz
+
     def _set_record(self, record: Any) -> None:
         spiking = [n for n in self.groups if self.net[n].spiking]
         if record is True:
