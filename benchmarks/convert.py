@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", type=int, default=1000, help="training images for norm")
     ap.add_argument("--batch", type=int, default=500, help="images simulated together")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    ap.add_argument("--threads", type=int, default=None, help="clock-engine numba threads")
     ap.add_argument("--checkpoint", default=None,
                     help="ANN .npz: loaded if it exists, else written after training")
     ap.add_argument("--seed", type=int, default=0)
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     xs, ys, ann_sub = xte[:n] / 255.0, yte[:n], ann_pred[:n]
     with common.Timer() as ts_:
         run = simulate(net, xs, a.timesteps, batch=a.batch, rng=a.seed, dtype=a.dtype,
-                       progress=progress)
+                       threads=a.threads, progress=progress)
     ts = run.timesteps
     snn_acc = {str(T): float(np.mean(run.predictions(T) == ys)) for T in ts}
     agree = {str(T): float(np.mean(run.predictions(T) == ann_sub)) for T in ts}
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "ann_macs": macs, "depth": net.metadata["convert"]["depth"],
         "scales": net.metadata["convert"]["scales"],
         "steps_simulated": max(ts) + net.metadata["convert"]["depth"],
-        "batch": a.batch, "dtype": a.dtype, "run_s": run.run_s, "jit_s": run.jit_s,
+        "batch": a.batch, "dtype": a.dtype, "threads": a.threads, "run_s": run.run_s, "jit_s": run.jit_s,
         "simulate_wall_s": ts_.s,
         "notes": "SNN read out after T + depth clock steps (equal to the layer-synchronous SNN "
                  "after T steps); synops counted by the engine over those steps (AC from "
