@@ -66,10 +66,13 @@ def test_exact_import_is_continuous_time():
 
 
 def test_cuba_coeff_is_the_engines_and_the_true_integral():
-    from spikesim.sim.clock import _exact_cuba_coeff
+    from spikesim.ir import CubaLIF
+    from spikesim.sim.clock import ClockEngine
+    from spikesim import ir as _ir
 
     dt, ts, tm = 1e-3, np.array([2e-3, 5e-3, 2e-2, 2e-2]), np.array([2e-2, 2e-2, 2e-2, 1e-2])
-    np.testing.assert_allclose(cuba_coeff(dt, ts, tm), _exact_cuba_coeff(dt, ts, tm), rtol=1e-15)
+    eng = ClockEngine(_ir.Network({"p": CubaLIF(4, tau_mem=tm, tau_syn=ts)}, []), dt=dt)
+    np.testing.assert_allclose(cuba_coeff(dt, ts, tm), eng.pc[0], rtol=1e-15)
     # naive: tau_m dv/dt = -v + I(t), I(0) = 1 decaying with tau_s, fine Euler steps
     for s, m in zip(ts, tm):
         h = dt / 200000

@@ -92,6 +92,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spikesim.ir import nodes as N
+from spikesim.ir.nodes import cuba_coeff  # noqa: F401  (re-exported)
 from spikesim.ir.network import Network
 
 DISCRETIZATIONS = ("exact", "euler")
@@ -125,22 +126,6 @@ def _nir():
 # ----------------------------------------------------------------------------------------
 # Parameter mappings (continuous NIR <-> spikesim)
 # ----------------------------------------------------------------------------------------
-def cuba_coeff(dt: float, tau_syn: Any, tau_mem: Any) -> np.ndarray:
-    """Exact voltage response over one step ``dt`` to a unit synaptic current present at the
-    start of the step: ``tau_s/(tau_s - tau_m) (e^{-dt/tau_s} - e^{-dt/tau_m})`` (limit
-    ``dt/tau_m e^{-dt/tau_m}`` for equal time constants). This is the clock engine's ``P``.
-
-    Example: ``cuba_coeff(1e-3, 5e-3, 20e-3)``.
-    """
-    ts = np.asarray(tau_syn, dtype=np.float64)
-    tm = np.asarray(tau_mem, dtype=np.float64)
-    diff = ts - tm
-    em = np.exp(-dt / tm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gen = em * ts / diff * np.expm1(dt * diff / (tm * ts))
-    return np.where(diff == 0, dt / tm * em, gen)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Ctx:
     disc: str

@@ -29,7 +29,7 @@ The threshold test is ``v >= v_threshold`` in every engine.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +45,22 @@ RESETS = ("value", "subtract")
 def register(cls):
     NODE_TYPES[cls.__name__] = cls
     return cls
+
+
+def cuba_coeff(dt: float, tau_syn: Any, tau_mem: Any) -> np.ndarray:
+    """Exact voltage response over one step ``dt`` to a unit synaptic current present at the
+    start of the step: ``tau_s/(tau_s - tau_m) (e^{-dt/tau_s} - e^{-dt/tau_m})`` (limit
+    ``dt/tau_m e^{-dt/tau_m}`` for equal time constants). This is the clock engine's ``P``.
+
+    Example: ``cuba_coeff(1e-3, 5e-3, 20e-3)``.
+    """
+    ts = np.asarray(tau_syn, dtype=np.float64)
+    tm = np.asarray(tau_mem, dtype=np.float64)
+    diff = ts - tm
+    em = np.exp(-dt / tm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gen = em * ts / diff * np.expm1(dt * diff / (tm * ts))
+    return np.where(diff == 0, dt / tm * em, gen)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -46,18 +46,6 @@ def sp_matrix(pre: np.ndarray, post: np.ndarray, w: np.ndarray, n_src: int, n_ds
     return m
 
 
-def _exact_cuba_coeff(dt: np.ndarray, tau_s: np.ndarray, tau_m: np.ndarray) -> np.ndarray:
-    """``tau_s/(tau_s - tau_m) (e^{-dt/tau_s} - e^{-dt/tau_m})``, stable for tau_s ~ tau_m."""
-    tau_s = np.asarray(tau_s, dtype=np.float64)
-    tau_m = np.asarray(tau_m, dtype=np.float64)
-    diff = tau_s - tau_m
-    em = np.exp(-dt / tau_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gen = em * tau_s / diff * np.expm1(dt * diff / (tau_m * tau_s))
-    lim = dt / tau_m * em
-    return np.where(diff == 0, lim, gen)
-
-
 def _broadcast(value: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=np.float64).ravel() if np.ndim(value) else
                            np.asarray(value, dtype=np.float64), (n,)).copy()
@@ -198,7 +186,7 @@ class ClockEngine:
                 for k, ts in enumerate(taus):
                     ts = B(ts)
                     self.pd[k, sl] = np.exp(-dt / ts)
-                    self.pc[k, sl] = r * _exact_cuba_coeff(dt, ts, taum)
+                    self.pc[k, sl] = r * ir.nodes.cuba_coeff(dt, ts, taum)
                 self.gkind[g] = 1
                 self.gnports[g] = len(taus)
                 nv += len(taus)
