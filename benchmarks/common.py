@@ -142,6 +142,19 @@ def load_mnist(arg: str | None = None):
         return f["x_train"], f["y_train"].astype(np.int64), f["x_test"], f["y_test"].astype(np.int64)
 
 
+def venv_dir(name: str) -> Path:
+    """Folder of the comparison virtualenv ``name`` (Brian2, NEST, snnTorch, Lava...):
+    ``$SPIKESIM_VENVS/<name>``, default ``~/.cache/spikesim/venvs/<name>``. Comparisons run
+    there, never in the package's environment."""
+    root = os.environ.get("SPIKESIM_VENVS") or str(Path.home() / ".cache" / "spikesim" / "venvs")
+    return Path(root) / name
+
+
+def venv_python(name: str) -> Path:
+    """The python executable of :func:`venv_dir` ``(name)`` (may not exist)."""
+    return venv_dir(name) / "bin" / "python"
+
+
 class Timer:
     """``with Timer() as t: ...; t.s`` -- wall-clock seconds (perf_counter)."""
 

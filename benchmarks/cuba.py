@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -147,7 +146,7 @@ def brian2_python(venv: Path) -> Path:
 
 
 def run_brian2(args) -> tuple[list[dict], np.ndarray]:
-    venv = Path(args.venv or os.environ.get("SPIKESIM_VENVS", Path.home() / ".cache" / "spikesim" / "venvs")) / "brian2"
+    venv = Path(args.venv) / "brian2" if args.venv else common.venv_dir("brian2")
     py = brian2_python(venv)
     outs = []
     rates = None

@@ -1,6 +1,6 @@
 """Runs Lava's own ``PyLifModelBitAcc`` arithmetic (lava-nc 0.10.0) on JSON input from stdin.
 
-Executed by tests/test_loihi_lava.py under /work/venvs/lava (python 3.10 with lava-nc), never
+Executed by tests/test_loihi_lava.py under $SPIKESIM_VENVS/lava (python 3.10 with lava-nc), never
 imported by the package. The model object is driven without Lava's runtime: each step makes
 the calls of ``AbstractPyLifModelFixed.run_spk`` in its order (scale_bias, scale_threshold,
 subthr_dynamics, spiking_activation, reset_voltage); the input is what Lava's dense InPort

@@ -1,9 +1,9 @@
 """run_lif against Lava's own bit-accurate LIF code (lava-nc 0.10.0, ``PyLifModelBitAcc``).
 
-``tests/lava_lif_reference.py`` runs under /work/venvs/lava (python 3.10 + lava-nc 0.10.0);
+``tests/lava_lif_reference.py`` runs under $SPIKESIM_VENVS/lava (python 3.10 + lava-nc 0.10.0);
 the test is skipped when that virtualenv is absent. Create it with::
 
-    python3.10 -m venv /work/venvs/lava && /work/venvs/lava/bin/pip install lava-nc==0.10.0
+    python3.10 -m venv $SPIKESIM_VENVS/lava && $SPIKESIM_VENVS/lava/bin/pip install lava-nc==0.10.0
 
 (or point SPIKESIM_LAVA_PYTHON at another interpreter with lava-nc).
 """
@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spikesim.benchmarks.common import venv_python
+
 from spikesim.backends.loihi import run_lif
 
-LAVA_PY = os.environ.get("SPIKESIM_LAVA_PYTHON", "/work/venvs/lava/bin/python")
+LAVA_PY = os.environ.get("SPIKESIM_LAVA_PYTHON", str(venv_python("lava")))
 SCRIPT = Path(__file__).with_name("lava_lif_reference.py")
 
 

@@ -1,6 +1,6 @@
 """Interop with a real NIR producer: snnTorch, in its own virtualenv (slow, optional).
 
-``tests/nir_snntorch_producer.py`` runs under /work/venvs/snntorch (torch 2.13 CPU, snntorch,
+``tests/nir_snntorch_producer.py`` runs under $SPIKESIM_VENVS/snntorch (torch 2.13 CPU, snntorch,
 nir): it builds Linear -> Leaky/Synaptic -> Linear -> Leaky/Synaptic, simulates it with
 snnTorch and exports it with snnTorch's own ``export_to_nir``. Here the file is imported
 with ``from_nir(discretization="euler", dt=1e-4)`` (snnTorch's export hard-codes
@@ -12,7 +12,7 @@ takes one step per synapse stage and reports a spike at the end of its step, so 
 (0-based) of spikesim fires at step ``t + 2 + k`` for snnTorch's step ``t``.
 
 Run with: ``python -m pytest tests/test_nir_snntorch.py -m slow``. Skipped when the venv is
-absent (create it with ``python -m venv /work/venvs/snntorch`` and
+absent (create it with ``python -m venv $SPIKESIM_VENVS/snntorch`` and
 ``pip install torch==2.13.0 snntorch nir nirtorch numpy``).
 """
 from __future__ import annotations
@@ -23,12 +23,14 @@ import subprocess
 import numpy as np
 import pytest
 
+from spikesim.benchmarks.common import venv_python
+
 nir = pytest.importorskip("nir")
 
 from spikesim.ir.nir import from_nir  # noqa: E402
 from spikesim.sim import Frames, Simulator  # noqa: E402
 
-VENV_PY = os.environ.get("SPIKESIM_SNNTORCH_PYTHON", "/work/venvs/snntorch/bin/python")
+VENV_PY = os.environ.get("SPIKESIM_SNNTORCH_PYTHON", str(venv_python("snntorch")))
 PRODUCER = os.path.join(os.path.dirname(__file__), "nir_snntorch_producer.py")
 DT = 1e-4  # snnTorch's export_to_nir uses dt = 1e-4 s
 
