@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=500, help="images simulated together")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--threads", type=int, default=None, help="clock-engine numba threads")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="stop simulating after the batch that passes this many seconds and "
+                         "report the images done (snn_test_samples)")
     ap.add_argument("--checkpoint", default=None,
                     help="ANN .npz: loaded if it exists, else written after training")
     ap.add_argument("--seed", type=int, default=0)
@@ -168,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     xs, ys, ann_sub = xte[:n] / 255.0, yte[:n], ann_pred[:n]
     with common.Timer() as ts_:
         run = simulate(net, xs, a.timesteps, batch=a.batch, rng=a.seed, dtype=a.dtype,
-                       threads=a.threads, progress=progress)
+                       threads=a.threads, max_seconds=a.time_limit, progress=progress)
     ts = run.timesteps
+    if run.n < n:
+        print(f"time limit: simulated {run.n} of {n} test images")
+        n = run.n
+        xs, ys, ann_sub = xs[:n], ys[:n], ann_sub[:n]
     snn_acc = {str(T): float(np.mean(run.predictions(T) == ys)) for T in ts}
     agree = {str(T): float(np.mean(run.predictions(T) == ann_sub)) for T in ts}
     synops = {str(T): run.synops[T] / n for T in ts}
@@ -201,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "ann_macs": macs, "depth": net.metadata["convert"]["depth"],
         "scales": net.metadata["convert"]["scales"],
         "steps_simulated": max(ts) + net.metadata["convert"]["depth"],
-        "batch": a.batch, "dtype": a.dtype, "threads": a.threads, "run_s": run.run_s, "jit_s": run.jit_s,
+        "batch": a.batch, "dtype": a.dtype, "threads": a.threads, "time_limit_s": a.time_limit, "run_s": run.run_s, "jit_s": run.jit_s,
         "simulate_wall_s": ts_.s,
         "notes": "SNN read out after T + depth clock steps (equal to the layer-synchronous SNN "
                  "after T steps); synops counted by the engine over those steps (AC from "

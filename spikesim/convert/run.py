@@ -64,7 +64,7 @@ def _check_timesteps(timesteps) -> list[int]:
 
 def simulate(net, x: np.ndarray, timesteps: Sequence[int] | int, *, batch: int = 500,
              dt: float = 1e-3, rng=0, dtype: str = "float64", threads: int | None = None,
-             progress: bool = True) -> ConversionRun:
+             max_seconds: float | None = None, progress: bool = True) -> ConversionRun:
     """Simulate a network from :func:`spikesim.convert.convert` on inputs ``x``.
 
     Args:
@@ -76,6 +76,8 @@ def simulate(net, x: np.ndarray, timesteps: Sequence[int] | int, *, batch: int =
         rng: seed or ``np.random.Generator`` for Poisson input spikes.
         dtype: engine precision, ``"float64"`` or ``"float32"``.
         threads: numba threads for the engine.
+        max_seconds: stop after the batch during which this much wall time has passed; the
+            result then covers the first ``run.n`` inputs only (``run.n < len(x)``).
         progress: a tqdm bar over batches.
 
     Example:
@@ -109,13 +111,17 @@ def simulate(net, x: np.ndarray, timesteps: Sequence[int] | int, *, batch: int =
     coding = meta["input_coding"]
     spike_out = meta["readout"] == "spikes"
     total = ts[-1] + D
-    out = ConversionRun(timesteps=ts, n=len(x))
+    out = ConversionRun(timesteps=ts)
     parts: dict = {T: [] for T in ts}
     for k in ("synops", "synops_ac", "synops_mac", "spikes"):
         setattr(out, k, {T: 0 for T in ts})
     bar = tqdm(range(0, len(x), batch), desc="convert.simulate", disable=not progress,
                leave=False)
+    t_start = time.perf_counter()
+    done_n = 0
     for s in bar:
+        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+            break
         xb = x[s:s + batch].astype(np.float64)
         B = len(xb)
         sim = Simulator(net, dt=dt, batch=B, record=False, dtype=dtype, threads=threads, rng=0)
@@ -145,6 +151,8 @@ def simulate(net, x: np.ndarray, timesteps: Sequence[int] | int, *, batch: int =
             out.synops_mac[T] += mac
             out.synops[T] += ac + mac
             out.spikes[T] += spk
+        done_n += B
+    out.n = done_n
     out.scores = {T: np.concatenate(parts[T]) for T in ts}
     return out
 
