@@ -85,7 +85,7 @@ def run_song(small: bool, progress: bool) -> dict:
     from spikesim.learn.experiments import song2000
 
     if small:
-        kw = dict(duration=40.0, measure=10.0, a_plus=0.05)
+        kw = dict(duration=60.0, measure=20.0, a_plus=0.02)
     else:
         kw = dict(duration=500.0, measure=100.0, a_plus=0.005)
     t0 = time.perf_counter()
@@ -111,7 +111,7 @@ def run_song(small: bool, progress: bool) -> dict:
 def run_rstdp(small: bool, progress: bool, seed: int) -> dict:
     from spikesim.learn.experiments import distal_reward
 
-    kw = dict(n_syn=100, duration=1200.0 if small else 3600.0)
+    kw = dict(n_syn=100, duration=600.0 if small else 3600.0)
     t0 = time.perf_counter()
     r = distal_reward(seed=seed, progress=progress, **kw)
     wall = time.perf_counter() - t0
@@ -141,7 +141,9 @@ def run_engines(small: bool) -> dict:
     print(f"event engine: {r['event_spikes']} spikes; largest weight change "
           f"{r['weight_change_event']:.3f} w_max")
     d = np.array(r["mean_abs_diff"])
-    r["pass"] = bool(d[-1] < d[0] / 3)
+    # converge: the mean difference shrinks monotonically as dt shrinks (the max over
+    # synapses follows single spike differences and is reported, not judged)
+    r["pass"] = bool(np.all(np.diff(d) < 0))
     return r
 
 

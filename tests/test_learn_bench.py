@@ -1,0 +1,56 @@
+"""Smoke tests of ``spikesim bench stdp`` (small versions; floors measured during
+development on seed 0, so they are deterministic)."""
+import json
+
+import numpy as np
+import pytest
+
+from spikesim.benchmarks import stdp
+
+
+def _run(tmp_path, *args):
+    path = tmp_path / "out.json"
+    assert stdp.main([*args, "--small", "--no-progress", "--json", str(path)]) == 0
+    return json.loads(path.read_text())
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(120)
+def test_bench_window_small(tmp_path):
+    out = _run(tmp_path, "window")
+    assert out["pass"] and out["max_rel_error"] < 1e-9
+    assert "git_commit" in out and out["result"] == "window"
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(120)
+def test_bench_triplet_small(tmp_path):
+    out = _run(tmp_path, "triplet")
+    s = out["sets"]["visual_all_to_all"]
+    minus, plus = np.array(s["engine"])
+    # -10 ms: depression at 0.1 Hz turning into potentiation at high rates; +10 ms grows
+    assert minus[0] < -0.25 and minus[-1] > 0.5
+    assert np.all(np.diff(plus) > 0)
+    assert s["max_rel_error"] < 0.2 and out["pass"]
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(180)
+def test_bench_song_small(tmp_path):
+    """60 s at 4x the paper's learning rate: weights leave the uniform start towards the
+    bounds, and at 40 Hz depression dominates (the rate-normalising drift). Measured:
+    fractions near the bounds 0.271 (10 Hz) and 0.425 (40 Hz), 40 Hz mean weight 0.15."""
+    out = _run(tmp_path, "song")
+    frac = out["fraction_near_bounds"]
+    assert frac[0] >= 0.25 and frac[1] >= 0.4
+    assert np.mean(out["final_weights"][1]) < 0.25
+    assert out["out_rate_hz"][0] > 1.0
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(180)
+def test_bench_rstdp_small(tmp_path):
+    """600 s of the distal-reward experiment: the rewarded synapse is already the strongest."""
+    out = _run(tmp_path, "rstdp")
+    assert out["rewards"] > 50
+    assert out["rank_of_rewarded"] == 0 and out["rewarded_w_mV"] > out["others_mean_w_mV"] + 0.5
