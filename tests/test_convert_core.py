@@ -226,3 +226,24 @@ def test_bad_calibration_and_options():
     with pytest.raises(ValueError, match="BatchNorm must directly follow"):
         convert(nn.Sequential(nn.Dense(4, 4, rng=0), nn.ReLU(), nn.BatchNorm(4),
                               nn.Dense(4, 2, rng=1)), np.zeros((3, 4)))
+
+
+def test_converted_network_saves_and_runs_on_loihi(tmp_path):
+    from spikesim.backends import loihi
+
+    rng = np.random.default_rng(6)
+    x, _ = _blobs(200, rng)
+    ann = nn.Sequential(nn.Dense(8, 16, rng=0), nn.ReLU(), nn.Dense(16, 4, rng=1)).eval()
+    net = convert(ann, x, input_coding="poisson", reset="zero")  # Loihi 1 resets to 0
+    ir.io.save(net, tmp_path / "net.npz")
+    back = ir.io.load(tmp_path / "net.npz")
+    assert back.metadata["convert"]["depth"] == 2 and set(back.nodes) == set(net.nodes)
+    prog = loihi.compile(net, dt=1e-3, num_bits=8)
+    pred_ann = ann.forward(x[:6].astype(np.float32)).argmax(1)
+    T = 300
+    hits = 0
+    for i in range(6):
+        spikes = (rng.random((T + 2, 8)) < x[i] / x.max()).astype(np.uint8)
+        res = loihi.run(prog, {"input": spikes}, progress=False)
+        hits += int(np.argmax(res.outputs["output"]) == pred_ann[i])
+    assert hits >= 5
