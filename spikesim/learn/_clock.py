@@ -196,6 +196,18 @@ def projection_weights(eng: Any, name: str) -> np.ndarray:
     return eng.sw[pos].astype(np.float64)
 
 
+def projection_set_weights(eng: Any, name: str, w: np.ndarray) -> None:
+    """Overwrite the current weights of ``Sparse`` node ``name`` (Sparse order)."""
+    projection_weights(eng, name)  # validates the name and fills the position cache
+    pos = eng._weight_pos[name]
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != pos.shape:
+        raise ValueError(f"w: shape {w.shape} != ({pos.size},) synapses of {name!r}")
+    if not np.isfinite(w).all():
+        raise ValueError("w: weights must be finite")
+    eng.sw[pos] = w
+
+
 def check_weight_monitor(eng: Any, m: WeightMonitor) -> WeightMonitor:
     if m.projection not in getattr(eng, "syn_origin", {}):
         raise ValueError(f"WeightMonitor.projection: {m.projection!r} is not a Sparse "

@@ -59,6 +59,21 @@ def weights(sim: Any, projection: str) -> np.ndarray:
     return _engine(sim).weights(projection)
 
 
+def set_weights(sim: Any, projection: str, w: Any) -> None:
+    """Overwrite the current weights of ``Sparse`` node ``projection`` of a clock-engine
+    simulator (``Sparse.weight`` order), e.g. to normalise learned weights between trials
+    (Diehl and Cook 2015). Traces and the state are untouched.
+
+    Example: ``set_weights(sim, "syn", w / w.sum() * 78)``.
+    """
+    eng = _engine(sim)
+    if getattr(eng, "name", "") != "clock" or not getattr(eng, "_want_origin", False):
+        raise TypeError("sim: set_weights needs a clock-engine simulator of a plastic network")
+    from spikesim.learn._clock import projection_set_weights
+
+    projection_set_weights(eng, projection, w)
+
+
 def learned_network(sim: Any) -> ir.Network:
     """The simulator's network with every plastic ``Sparse`` holding its learned weights
     (save it with ``ir.save``; the rule stays attached).
