@@ -119,12 +119,17 @@ def simulate(net, x: np.ndarray, timesteps: Sequence[int] | int, *, batch: int =
                leave=False)
     t_start = time.perf_counter()
     done_n = 0
+    sims: dict = {}
     for s in bar:
         if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
             break
         xb = x[s:s + batch].astype(np.float64)
         B = len(xb)
-        sim = Simulator(net, dt=dt, batch=B, record=False, dtype=dtype, threads=threads, rng=0)
+        if B not in sims:  # one engine (synapse tables) per batch size, reset between batches
+            sims[B] = Simulator(net, dt=dt, batch=B, record=False, dtype=dtype, threads=threads,
+                                rng=0)
+        sim = sims[B]
+        sim.reset()
         if coding == "analog":
             stim = Frames(xb[None], dt_frame=total * dt * 2)
         else:
