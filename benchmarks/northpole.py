@@ -144,7 +144,7 @@ def mnist(args) -> dict:
     print(prog.report())
     print()
     common.print_table(rows, ["precision", "quantisation", "accuracy", "cores", "frames/s"])
-    conv = _conv_gmacs(prog, xte, args.repeats)
+    conv = _conv_gmacs(prog, xte, args.repeats, 8 if args.smoke else 64)
     fpj = _energy_fpj(res.counts)
     acc = qat_acc if qat_acc is not None else ptq_acc
     print(f"\nfloat accuracy {float_acc:.4f}; INT{main_prec} accuracy {acc:.4f} "
@@ -170,7 +170,7 @@ def mnist(args) -> dict:
             "layers": prog.schedule.rows, "dtypes": res.meta["dtypes"]}
 
 
-def _conv_gmacs(prog, x, repeats: int) -> dict:
+def _conv_gmacs(prog, x, repeats: int, batch3x3: int = 64) -> dict:
     """Host GMAC/s of the engine on conv layers: best of ``repeats`` runs of the program's
     conv layers on the test set, and of a ResNet-like 3x3 64->64 layer on 28x28 maps."""
     from spikesim.backends.northpole import IntConv2d, quantize_multiplier, run_layers
@@ -189,15 +189,18 @@ def _conv_gmacs(prog, x, repeats: int) -> dict:
     M, s = quantize_multiplier(np.full(64, 1e-4))
     layer = IntConv2d("res3x3", w, np.zeros(64, np.int64), M, s, 8, 8, False, 8, relu=True,
                       padding=1)
-    xs = g.integers(0, 256, (64, 64, 28, 28))
+    xs = g.integers(0, 256, (batch3x3, 64, 28, 28))
     t3 = np.inf
     for _ in range(repeats):
         _, st = run_layers([layer], xs, 8, False)
         t3 = min(t3, st[0]["run_s"])
-    m3 = layer.macs((64, 28, 28)) * 64
-    return {"gmacs_per_s_host": sum(macs.values()) / sum(best.values()) / 1e9,
+    m3 = layer.macs((64, 28, 28)) * batch3x3
+    g3 = m3 / t3 / 1e9
+    return {"gmacs_per_s_host": sum(macs.values()) / sum(best.values()) / 1e9 if best else g3,
+            "source": "the model's conv layers on the test set" if best else
+                      "the 3x3 64->64 layer (the model has no conv layer)",
             "per_layer": {k: macs[k] / best[k] / 1e9 for k in best},
-            "resnet_3x3_64x64_28x28_batch64": m3 / t3 / 1e9, "repeats": repeats,
+            f"resnet_3x3_64x64_28x28_batch{batch3x3}": g3, "repeats": repeats,
             "note": "best of repeats; machine shared with other agents (2 cores), timings noisy"}
 
 
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     if args.smoke:
-        args.train_samples, args.test_samples, args.calibration = 2000, 500, 128
+        args.train_samples, args.test_samples, args.calibration = 2000, 300, 128
         args.repeats = 1
     t0 = time.perf_counter()
     out = (resnet50(args) if args.resnet50_shapes else host_speed(args) if args.host_speed

@@ -15,14 +15,15 @@ def test_bench_northpole_smoke(tmp_path):
         pytest.skip("MNIST file not available")
     from spikesim.benchmarks import northpole
     out = tmp_path / "np.json"
-    assert northpole.main(["--smoke", "--no-progress", "--precision", "4", "--json",
-                           str(out)]) == 0
+    # the MLP keeps the smoke test short; the CNN path is covered by test_northpole_program
+    assert northpole.main(["--smoke", "--no-progress", "--model", "mnist-mlp", "--precision",
+                           "4", "--json", str(out)]) == 0
     d = json.loads(out.read_text())
     for k in ("accuracy", "float_accuracy", "cores", "fits_on_chip", "frames_per_s",
               "frames_per_j", "gmacs_per_s_host", "jit_s", "git_commit"):
         assert k in d, k
     assert 0 <= d["accuracy"] <= 1 and d["fits_on_chip"] and 0 < d["cores"] <= 256
-    assert d["accuracy"] > 0.5  # 2000 training images, 1 epoch
+    assert d["accuracy"] > 0.7  # 2000 training images, 1 epoch
 
 
 @pytest.mark.smoke

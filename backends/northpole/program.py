@@ -178,8 +178,10 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
     if first is None:
         raise ValueError("model has no Dense or Conv2d layer: nothing to map onto NorthPole")
     want = (first.in_features,) if _type(first) == "Dense" else (first.in_channels, None, None)
-    if x.ndim != len(want) + 1 or x.shape[0] < 1 or any(
-            w is not None and w != s for w, s in zip(want, x.shape[1:])):
+    if x.ndim < 2 or x.shape[0] < 1:
+        raise ValueError(f"calibration_data shape {x.shape} must be [N >= 1, *input_shape]")
+    if first is layers[0] and (x.ndim != len(want) + 1 or any(
+            w is not None and w != s for w, s in zip(want, x.shape[1:]))):
         raise ValueError(f"calibration_data shape {x.shape} does not match the model input "
                          f"[N, {', '.join('?' if w is None else str(w) for w in want)}] "
                          f"(first MAC layer {_type(first)})")
