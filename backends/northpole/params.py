@@ -14,7 +14,9 @@ Sources read (with the ``search`` tool, 2026-11-23):
   5x FPS per transistor, 22x lower latency; "Similar results are reported for the Yolo-v4
   detection network" (no absolute Yolo-v4 number in the abstract).
 * F. Ottati, "NorthPole, IBM's latest Neuromorphic AI Hardware", Open Neuromorphic blog, 2023
-  (open-neuromorphic.org/blog/northpole-ibm-neuromorphic-ai-hardware) [TRANS]: quotes the paper
+  (open-neuromorphic.org/blog/northpole-ibm-neuromorphic-ai-hardware) [TRANS], as transcribed
+  in ``../shared/reference/hardware.md`` section 3 (this helper's searches found the stored
+  blog but their excerpts showed only its opening, so the quote was not re-read): quotes the paper
   "256 cores, 2048 (4096 and 8192) operations per core per cycle at 8-bit (at 4- and 2-bit,
   respectively) precision, 224 megabytes of on-chip memory (768 kilobytes per core,
   32-megabyte framebuffer for input-output)", "a distributed, modular core array (16-by-16)",
@@ -40,7 +42,10 @@ Is one "operation" one multiply-accumulate (MAC)?
     174 TMAC/s. With the paper's (recalled) 4-bit interior layers the 4-bit ceiling is
     256 x 4096 x 400 MHz = 419 T ops/s; reading op = MAC gives 41 % utilisation, reading
     op = 2 MAC gives 83 %. The abstract [PAPER] stresses a "high-utilization programming
-    model", which fits the second reading (the first would also fit an all-8-bit network).
+    model", which fits the second reading (the first would also fit an all-8-bit network;
+    conversely, under the second reading an all-8-bit ResNet-50 would need 166 % of the 8-bit
+    ceiling, so the published speed itself implies mostly sub-8-bit layers, consistent with
+    the recalled 4-bit interior).
     This choice is therefore NOT independent of the published frames/s: the +/-30 % check of
     the ResNet-50 schedule against 42,460 frames/s is a consistency check, not a prediction,
     and the benchmark reports the four combinations (op = MAC or 2 MACs, paper precisions or
