@@ -5,6 +5,9 @@
 * model ``cnn`` (``tiny``: 4 and 8 channels, for smoke tests): Conv(1, 12, 5) - BatchNorm - act - AvgPool2 - Conv(12, 32, 5) - BatchNorm -
   act - AvgPool2 - Flatten - Dense(512, 10); ``act`` is ``QCFS(L)`` (``--method qcfs``) or
   ``ReLU`` (``--method percentile`` / ``max``).
+* ``--pool max`` uses max pooling in the ANN, converted by the ReLU tree of
+  :mod:`spikesim.convert.build` (extra IF layers; compare depth, synops and agreement with
+  ``--pool avg`` to see its cost).
 * The ANN is trained with :class:`spikesim.nn.Trainer` (Adam, cosine schedule), or loaded from
   ``--checkpoint`` when that file exists (written after training otherwise).
 * :func:`spikesim.convert.convert` folds batch-norm, normalises (QCFS thresholds, or the
@@ -32,8 +35,9 @@ DESCRIPTION = "ANN-to-SNN conversion (QCFS / percentile normalisation): accuracy
 MODELS = {"cnn": (12, 32), "tiny": (4, 8)}
 
 
-def build_model(kind: str, method: str, levels: int = 8, seed: int = 0):
-    """The benchmark ANN (``kind="cnn"``) with QCFS (``method="qcfs"``) or ReLU activations."""
+def build_model(kind: str, method: str, levels: int = 8, seed: int = 0, pool: str = "avg"):
+    """The benchmark ANN (``kind="cnn"``) with QCFS (``method="qcfs"``) or ReLU activations
+    and average (``pool="avg"``) or max pooling."""
     from spikesim import nn
 
     if kind not in MODELS:
@@ -43,9 +47,12 @@ def build_model(kind: str, method: str, levels: int = 8, seed: int = 0):
     def act():
         return nn.QCFS(levels=levels, threshold=3.0) if method == "qcfs" else nn.ReLU()
 
+    if pool not in ("avg", "max"):
+        raise ValueError(f"--pool {pool!r} is unknown: allowed 'avg', 'max'")
+    P = nn.AvgPool2d if pool == "avg" else nn.MaxPool2d
     return nn.Sequential(
-        nn.Conv2d(1, c1, 5, rng=seed), nn.BatchNorm(c1), act(), nn.AvgPool2d(2),
-        nn.Conv2d(c1, c2, 5, rng=seed + 1), nn.BatchNorm(c2), act(), nn.AvgPool2d(2),
+        nn.Conv2d(1, c1, 5, rng=seed), nn.BatchNorm(c1), act(), P(2),
+        nn.Conv2d(c1, c2, 5, rng=seed + 1), nn.BatchNorm(c2), act(), P(2),
         nn.Flatten(), nn.Dense(c2 * 16, 10, rng=seed + 2))
 
 
@@ -111,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="qcfs", choices=["qcfs", "percentile", "max"])
     ap.add_argument("--timesteps", type=_ints, default=[4, 8, 16, 32, 64, 128])
     ap.add_argument("--qcfs-levels", type=int, default=8)
+    ap.add_argument("--pool", default="avg", choices=["avg", "max"],
+                    help="pooling of the ANN (max: converted by the ReLU-tree approximation)")
     ap.add_argument("--percentile", type=float, default=99.9)
     ap.add_argument("--v-init", type=float, default=0.5,
                     help="initial membrane as a fraction of threshold (default 0.5)")
@@ -143,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     xtr, ytr = xtr[:a.train_samples, None], ytr[:a.train_samples]
     xte = xte[:, None]
     method_act = "qcfs" if a.method == "qcfs" else "relu"
-    model = build_model(a.model, a.method, a.qcfs_levels, a.seed)
+    model = build_model(a.model, a.method, a.qcfs_levels, a.seed, a.pool)
     train_s, epochs_run = 0.0, 0
     ckpt = Path(a.checkpoint) if a.checkpoint else None
     if ckpt is not None and ckpt.exists():
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         **common.meta(),
         "benchmark": "convert", "dataset": a.dataset, "model": a.model, "method": a.method,
-        "activation": method_act, "qcfs_levels": a.qcfs_levels if a.method == "qcfs" else None,
+        "activation": method_act, "pool": a.pool, "qcfs_levels": a.qcfs_levels if a.method == "qcfs" else None,
         "norm": norm if a.method != "qcfs" else "qcfs-threshold",
         "percentile": a.percentile if a.method == "percentile" else None,
         "v_init": a.v_init, "reset": a.reset, "readout": a.readout, "input_coding": a.input,
