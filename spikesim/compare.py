@@ -368,6 +368,17 @@ def _run_loihi(net, spikes, labels, s: Settings, depth: int):
     return correct / len(labels), merge_batches(parts), lat / len(labels), run_s, jit_s
 
 
+#: Notes added to the spiking rows of a platform.
+NOTES = {
+    "cmos45nm": ["clock reference engine (float), counts priced with the 45 nm CMOS table "
+                 "(event-driven design: effective ops, SRAM for weights and state)"],
+    "truenorth": ["weights quantised to ternary x per-neuron scale (quantize='ternary')",
+                  "TrueNorth counts every physical spike and synaptic event, splitter copies "
+                  "included; static power x chips x ticks (1 ms real-time ticks) dominates"],
+    "loihi": ["weights quantised to the Loihi format (num_bits); static power x modelled "
+              "chip time per inference"],
+}
+
 SPIKING = {"cmos45nm": ("clock", _run_clock), "truenorth": ("truenorth", _run_truenorth),
            "loihi": ("loihi", _run_loihi)}
 
@@ -475,9 +486,10 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
 
             def one(label=label, net=net, sp=sp, depth=depth, engine=engine, fn=fn, p=p):
                 acc, c, lat, run_s, jit_s = fn(net, sp, y_test, s, depth)
+                notes = [f"{s.timesteps} steps of Bernoulli input spikes + {depth} steps "
+                         "for the last spikes to reach the output"] + NOTES.get(p, [])
                 row = make_row(label, p, c, accuracy=acc, engine=engine, latency_s=lat,
-                               notes=[f"{s.timesteps} steps of Bernoulli input spikes + "
-                                      f"{depth} steps for the last spikes to reach the output"])
+                               notes=notes)
                 row.update(host_run_s=run_s, jit_s=jit_s)
                 return row
 
@@ -485,3 +497,39 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     return {"rows": rows, "published": PUBLISHED, "settings": asdict(s),
             "train_s": m["train_s"], "cached": m["cached"], "test_samples": int(len(y_test)),
             "train_samples": int(len(x_train))}
+
+
+def demo_table(n_test: int = 300, progress: bool = False,
+               log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The small comparison at the end of ``spikesim demo``: scikit-learn's 8 x 8 digits
+    (bundled with scikit-learn; synthetic digits-like data if it is not installed),
+    ``n_test`` test samples, small models, every platform. Prints the table; returns
+    :func:`compare`'s output.
+
+    Example::
+
+        out = demo_table(100)      # a few seconds once the numba cache is warm
+    """
+    try:
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        x, y, what = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64), \
+            "scikit-learn 8x8 digits"
+    except ImportError:
+        gen = np.random.default_rng(0)
+        y = gen.integers(0, 10, 1797)
+        protos = gen.random((10, 64)) < 0.3
+        x = np.clip(protos[y] * 0.8 + gen.random((1797, 64)) * 0.3, 0, 1).astype(np.float32)
+        what = "synthetic 64-pixel data (scikit-learn not installed)"
+    if not 1 <= n_test < len(y):
+        raise ValueError(f"n_test={n_test!r} must be in 1..{len(y) - 1}")
+    s = Settings(hidden=64, timesteps=16, epochs_ann=30, epochs_snn=4, batch=n_test,
+                 lr_ann=3e-3, lr_snn=5e-3)
+    log(f"energy per inference across platforms: {what}, {len(y) - n_test} training and "
+        f"{n_test} test samples, {s.timesteps} steps (a small version of `spikesim bench "
+        f"energy`)")
+    out = compare(x[:-n_test], y[:-n_test], x[-n_test:], y[-n_test:], s, progress=progress,
+                  log=lambda m: None)
+    log(format_rows(out["rows"], PUBLISHED))
+    return out

@@ -103,3 +103,24 @@ def test_compare_bad_input():
         cmp.compare(x, y, x, y, platforms=["tpu"])
     with pytest.raises(ValueError, match="x_test"):
         cmp.compare(x, y, x + 2, y, progress=False)
+
+
+def test_committed_bench_rows_reproducible():
+    from pathlib import Path
+
+    p = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "energy_mnist.json"
+    if not p.is_file():
+        pytest.skip("no committed energy benchmark result")
+    d = json.loads(p.read_text())
+    assert d["published"] and d["rows"]
+    for r in d["rows"]:
+        if r["status"] != "ok":
+            assert r["energy_j"] is None and r["reason"]
+            continue
+        e = r["energy_j"]
+        assert cmp.row_energy(r) == pytest.approx((e["low"], e["nominal"], e["high"]),
+                                                  rel=1e-12)
+        c = Counts.from_dict(r["counts"])
+        assert r["accuracy"] is not None and 0 <= r["accuracy"] <= 1
+        if r["synops"] is not None:
+            assert r["synops"] == pytest.approx(c.synops / c.samples)
