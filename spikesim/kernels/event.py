@@ -14,7 +14,7 @@ Three event sources, merged in time order:
   delivers every synapse of the row with the same delay (one heap operation per distinct
   delay per spike), then re-pushes the cursor at the next delay group;
 * the *input stream*: external spike times, sorted by (time, channel);
-* the *neuron heap*: an indexed min-heap holding at most one wake-up time per neuron:
+* the *neuron heap*: an indexed 4-ary min-heap holding at most one wake-up time per neuron:
   ``FIRE`` (exact threshold crossing), ``CHECK`` (a rigorous lower bound on the crossing
   time of a CubaLIF neuron), ``REFR`` (end of the refractory period) or ``STALE``.
 
@@ -81,43 +81,53 @@ C_LEN = 6
 
 
 # ------------------------------------------------------------------------- neuron heap
+# A 4-ary min-heap keyed by (time, neuron index). ``hkey[p]``/``hidx[p]``: key and neuron at
+# heap position p (the four children of p are contiguous: one cache line of keys);
+# ``hpos[i]``: position of neuron i, -1 when it has no pending wake-up.
 @njit(cache=True, inline="always")
-def _hless(hkey, a, b):
-    ka = hkey[a]
-    kb = hkey[b]
-    return ka < kb or (ka == kb and a < b)
-
-
-@njit(cache=True)
 def _hup(hkey, hidx, hpos, p):
+    k = hkey[p]
     i = hidx[p]
     while p > 0:
-        par = (p - 1) >> 1
-        j = hidx[par]
-        if _hless(hkey, j, i):
+        par = (p - 1) >> 2
+        kp = hkey[par]
+        ip = hidx[par]
+        if kp < k or (kp == k and ip < i):
             break
-        hidx[p] = j
-        hpos[j] = p
+        hkey[p] = kp
+        hidx[p] = ip
+        hpos[ip] = p
         p = par
+    hkey[p] = k
     hidx[p] = i
     hpos[i] = p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hdown(hkey, hidx, hpos, p, size):
+    k = hkey[p]
     i = hidx[p]
     while True:
-        c = 2 * p + 1
-        if c >= size:
+        c0 = 4 * p + 1
+        if c0 >= size:
             break
-        if c + 1 < size and _hless(hkey, hidx[c + 1], hidx[c]):
-            c += 1
-        j = hidx[c]
-        if _hless(hkey, i, j):
+        b = c0
+        kb = hkey[c0]
+        ib = hidx[c0]
+        for c in range(c0 + 1, min(c0 + 4, size)):
+            kc = hkey[c]
+            ic = hidx[c]
+            if kc < kb or (kc == kb and ic < ib):
+                b = c
+                kb = kc
+                ib = ic
+        if k < kb or (k == kb and i < ib):
             break
-        hidx[p] = j
-        hpos[j] = p
-        p = c
+        hkey[p] = kb
+        hidx[p] = ib
+        hpos[ib] = p
+        p = b
+    hkey[p] = k
     hidx[p] = i
     hpos[i] = p
 
@@ -132,10 +142,10 @@ def _hset(hkey, hidx, hpos, ctr, i, key):
         size = ctr[C_HSIZE] - 1
         ctr[C_HSIZE] = size
         hpos[i] = -1
-        hkey[i] = np.inf
         if p == size:
             return
         last = hidx[size]
+        hkey[p] = hkey[size]
         hidx[p] = last
         hpos[last] = p
         _hup(hkey, hidx, hpos, p)
@@ -143,14 +153,14 @@ def _hset(hkey, hidx, hpos, ctr, i, key):
         return
     if p < 0:
         size = ctr[C_HSIZE]
-        hkey[i] = key
+        hkey[size] = key
         hidx[size] = i
         hpos[i] = size
         ctr[C_HSIZE] = size + 1
         _hup(hkey, hidx, hpos, size)
         return
-    old = hkey[i]
-    hkey[i] = key
+    old = hkey[p]
+    hkey[p] = key
     if key < old:
         _hup(hkey, hidx, hpos, p)
     elif key > old:
@@ -303,7 +313,7 @@ def _advance(S, j, pr, t, nupd):
 def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy=False):
     """Schedule neuron ``j``'s wake-up. ``lazy``: if an earlier wake-up is pending, leave it
     (marked stale, re-evaluated when reached) instead of moving it down the heap."""
-    if lazy and S[j, S_WAKE] != W_NONE and hkey[j] <= key:
+    if lazy and S[j, S_WAKE] != W_NONE and hkey[hpos[j]] <= key:
         S[j, S_WAKE] = W_STALE
         return
     if key == np.inf:
@@ -506,7 +516,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             ri2[:rec_t.shape[0]] = rec_i
             rec_t, rec_i = rt2, ri2
         td = qt[0] if ctr[C_QSIZE] > 0 else np.inf
-        tw = hkey[hidx[0]] if ctr[C_HSIZE] > 0 else np.inf
+        tw = hkey[0] if ctr[C_HSIZE] > 0 else np.inf
         ti = in_t[ip] if ip < nin else np.inf
         if td <= ti and td <= tw:
             t = td
