@@ -29,12 +29,14 @@ are applied before the threshold test at ``t``. A run of ``duration`` processes 
 with times in ``[t, t + duration)``; ``run(a); run(b)`` equals ``run(a + b)`` exactly.
 
 Cost model (see :mod:`spikesim.kernels.event`): work is proportional to events, not to
-neurons x time. A synaptic event costs one analytic advance of its target (``1 + ports``
-exponentials), a bound of a few flops and an ``O(log N)`` update of an indexed heap of
-neuron wake-up times; a spike costs one ``O(log Q)`` operation on the queue of arrivals per
-distinct delay of its synapses; a CubaLIF neuron solves for its exact crossing time only
-when its lower-bound wake-up time is reached with no input in between. A neuron that no
-event reaches is never touched.
+neurons x time. A synaptic event costs one analytic advance of its target (one exponential
+for LIF; ``1 + ports`` for CubaLIF, or one when its rates are commensurate), a bound of a few
+flops and an ``O(log N)`` update of an indexed 4-ary heap of neuron wake-up times (none for an
+inhibitory input, which can only delay a crossing, nor for a delta neuron that cannot cross
+without input); a spike costs one ``O(log Q)`` operation on the queue of arrivals per distinct
+delay of its synapses; a CubaLIF neuron solves for its exact crossing time (about 0.2 us)
+only when its lower-bound wake-up time is reached with no input in between. A neuron that no
+event reaches is never touched. Measured: ``spikesim bench sparse [--accuracy | --cuba]``.
 
 ``Counts`` (source ``"event"``): ``neuron_updates`` (= ``membrane_updates``) are the analytic
 advances performed; ``synops_ac``/``weight_reads`` the deliveries with a nonzero weight made
