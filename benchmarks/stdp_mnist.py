@@ -3,9 +3,11 @@
 ``spikesim bench stdp-mnist --neurons 100 --seeds 3 --json PATH``
 
 Network (per the paper, with the deviations listed): 784 Poisson inputs (rate = pixel/4 Hz,
-350 ms per image, then 150 ms without input) -> all-to-all plastic synapses (multiplicative
-nearest-neighbour STDP, ``nu_post = 0.01``, ``nu_pre = 0.0001``, tau 20 ms; per-neuron sum of
-input weights normalised to 78 w_max/1 before each image) -> ``n`` excitatory neurons
+350 ms per image, then 150 ms without input) -> all-to-all plastic synapses (the paper's
+rule, a nearest-spike triplet rule: at a post spike ``w += nu_post * x_pre * y2`` with
+``y2`` the 40 ms post trace from before the spike, at a pre spike ``w -= nu_pre * y1``;
+``nu_post = 0.01``, ``nu_pre = 0.0001``, 20 ms traces, additive, hard bounds; per-neuron
+sum of input weights normalised to 78 w_max before each image) -> ``n`` excitatory neurons
 (tau 100 ms, rest -65 mV, threshold -52 mV + theta, refractory 5 ms) with Diehl and Cook's
 adaptive threshold (theta += 0.05 mV per spike, tau 1e4 s) -> one inhibitory neuron each
 (one-to-one) -> inhibition of every other excitatory neuron. When an image gives fewer than
@@ -42,9 +44,10 @@ def build(n: int, rng: np.random.Generator, *, plastic: bool = True, w_in=None,
     from spikesim import ir, learn
 
     w0 = rng.uniform(0.0, 0.3, (n, 784)) * SCALE if w_in is None else w_in
-    rule = learn.PairSTDP(a_plus=0.01, a_minus=0.0001, tau_plus=0.020, tau_minus=0.020,
-                          w_min=0.0, w_max=SCALE, weight_dependence="multiplicative",
-                          pairing="nearest") if plastic else None
+    rule = learn.TripletSTDP(a2_plus=0.0, a3_plus=0.01 * SCALE, a2_minus=0.0001 * SCALE,
+                             a3_minus=0.0, tau_plus=0.020, tau_minus=0.020, tau_x=0.020,
+                             tau_y=0.040, w_min=0.0, w_max=SCALE,
+                             pairing="nearest") if plastic else None
     exc_kw = dict(tau=0.100, v_leak=-65 * mV, v_reset=-65 * mV, refractory=0.005)
     if plastic:
         exc = ir.AdaptiveLIF(n, v_threshold=-52 * mV, tau_adapt=1e4, delta_threshold=0.05 * mV,
