@@ -46,5 +46,8 @@ def run_demo(out: str = "spikesim_demo", progress: bool = True) -> int:
     fig.savefig(png, dpi=110)
     plt.close(fig)
     print(f"  wrote {png}")
+    from spikesim.compare import demo_table
+
+    demo_table(n_test=300, progress=progress)
     print(f"demo finished in {time.perf_counter() - t_start:.1f} s")
     return 0
