@@ -233,10 +233,9 @@ def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, widx, smask, nzmask, h
                 n_neg += ng
         if nf > 0:
             q = 0
-            for j in range(256):
-                if fl[j]:
-                    fired[q] = j
-                    q += 1
+            for j in range(256):  # branch-free compaction of the fired flags
+                fired[q] = j
+                q += fl[j]
     else:
         pc = pidx[c]
         for j in range(256):
@@ -331,13 +330,15 @@ def _run_core(T, inputs, V, xbar, atype, wdet, wsto, widx, smask, nzmask, has_st
 def _route(c, t, tl, nf, fired, route, buf8, core_x, core_y, rec_index, rec, out_count, cnt):
     n_r = 0
     n_h = 0
+    recording = rec.shape[1] > 0
     for q in range(nf):
         j = fired[q]
-        r = rec_index[c, j]
-        if r >= 0:
-            if rec.shape[0] > 0:
-                rec[tl, r] = 1
-            out_count[r] += 1
+        if recording:
+            r = rec_index[c, j]
+            if r >= 0:
+                if rec.shape[0] > 0:
+                    rec[tl, r] = 1
+                out_count[r] += 1
         tc = route[c, j, R_CORE]
         if tc >= 0:
             buf8[(t + route[c, j, R_DELAY]) % 16, tc, route[c, j, R_AXON]] = 1
