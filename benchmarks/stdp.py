@@ -81,13 +81,15 @@ def run_triplet(small: bool) -> dict:
     return out
 
 
-def run_song(small: bool, progress: bool) -> dict:
+def run_song(small: bool, progress: bool, duration: float | None = None) -> dict:
     from spikesim.learn.experiments import song2000
 
     if small:
         kw = dict(duration=60.0, measure=20.0, a_plus=0.02)
     else:
         kw = dict(duration=500.0, measure=100.0, a_plus=0.005)
+    if duration is not None:
+        kw["duration"] = float(duration)
     t0 = time.perf_counter()
     r = song2000(rates=(10.0, 40.0), progress=progress, **kw)
     wall = time.perf_counter() - t0
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("result", choices=["window", "triplet", "song", "rstdp", "engines"])
     ap.add_argument("--small", action="store_true", help="reduced sizes (smoke test)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--duration", type=float, default=None,
+                    help="song: simulated seconds per input rate (default 500; 60 with --small)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "triplet":
         out = run_triplet(args.small)
     elif args.result == "song":
-        out = run_song(args.small, progress)
+        out = run_song(args.small, progress, args.duration)
     elif args.result == "rstdp":
         out = run_rstdp(args.small, progress, args.seed)
     else:
