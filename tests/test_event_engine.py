@@ -193,3 +193,15 @@ def test_bad_input():
     endless = ir.Network({"n": ir.LIF(1, v_threshold=0.0, v_reset=0.5)}, [])
     with pytest.raises(ValueError, match="fire endlessly"):
         Simulator(endless, engine="event", rng=0)
+
+
+def test_cuba_readout_output_is_the_closed_form_at_the_end():
+    tm, ts = 0.02, 0.005
+    nodes = {"in": ir.Input(1), "s": ir.Sparse.from_dense(np.full((2, 1), 0.7), delay=2e-3),
+             "ro": ir.CubaLI(2, tau_mem=tm, tau_syn=ts), "o": ir.Output()}
+    net = ir.Network(nodes, ["in->s", "s->ro", "ro->o"])
+    res = Simulator(net, engine="event", rng=0).run(
+        0.05, inputs={"in": SpikeTimes(times=[0.008], indices=[0])}, progress=False)
+    s = 0.05 - 0.010
+    expect = 0.7 * ts / (ts - tm) * (np.exp(-s / ts) - np.exp(-s / tm))
+    np.testing.assert_allclose(res.outputs["o"], [[expect, expect]], rtol=1e-12)
