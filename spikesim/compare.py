@@ -83,6 +83,18 @@ class Settings:
     lr_snn: float = 2e-3
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("hidden", "timesteps", "epochs_ann", "epochs_snn", "batch", "gpu_batch",
+                     "num_bits"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Settings.{name}={v!r}: must be an int >= 1")
+        if self.reset not in ("zero", "subtract"):
+            raise ValueError(f"Settings.reset={self.reset!r}: allowed 'zero' or 'subtract'")
+        for name in ("percentile", "lr_ann", "lr_snn"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Settings.{name}={getattr(self, name)!r}: must be > 0")
+
 
 # ---------------------------------------------------------------------------- counts
 def ann_counts(model: Any, x: np.ndarray, source: str = "ann") -> Any:
@@ -429,8 +441,9 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     x_test = np.asarray(x_test, np.float32)
     for name, v in (("x_train", x_train), ("x_test", x_test)):
         if v.ndim != 2 or v.size == 0 or v.min() < 0 or v.max() > 1:
+            rng_ = f", range [{v.min()}, {v.max()}]" if v.size else ""
             raise ValueError(f"{name}: need a non-empty [N, n] array in [0, 1], got shape "
-                             f"{v.shape}")
+                             f"{v.shape}{rng_}")
     y_test = np.asarray(y_test)
     m = train_models(x_train, np.asarray(y_train), s, cache_dir=cache_dir, progress=progress,
                      log=log)

@@ -101,8 +101,12 @@ def test_compare_bad_input():
     y = np.zeros(4, int)
     with pytest.raises(ValueError, match="platforms"):
         cmp.compare(x, y, x, y, platforms=["tpu"])
-    with pytest.raises(ValueError, match="x_test"):
+    with pytest.raises(ValueError, match=r"x_test.*range \[2.0, 2.0\]"):
         cmp.compare(x, y, x + 2, y, progress=False)
+    with pytest.raises(ValueError, match="Settings.timesteps"):
+        cmp.Settings(timesteps=0)
+    with pytest.raises(ValueError, match="Settings.reset"):
+        cmp.Settings(reset="soft")
 
 
 def test_committed_bench_rows_reproducible():
