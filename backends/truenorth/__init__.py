@@ -17,12 +17,15 @@ multi-core programs: :func:`.chip.program_from_cores`; the random full-chip work
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import params
 from .chip import Program, program_from_cores, run_program
 from .core import NeuronParams, run_core
 from .mapping import compile_network, mapping_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spikesim.sim.result import Result
 
 __all__ = ["params", "NeuronParams", "run_core", "Program", "compile", "run",
            "program_from_cores", "run_program", "mapping_table"]
@@ -44,7 +47,7 @@ def compile(net: Any, quantize: str | None = None, relay: str | None = None,
 
 def run(program: Program, inputs: Any = None, ticks: int | None = None, seed: int = 0,
         threads: int = 1, pad_latency: bool = True, record_spikes: bool = True,
-        progress: bool = True) -> "Result":  # noqa: F821
+        progress: bool = True) -> "Result":
     """Run a compiled program; 1 tick = 1 ms.
 
     Args:

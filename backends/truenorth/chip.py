@@ -185,8 +185,6 @@ def run_program(prog: Program, inputs: Any = None, ticks: int | None = None, see
         res = run_program(prog, x, seed=0)      # x: uint8 [batch, T, n_inputs]
         res.outputs["out"].argmax(1)
     """
-    from . import _kernels as K
-
     if not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads: {threads!r} must be an integer >= 1")
     if inputs is None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import params as P
 from .chip import Program, program_from_cores
-from .core import CoreArrays, pack_cores  # noqa: F401  (pack_cores for small custom builds)
+from .core import CoreArrays
 
 
 def random_chip(n_cores: int = P.CORES_PER_CHIP, density: float = 0.5, stochastic: bool = False,

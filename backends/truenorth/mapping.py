@@ -66,7 +66,7 @@ def _relay_layers(layer: Layer, n_levels: int, threshold: float) -> list[Layer]:
     groups = [np.arange(s, min(s + G, n_in)) for s in range(0, n_in, G)]
     absw = np.abs(W)
     a = np.where((absw > 0).any(1), np.true_divide(absw.sum(1), np.maximum((absw > 0).sum(1), 1)), 1.0)
-    rows, b_rows = [], []
+    rows = []
     for gi in groups:
         for sgn in (1.0, -1.0):
             r = np.zeros((n_out, n_in))
