@@ -54,3 +54,22 @@ def test_bench_rstdp_small(tmp_path):
     out = _run(tmp_path, "rstdp")
     assert out["rewards"] > 50
     assert out["rank_of_rewarded"] == 0 and out["rewarded_w_mV"] > out["others_mean_w_mV"] + 0.5
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(300)
+def test_bench_stdp_mnist_tiny(tmp_path):
+    from spikesim.benchmarks import common, stdp_mnist
+
+    try:
+        common.mnist_path(None)
+    except Exception:
+        pytest.skip("MNIST not available")
+    path = tmp_path / "mnist.json"
+    assert stdp_mnist.main(["--neurons", "10", "--seeds", "2", "--jobs", "2", "--train", "40",
+                            "--label", "20", "--test", "30", "--no-progress",
+                            "--json", str(path)]) == 0
+    out = json.loads(path.read_text())
+    assert len(out["accuracies"]) == 2 and 0.0 <= out["accuracy"] <= 1.0
+    assert out["train_samples"] == 40 and out["s_per_sample"] > 0
+    assert out["seeds"][0]["classes_assigned"] >= 1
