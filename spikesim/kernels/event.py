@@ -483,6 +483,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     if init:
         for j in range(N):
             pr = prm[pidx[j]]
+            if pr[P_VTH] == np.inf:
+                continue  # readouts (LI, CubaLI) never fire
             if S[j, S_V] >= pr[P_VTH] or int(pr[P_KIND]) != K_CUBA:
                 _schedule(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, False)
             else:
