@@ -1,7 +1,7 @@
 """Optional: event-engine spike times vs NEST's precise-timing ``iaf_psc_exp_ps``.
 
 NEST (``pip install nest-simulator``) lives in its own virtualenv, by default
-``/work/venvs/nest`` (override with ``$SPIKESIM_NEST_PYTHON`` pointing to its python); the test
+``$SPIKESIM_VENVS/nest`` (override with ``$SPIKESIM_NEST_PYTHON`` pointing to its python); the test
 is skipped when it is absent. A feed-forward layer of 20 neurons receives 60 Poisson channels
 (excitatory and inhibitory, 1 ms delay); spike times must agree to 1 us.
 """
@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spikesim.benchmarks.common import venv_python
+
 from spikesim import ir
 from spikesim.sim import Simulator, SpikeTimes
 
-NEST_PY = Path(os.environ.get("SPIKESIM_NEST_PYTHON", "/work/venvs/nest/bin/python"))
+NEST_PY = Path(os.environ.get("SPIKESIM_NEST_PYTHON", str(venv_python("nest"))))
 
 RUNNER = r"""
 import json, sys
