@@ -46,6 +46,7 @@ def test_int8_program_is_bit_exact_and_close_to_float(data):
     from spikesim.energy import northpole_energy_per_mac, report
     e = report(c, "northpole").total[1]
     assert e == pytest.approx(prog.macs_per_frame * northpole_energy_per_mac())
+    assert prog.frames_per_j() == pytest.approx(1 / e)
     assert res.meta["frames_per_s"] == prog.schedule.frames_per_s
     assert res.engine == "northpole" and res.run_s > 0
 

@@ -75,6 +75,18 @@ class Program:
         """The per-layer schedule next to the roofline (readable text)."""
         return self.schedule.table()
 
+    def frames_per_j(self) -> float:
+        """Frames per joule from :func:`spikesim.energy.report` on one frame's dense MACs
+        (the energy module's NorthPole entry: one all-in cost per MAC, calibrated on the
+        published ResNet-50 571 frames/J)."""
+        from spikesim.energy import report
+        from spikesim.sim import Counts
+
+        c = Counts.empty([s.name for s in self.shapes], samples=1, source="northpole")
+        for s in self.shapes:
+            c.add(s.name, dense_mac=s.macs)
+        return 1.0 / report(c, "northpole").total[1]
+
 
 def _type(layer) -> str:
     return type(layer).__name__
