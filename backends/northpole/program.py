@@ -309,10 +309,12 @@ def run(program: Program, inputs: np.ndarray, *, batch_size: int = 1024,
 
     Returns a :class:`spikesim.sim.Result`: ``outputs["logits"]`` (float, dequantised int32
     accumulators ``[N, classes]``), ``outputs["acc"]`` (the int32 accumulators), ``counts``
-    (per MAC layer: dense_mac, weight_reads, state_reads, state_writes, spikes_routed = NoC
-    packets, hops, cycles), ``meta`` with saturations, the modelled chip time, frames/s and
-    the host throughput (``gmacs_per_s_host``). ``run_s`` is host wall time, JIT excluded
-    (``jit_s``).
+    (per MAC layer: dense_mac (every multiply-accumulate the dense hardware does, zeros
+    included; dense_ac stays 0: NorthPole multiplies valued inputs), weight_reads,
+    state_reads, state_writes, spikes_routed = NoC packets, hops, cycles; definitions in
+    ``counts.meta["definitions"]``), ``meta`` with saturations, the modelled chip time,
+    frames/s and the host throughput (``gmacs_per_s_host``). ``run_s`` is host wall time, JIT
+    excluded (``jit_s``).
 
     Example::
 
@@ -349,8 +351,8 @@ def run(program: Program, inputs: np.ndarray, *, batch_size: int = 1024,
                           kinds={s.name: "layer" for s in program.shapes}, samples=n,
                           source="northpole", unfilled=("spikes", "neuron_updates",
                                                         "membrane_updates", "synops_ac",
-                                                        "synops_mac", "dense_ac",
-                                                        "plasticity_updates", "ticks"))
+                                                        "synops_mac", "plasticity_updates",
+                                                        "ticks"))
     sat: dict[str, dict[str, int]] = {}
     mac_s = 0.0
     for j, layer in enumerate(program.layers):
