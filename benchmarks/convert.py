@@ -8,8 +8,9 @@
 * ``--pool max`` uses max pooling in the ANN, converted by the ReLU tree of
   :mod:`spikesim.convert.build` (extra IF layers; compare depth, synops and agreement with
   ``--pool avg`` to see its cost).
-* The ANN is trained with :class:`spikesim.nn.Trainer` (Adam, cosine schedule), or loaded from
-  ``--checkpoint`` when that file exists (written after training otherwise).
+* The ANN is trained with :class:`spikesim.nn.Trainer` (Adam, batch 256, cosine schedule from
+  ``--lr`` 3e-3 over ``--epochs`` 4, then for QCFS one fine-tuning epoch from 3e-4), or loaded
+  from ``--checkpoint`` when that file exists (written after training otherwise).
 * :func:`spikesim.convert.convert` folds batch-norm, normalises (QCFS thresholds, or the
   ``--percentile`` of ReLU activations on ``--calibration`` training images) and builds an
   ``ir.Network`` with IF neurons (reset by subtraction, ``--v-init`` times threshold) and an
@@ -56,16 +57,22 @@ def build_model(kind: str, method: str, levels: int = 8, seed: int = 0, pool: st
         nn.Flatten(), nn.Dense(c2 * 16, 10, rng=seed + 2))
 
 
-def train_ann(model, x_train, y_train, *, epochs: int, lr: float = 2e-3, batch_size: int = 128,
-              seed: int = 0, progress: bool = True):
-    """Train ``model`` on uint8 images ``[N, 1, 28, 28]`` (scaled by 1/255); returns History."""
+def train_ann(model, x_train, y_train, *, epochs: int, lr: float = 3e-3, batch_size: int = 256,
+              finetune_epochs: int = 0, finetune_lr: float = 3e-4, seed: int = 0,
+              progress: bool = True):
+    """Train ``model`` on uint8 images ``[N, 1, 28, 28]`` (scaled by 1/255): Adam with a
+    cosine schedule from ``lr`` over ``epochs`` epochs, then ``finetune_epochs`` more with a
+    cosine schedule from ``finetune_lr`` (shuffling seeds ``seed`` and ``seed + 1``)."""
     from spikesim import nn
 
-    opt = nn.Adam(model, lr)
-    tr = nn.Trainer(model, nn.CrossEntropy(), opt, batch_size=batch_size,
-                    schedule=nn.CosineLR(max(epochs, 1), min_factor=0.05), rng=seed,
-                    input_scale=1 / 255, progress=progress)
-    return tr.fit(x_train, y_train, epochs=epochs)
+    for ep, lr0, sd in ((epochs, lr, seed), (finetune_epochs, finetune_lr, seed + 1)):
+        if ep <= 0:
+            continue
+        tr = nn.Trainer(model, nn.CrossEntropy(), nn.Adam(model, lr0), batch_size=batch_size,
+                        schedule=nn.CosineLR(ep, min_factor=0.05), rng=sd, input_scale=1 / 255,
+                        progress=progress)
+        tr.fit(x_train, y_train, epochs=ep)
+    return model
 
 
 def ann_predict(model, x, batch: int = 1000) -> np.ndarray:
@@ -127,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readout", default="membrane", choices=["membrane", "spikes"])
     ap.add_argument("--input", default="analog", choices=["analog", "poisson"])
     ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch-size", type=int, default=256, help="ANN training batch")
+    ap.add_argument("--finetune-epochs", type=int, default=None,
+                    help="extra epochs from --finetune-lr (default: 1 for qcfs, 0 otherwise)")
+    ap.add_argument("--finetune-lr", type=float, default=3e-4)
     ap.add_argument("--train-samples", type=int, default=60000)
     ap.add_argument("--test-samples", type=int, default=10000,
                     help="test images the SNN is simulated on (ANN: always the full test set)")
@@ -154,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     method_act = "qcfs" if a.method == "qcfs" else "relu"
     model = build_model(a.model, a.method, a.qcfs_levels, a.seed, a.pool)
     train_s, epochs_run = 0.0, 0
+    ft = a.finetune_epochs if a.finetune_epochs is not None else (1 if a.method == "qcfs" else 0)
     ckpt = Path(a.checkpoint) if a.checkpoint else None
     if ckpt is not None and ckpt.exists():
         meta = load_checkpoint(ckpt, model)
@@ -161,10 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loaded ANN from {ckpt}")
     else:
         with common.Timer() as t:
-            train_ann(model, xtr, ytr, epochs=a.epochs, lr=a.lr, seed=a.seed, progress=progress)
-        train_s, epochs_run = t.s, a.epochs
+            train_ann(model, xtr, ytr, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
+                      finetune_epochs=ft, finetune_lr=a.finetune_lr, seed=a.seed,
+                      progress=progress)
+        train_s, epochs_run = t.s, a.epochs + ft
         if ckpt is not None:
-            save_checkpoint(ckpt, model, meta={"train_s": train_s, "epochs": a.epochs,
+            save_checkpoint(ckpt, model, meta={"train_s": train_s, "epochs": epochs_run,
                                                "model": a.model, "method": a.method})
     model.eval()
     ann_pred = ann_predict(model, xte)

@@ -17,6 +17,7 @@ MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 def test_bench_convert_smoke(tmp_path):
     p = tmp_path / "convert.json"
     argv = ["--model", "tiny", "--method", "qcfs", "--train-samples", "3000", "--epochs", "1",
+            "--finetune-epochs", "0", "--batch-size", "64",
             "--test-samples", "100", "--calibration", "200", "--timesteps", "4,16",
             "--batch", "50", "--data", str(MNIST), "--no-progress", "--json", str(p)]
     assert bench.main(argv) == 0
