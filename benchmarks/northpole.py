@@ -132,11 +132,12 @@ def mnist(args) -> dict:
         if label == str(main_prec):
             prog, res = pr, rs
     ptq_acc = acc_mix[str(main_prec)]["ptq"]
-    qat_acc = None
+    qat_acc, qat_s = None, 0.0
     if args.qat_epochs > 0:
         with common.Timer() as t_qat:
             finetune(net, xtr, ytr, main_prec, epochs=args.qat_epochs, lr=args.qat_lr,
                      rng=args.seed, progress=not args.no_progress)
+        qat_s = t_qat.s
         prog, res, qat_acc = evaluate(main_prec)
         acc_mix[str(main_prec)]["qat"] = qat_acc
         rows.append([str(main_prec), f"QAT {args.qat_epochs} ep", qat_acc, prog.cores,
@@ -164,7 +165,8 @@ def mnist(args) -> dict:
             "latency_s": res.meta["latency_s"], "gmacs_per_s_host": conv["gmacs_per_s_host"],
             "gmacs_per_s_host_detail": conv, "gmacs_per_s_host_whole_run":
                 res.meta["gmacs_per_s_host"], "run_s": res.run_s, "jit_s": res.jit_s,
-            "train_s": t_train.s, "train_samples": int(len(ytr)),
+            "train_s": t_train.s, "qat_s": qat_s, "qat_epochs": args.qat_epochs,
+            "train_samples": int(len(ytr)),
             "test_samples": int(len(yte)), "epochs": args.epochs,
             "saturations": res.meta["saturations"], "schedule": prog.schedule.summary(),
             "layers": prog.schedule.rows, "dtypes": res.meta["dtypes"]}

@@ -1,6 +1,5 @@
 """NorthPole mapping: per-layer schedule, roofline, fit checks, shape-only ResNet-50."""
 import math
-import warnings
 
 import pytest
 
