@@ -13,10 +13,16 @@ of magnitude ``<= B <= 2**53``. Layers above ``2**53`` fall back to an int64 mat
 slower; unreachable with <= 8-bit operands below a fan-in of 2.7e11). The int32 bias is added
 afterwards in int64. :meth:`_MacLayer.exact_dtype` picks the path; the choice is reported per
 layer in the run statistics.
+
+Threads: a conv layer is processed in cache-sized batch chunks, two at a time on two worker
+threads (the numba kernels release the GIL); while they run, BLAS is limited to one thread per
+call with ``threadpoolctl`` when it is installed (process-wide for that time), which avoids
+oversubscribing the cores. Results do not depend on the threading.
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -29,12 +35,24 @@ from spikesim.backends.northpole.layers import (
 _DT = {"float32": np.float32, "float32-split": np.float32, "float64": np.float64,
        "int64": np.int64}
 _F32_EXACT = 2 ** 24
+#: worker threads for conv chunks (each runs im2col, a 1-thread GEMM and requantisation)
+_WORKERS = 2
+
+
+def _blas_single_thread():
+    """Context limiting BLAS to one thread per call (threadpoolctl if installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 #: im2col chunks are kept near this many elements (cache-sized blocks: im2col, GEMM and
 #: requantisation of a block run while it is hot in cache).
 _IM2COL_ELEMS = 1_000_000
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _requant_kernel(acc, bias, M, s, lo, hi, do_requant, out):  # pragma: no cover - numba
     """acc [R, C] (float or int, integer values) + bias[C] -> int32 clamp -> optional
     requantisation ``(a*M + 2**(s-1)) >> s`` and clamp to [lo, hi]; writes ``out``.
@@ -67,7 +85,7 @@ def _requant_kernel(acc, bias, M, s, lo, hi, do_requant, out):  # pragma: no cov
     return nacc, nout
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, ho, wo, cols):  # pragma: no cover - numba
     """x [N, H, W, C] -> cols [N*ho*wo, kh*kw*C] (patch order kh, kw, C), zero padding."""
     n, h, w, c = x.shape
@@ -194,19 +212,37 @@ def _conv(layer: IntConv2d, x: np.ndarray, st: dict) -> np.ndarray:
     rows = ho * wo
     out = np.empty((n * rows, o), dtype=np.float32 if layer.out_bits is not None else np.int64)
     per = max(1, _IM2COL_ELEMS // max(1, rows * kh * kw * c))
-    cols = np.empty((min(per, n) * rows, kh * kw * c), dtype=dt)
     direct = out.dtype == dt and dtype == "float32"
     xm = _xmax(layer)
-    for b0 in range(0, n, per):
+    starts = list(range(0, n, per))
+    workers = min(_WORKERS, len(starts))
+    bufs = [np.empty((min(per, n) * rows, kh * kw * c), dtype=dt) for _ in range(workers)]
+
+    def chunk(i: int) -> tuple[int, int]:
+        b0 = starts[i]
         nb = min(per, n - b0)
-        cb = cols[:nb * rows]
+        cb = bufs[i % workers][:nb * rows]
         _im2col_kernel(xp[b0:b0 + nb], kh, kw, sh, sw, ph, pw, ho, wo, cb)
         ob = out[b0 * rows:(b0 + nb) * rows]
+        loc = {"acc_saturations": 0, "out_saturations": 0}
         if direct:  # GEMM straight into the output block, requantised in place
             np.matmul(cb, wt, out=ob)
-            _mac_out(layer, ob, st, ob)
+            _mac_out(layer, ob, loc, ob)
         else:
-            _mac_out(layer, _matmul_exact(cb, wt, dtype, xm), st, ob)
+            _mac_out(layer, _matmul_exact(cb, wt, dtype, xm), loc, ob)
+        return loc["acc_saturations"], loc["out_saturations"]
+
+    if workers == 1:
+        res = [chunk(i) for i in range(len(starts))]
+    else:
+        # one chunk per worker thread (numba kernels release the GIL; BLAS limited to one
+        # thread per call when threadpoolctl is available, so 2 workers use 2 cores)
+        res = []
+        with _blas_single_thread(), ThreadPoolExecutor(workers) as ex:
+            for k in range(0, len(starts), workers):
+                res += list(ex.map(chunk, range(k, min(k + workers, len(starts)))))
+    st["acc_saturations"] += sum(r[0] for r in res)
+    st["out_saturations"] += sum(r[1] for r in res)
     return out.reshape(n, ho, wo, o)
 
 
