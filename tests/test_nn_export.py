@@ -33,14 +33,17 @@ def _layer_spikes(net, x):
     return out, h
 
 
-@pytest.mark.parametrize("direct", [False, True])
-def test_fc_export_gives_identical_spikes_on_clock_engine(direct):
+@pytest.mark.parametrize("direct,bias", [(False, False), (True, False), (False, True), (True, True)])
+def test_fc_export_gives_identical_spikes_on_clock_engine(direct, bias):
     rng = np.random.default_rng(0)
     T, B = 30, 3
-    net = Sequential(Dense(20, 30, bias=False, rng=0), LIF(beta=0.8, threshold=1.0),
-                     Dense(30, 10, bias=False, rng=1),
+    net = Sequential(Dense(20, 30, bias=bias, rng=0), LIF(beta=0.8, threshold=1.0),
+                     Dense(30, 10, bias=bias, rng=1),
                      LIF(beta=0.9, threshold=0.5, reset="zero"),
-                     Dense(10, 5, bias=False, rng=2), LI(beta=0.7)).astype(np.float64).eval()
+                     Dense(10, 5, bias=bias, rng=2), LI(beta=0.7)).astype(np.float64).eval()
+    if bias:
+        for i in (0, 2, 4):
+            net[i].params["bias"][...] = rng.normal(0, 0.2, net[i].params["bias"].shape)
     for i in (0, 2, 4):
         net[i].params["weight"] *= 3
     if direct:  # analog pixels, constant over time

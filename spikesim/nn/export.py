@@ -14,10 +14,8 @@ Mapping (time step ``dt`` in seconds; the nn forward convention equals the clock
 
 On the clock engine every synapse stage adds one step: the spikes of the ``l``-th spiking layer
 (``l = 1`` for the first) appear ``l`` steps later than in training, and are otherwise identical
-(tested). One caveat: the engine applies a projection's bias from its first step, while in
-training layer ``l`` first receives it at engine step ``l``; spikes are identical when the
-layers feeding spiking layers have no bias (``bias=False``), and differ only through that
-``l``-step head start of the bias otherwise.
+(tested, with and without biases: the engine starts a projection's bias in the step its first
+input can arrive, which is when the trained layer first receives it).
 ``ReLU`` and ``AdaptiveLIF`` have no exact IR equivalent here and raise ``ValueError``.
 """
 from __future__ import annotations
