@@ -343,6 +343,7 @@ def test_bad_input_messages():
         Simulator(net, dt=DT, rng=0).run(0.00015)
 
 
+@pytest.mark.slow  # compiling the parallel kernel from a cold cache takes 20-80 s
 def test_threads_give_identical_results():
     import numba
 

@@ -65,6 +65,7 @@ def one_step_per_spike(train, batch):
     return a
 
 
+@pytest.mark.slow  # over 20 s with a cold numba cache; the event tests check counts too
 @pytest.mark.timeout(240)
 def test_event_engine_counts_equal_offline_counts():
     net, x, stim, steps, batch = _net_and_input()
