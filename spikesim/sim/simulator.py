@@ -92,6 +92,13 @@ class Simulator:
         (:class:`Poisson`, :class:`SpikeTimes`, :class:`Frames` or arrays)."""
         return self.engine.run(duration, inputs, progress=progress)
 
+    def network(self) -> ir.Network:
+        """The simulated network with its current (learned) weights, ready to save with
+        :func:`spikesim.ir.save`."""
+        from spikesim.learn import learned_network
+
+        return learned_network(self)
+
     def reset(self) -> None:
         """Back to t = 0 and the initial state."""
         self.engine.reset()
