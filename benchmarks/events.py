@@ -98,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="spikesim bench events", description=DESCRIPTION)
     p.add_argument("--data", default=None, help="MNIST .npz (default: ../shared/data/mnist.npz "
                                                 "or $SPIKESIM_MNIST)")
-    p.add_argument("--train", type=int, default=25000, help="training digits (default %(default)s)")
+    p.add_argument("--train", type=int, default=35000, help="training digits (default %(default)s)")
     p.add_argument("--test", type=int, default=5000, help="test digits (default %(default)s)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--timesteps", type=int, default=10, help="frames over the 315 ms recording")
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.2, help="dropout after the LIF layer")
+    p.add_argument("--dropout", type=float, default=0.3, help="dropout after the LIF layer")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--downsample", action="store_true",
                    help="tonic Downsample(spatial_factor=0.5): 34x34 -> 17x17")
