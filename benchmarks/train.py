@@ -37,7 +37,7 @@ import numpy as np
 from spikesim.benchmarks import common
 
 DESCRIPTION = "MNIST surrogate-gradient training (fc/conv, direct/poisson) vs snnTorch"
-SNNTORCH_PY = "/work/venvs/snntorch/bin/python"
+SNNTORCH_PY = str(common.venv_python("snntorch"))
 
 
 class PeakRSS:
@@ -258,8 +258,9 @@ def run_snntorch(args, data_path: str, n_train: int, n_test: int) -> dict:
     py = args.snntorch_python
     if not Path(py).exists():
         raise FileNotFoundError(
-            f"{py} not found: create it with `python -m venv /work/venvs/snntorch && "
-            "/work/venvs/snntorch/bin/pip install torch snntorch`, or pass --snntorch-python")
+            f"{py} not found: create it with `python -m venv {common.venv_dir('snntorch')} && "
+            f"{common.venv_dir('snntorch')}/bin/pip install torch==2.13.0 snntorch`, or pass "
+            "--snntorch-python")
     cfg = {"data": str(data_path), "n_train": n_train, "n_test": n_test, "model": args.model,
            "epochs": args.epochs, "timesteps": args.timesteps, "encoding": args.encoding,
            "batch_size": args.batch_size, "threads": args.threads, "lr": args.lr,
