@@ -368,20 +368,11 @@ class EventEngine:
                 + self.sproj.nbytes + self.indptr.nbytes) / nnz
 
     def _set_record(self, record: Any) -> None:
-        spiking = [n for n in self.groups if self.net[n].spiking]
-        if record is True:
-            names = spiking
-        elif record is False or record is None:
-            names = []
-        else:
-            names = list(record)
-            for n in names:
-                if n not in spiking:
-                    raise ValueError(f"record: {n!r} is not a spiking neuron node; choose from "
-                                     f"{spiking}")
-        self.record_names = names
+        from spikesim.sim.monitors import record_names
+
+        self.record_names = record_names(self.net, self.groups, record)
         self.rec_mask = np.zeros(self.N, np.bool_)
-        for n in names:
+        for n in self.record_names:
             self.rec_mask[self.offset[n]:self.offset[n] + self.net[n].n] = True
 
     # ------------------------------------------------------------------ state

@@ -23,3 +23,18 @@ class StateMonitor:
     variables: tuple[str, ...] = ("v",)
     index: Any = None
     every: int = 1
+
+
+def record_names(net: Any, groups: list, record: Any) -> list:
+    """Which neuron nodes' spikes a run records: ``True`` (every spiking node), ``False`` /
+    ``None`` (none) or a list of spiking node names (checked)."""
+    spiking = [n for n in groups if net[n].spiking]
+    if record is True:
+        return spiking
+    if record is False or record is None:
+        return []
+    names = list(record)
+    for n in names:
+        if n not in spiking:
+            raise ValueError(f"record: {n!r} is not a spiking neuron node; choose from {spiking}")
+    return names
