@@ -315,6 +315,15 @@ def _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st):
 
 
 @njit(cache=True, nogil=True)
+def fired_buffers(batch, n_neurons, n_events, dtype):
+    """Scratch lists of one step's spikes (batch, index, value), large enough for every
+    neuron of every batch entry plus every input event of the chunk."""
+    cap = batch * n_neurons + n_events + 1
+    return (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
+            np.ones(cap, dtype=dtype))
+
+
+@njit(cache=True, nogil=True)
 def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uniform_delay,
               syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out):
     """Advance ``nsteps`` steps from absolute step ``n0`` on one thread.
@@ -329,10 +338,7 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
     buf = st[4]
     L = buf.shape[0]
     N = v.shape[1]
-    cap = batch * N + ev[0].shape[0] + 1
-    fired_b = np.empty(cap, dtype=np.int64)
-    fired_i = np.empty(cap, dtype=np.int64)
-    fired_v = np.ones(cap, dtype=buf.dtype)
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -360,13 +366,10 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
     L = buf.shape[0]
     N = v.shape[1]
     T = blocks.shape[0] - 1
-    cap = batch * N + ev[0].shape[0] + 1
-    tb = np.empty((T, cap), dtype=np.int64)
-    ti = np.empty((T, cap), dtype=np.int64)
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)  # per-thread spike lists
+    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
     tn = np.zeros(T, dtype=np.int64)
-    fired_b = np.empty(cap, dtype=np.int64)
-    fired_i = np.empty(cap, dtype=np.int64)
-    fired_v = np.ones(cap, dtype=buf.dtype)
     n_rec = 0
     n_mon = 0
     ev_ptr = 0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from spikesim.kernels.clock import _after_update, _monitor, _update_block
+from spikesim.kernels.clock import _after_update, _monitor, _update_block, fired_buffers
 
 #: Column layout of the per-slot parameter table ``rp[R, 16]``.
 RP = ("kind", "a2p", "a3p", "a2m", "a3m", "d_r1", "d_r2", "d_o1", "d_o2", "nearest", "mult",
@@ -189,10 +189,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
     buf = st[4]
     L = buf.shape[0]
     N = v.shape[1]
-    cap = batch * N + ev[0].shape[0] + 1
-    fired_b = np.empty(cap, dtype=np.int64)
-    fired_i = np.empty(cap, dtype=np.int64)
-    fired_v = np.ones(cap, dtype=buf.dtype)
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -224,13 +221,10 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
     L = buf.shape[0]
     N = v.shape[1]
     T = blocks.shape[0] - 1
-    cap = batch * N + ev[0].shape[0] + 1
-    tb = np.empty((T, cap), dtype=np.int64)
-    ti = np.empty((T, cap), dtype=np.int64)
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)  # per-thread spike lists
+    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
     tn = np.zeros(T, dtype=np.int64)
-    fired_b = np.empty(cap, dtype=np.int64)
-    fired_i = np.empty(cap, dtype=np.int64)
-    fired_v = np.ones(cap, dtype=buf.dtype)
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
