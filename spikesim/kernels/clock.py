@@ -46,112 +46,121 @@ def _fire(b, i, fired_b, fired_i, nf, spike_count):
     return nf + 1
 
 
+_CH = 256  # neurons per chunk of the homogeneous fast path
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _thr(vi, r, spk, mode, th, vr, rs):
+    """Refractory hold, threshold and reset of one neuron without branches (so that the
+    update loops vectorise): returns (v, refractory counter, fired)."""
+    ref = r > 0
+    fire = (vi >= th) & (not ref) & spk
+    vo = vr if ref else vi
+    vf = vr if mode == 0 else vi - (th - vr)
+    vo = vf if fire else vo
+    ro = rs if fire else (r - 1 if ref else r)
+    return vo, ro, fire
+
+
 @njit(cache=True, nogil=True)
 def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_, b_, r_, th,
                 vr, rs, pc, pd, pbias, fired_b, fired_i, nf):
-    """Homogeneous group (scalar parameters): update, threshold and reset in one pass on
-    0-based views, so loop indices are provably non-negative (no wrap-around checks)."""
+    """Homogeneous group (scalar parameters). Neurons go in chunks of ``_CH``: one branch-free
+    pass updates, thresholds and resets the chunk (a SIMD loop on 0-based views, so indices
+    are provably non-negative) and flags the spikes; a second pass, only when the chunk has a
+    spike, appends them in index order. ``same`` counts updates that left v unchanged."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
-    m = i1 - i0
-    vv = v[b, i0:i1]
-    rc = refc[b, i0:i1]
-    same = 0  # updates that left v unchanged (branch-free count, kept in a register)
-    if kind == KIND_DELTA:
-        x0 = buf[slot, 0, b, i0:i1]
-        pb0 = pbias[0, i0:i1]
-        for j in range(m):
-            v_old = vv[j]
-            x = x0[j]
-            x0[j] = 0
-            if has_pbias:
-                x += pb0[j]
-            vi = a_ * v_old + b_ + r_ * x
-            if rc[j] > 0:
-                rc[j] -= 1
-                vi = vr
-            elif spk and vi >= th:
-                vi = vr if mode == 0 else vi - (th - vr)
-                rc[j] = rs
-                nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
-            same += vi == v_old
-            vv[j] = vi
-    elif np_ == 2:
-        c0_ = pc[0]
-        c1_ = pc[1]
-        d0_ = pd[0]
-        d1_ = pd[1]
-        cu0 = cur[0, b, i0:i1]
-        cu1 = cur[1, b, i0:i1]
-        x0 = buf[slot, 0, b, i0:i1]
-        x1 = buf[slot, 1, b, i0:i1]
-        pb0 = pbias[0, i0:i1]
-        pb1 = pbias[1, i0:i1]
-        if direct and not has_pbias:
-            # the common case (e.g. CUBA): inputs already added to the currents
+    flag = np.empty(_CH, dtype=np.bool_)
+    same = 0
+    for c0 in range(i0, i1, _CH):
+        c1 = min(c0 + _CH, i1)
+        m = c1 - c0
+        vv = v[b, c0:c1]
+        rc = refc[b, c0:c1]
+        nspk = 0
+        if kind == KIND_DELTA:
+            x0 = buf[slot, 0, b, c0:c1]
+            pb0 = pbias[0, c0:c1]
             for j in range(m):
                 v_old = vv[j]
-                c0 = cu0[j]
-                c1 = cu1[j]
-                vi = a_ * v_old + b_ + c0_ * c0 + c1_ * c1
-                cu0[j] = c0 * d0_
-                cu1[j] = c1 * d1_
-                if rc[j] > 0:
-                    rc[j] -= 1
-                    vi = vr
-                elif spk and vi >= th:
-                    vi = vr if mode == 0 else vi - (th - vr)
-                    rc[j] = rs
-                    nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
+                x = x0[j]
+                x0[j] = 0
+                if has_pbias:
+                    x += pb0[j]
+                vi, rc[j], f = _thr(a_ * v_old + b_ + r_ * x, rc[j], spk, mode, th, vr, rs)
+                flag[j] = f
+                nspk += f
                 same += vi == v_old
                 vv[j] = vi
-            return nf, same
-        for j in range(m):
-            v_old = vv[j]
-            c0 = cu0[j]
-            c1 = cu1[j]
-            if not direct:
-                c0 += x0[j]
-                c1 += x1[j]
-                x0[j] = 0
-                x1[j] = 0
-            if has_pbias:
-                c0 += pb0[j]
-                c1 += pb1[j]
-            vi = a_ * v_old + b_ + c0_ * c0 + c1_ * c1
-            cu0[j] = c0 * d0_
-            cu1[j] = c1 * d1_
-            if rc[j] > 0:
-                rc[j] -= 1
-                vi = vr
-            elif spk and vi >= th:
-                vi = vr if mode == 0 else vi - (th - vr)
-                rc[j] = rs
-                nf = _fire(b, i0 + j, fired_b, fired_i, nf, spike_count)
-            same += vi == v_old
-            vv[j] = vi
-    else:
-        for j in range(m):
-            i = i0 + j
-            v_old = vv[j]
-            vi = a_ * v_old + b_
-            for k in range(np_):
-                ck = cur[k, b, i]
-                if not direct:
-                    ck += buf[slot, k, b, i]
-                    buf[slot, k, b, i] = 0
-                if has_pbias:
-                    ck += pbias[k, i]
-                vi += pc[k] * ck
-                cur[k, b, i] = ck * pd[k]
-            if rc[j] > 0:
-                rc[j] -= 1
-                vi = vr
-            elif spk and vi >= th:
-                vi = vr if mode == 0 else vi - (th - vr)
-                rc[j] = rs
-                nf = _fire(b, i, fired_b, fired_i, nf, spike_count)
-            same += vi == v_old
-            vv[j] = vi
+        elif np_ == 2:
+            cc0 = pc[0]
+            cc1 = pc[1]
+            d0 = pd[0]
+            d1 = pd[1]
+            cu0 = cur[0, b, c0:c1]
+            cu1 = cur[1, b, c0:c1]
+            if direct and not has_pbias:
+                # the common case (e.g. CUBA): inputs already added to the currents
+                for j in range(m):
+                    v_old = vv[j]
+                    x = cu0[j]
+                    y = cu1[j]
+                    vi, rc[j], f = _thr(a_ * v_old + b_ + cc0 * x + cc1 * y, rc[j], spk, mode,
+                                        th, vr, rs)
+                    cu0[j] = x * d0
+                    cu1[j] = y * d1
+                    flag[j] = f
+                    nspk += f
+                    same += vi == v_old
+                    vv[j] = vi
+            else:
+                x0 = buf[slot, 0, b, c0:c1]
+                x1 = buf[slot, 1, b, c0:c1]
+                pb0 = pbias[0, c0:c1]
+                pb1 = pbias[1, c0:c1]
+                for j in range(m):
+                    v_old = vv[j]
+                    x = cu0[j]
+                    y = cu1[j]
+                    if not direct:
+                        x += x0[j]
+                        y += x1[j]
+                        x0[j] = 0
+                        x1[j] = 0
+                    if has_pbias:
+                        x += pb0[j]
+                        y += pb1[j]
+                    vi, rc[j], f = _thr(a_ * v_old + b_ + cc0 * x + cc1 * y, rc[j], spk, mode,
+                                        th, vr, rs)
+                    cu0[j] = x * d0
+                    cu1[j] = y * d1
+                    flag[j] = f
+                    nspk += f
+                    same += vi == v_old
+                    vv[j] = vi
+        else:
+            for j in range(m):
+                i = c0 + j
+                v_old = vv[j]
+                vi = a_ * v_old + b_
+                for k in range(np_):
+                    ck = cur[k, b, i]
+                    if not direct:
+                        ck += buf[slot, k, b, i]
+                        buf[slot, k, b, i] = 0
+                    if has_pbias:
+                        ck += pbias[k, i]
+                    vi += pc[k] * ck
+                    cur[k, b, i] = ck * pd[k]
+                vi, rc[j], f = _thr(vi, rc[j], spk, mode, th, vr, rs)
+                flag[j] = f
+                nspk += f
+                same += vi == v_old
+                vv[j] = vi
+        if nspk:
+            for j in range(m):
+                if flag[j]:
+                    nf = _fire(b, c0 + j, fired_b, fired_i, nf, spike_count)
     return nf, same
 
 
