@@ -1,9 +1,18 @@
-"""numba kernels for convolution (im2col / col2im) and max pooling, parallel over the batch.
+"""numba kernels for convolution (im2col / col2im, sparse input) and max pooling, parallel
+over the batch.
 
-The GEMMs stay in BLAS (``np.matmul``); these kernels do the memory-bound rearrangements that
-numpy's strided copies do slowly. Layouts: images ``[N, C, H, W]`` (C order); columns
-``[N*Ho*Wo, C*kh*kw]`` with row ``(n, oh, ow)`` and column ``(c, i, j)``. Slow twins:
-``tests/naive_nn.py`` (``conv2d``, ``pool2d``).
+The dense GEMMs stay in BLAS (``np.matmul``); these kernels do the memory-bound rearrangements
+that numpy's strided copies do slowly. Layouts: images ``[N, C, H, W]`` (C order); columns
+``[N*Ho*Wo, C*kh*kw]`` with row ``(n, oh, ow)`` and column ``(c, i, j)``.
+
+Sparse input (spikes between layers are mostly zero): ``sparse_conv_forward`` scatters
+``x[n, c, h, w] * weight[:, c, i, j]`` into every output position the input reaches, skipping
+zeros, and ``sparse_conv_weight_grad`` gathers the weight gradient the same way; the cost is
+proportional to the number of non-zero inputs instead of the number of inputs, and no column
+matrix is built. Both work for any values (zeros are skipped, not assumed elsewhere), so they
+are exact for non-binary input too. The weight gradient is accumulated in a fixed number of
+batch chunks (independent of the thread count) and summed in chunk order, so results are
+reproducible. Slow twins: ``tests/naive_nn.py`` (``conv2d``, ``pool2d``).
 """
 from __future__ import annotations
 
@@ -45,6 +54,93 @@ def _col2im(gcols, kh, kw, stride, ho, wo, gx):
                         for j in range(kw):
                             gx[n, c, h0 + i, w0 + j] += gcols[r, k]
                             k += 1
+
+
+def _sparse_fwd(x, wr, bias, stride, pad, ho, wo, acc, y):
+    """x [N, C, H, W]; wr [C, kh, kw, Co]; bias [Co]; acc [N, ho, wo, Co] scratch;
+    y [N, Co, ho, wo]. Zero inputs are skipped."""
+    N, C, H, W = x.shape
+    kh, kw, Co = wr.shape[1], wr.shape[2], wr.shape[3]
+    for n in prange(N):
+        a = acc[n]
+        a[...] = 0.0
+        for c in range(C):
+            for h in range(H):
+                hp = h + pad
+                for w in range(W):
+                    v = x[n, c, h, w]
+                    if v == 0:
+                        continue
+                    wp = w + pad
+                    for i in range(kh):
+                        t = hp - i
+                        if t < 0:
+                            break
+                        if t % stride != 0:
+                            continue
+                        oh = t // stride
+                        if oh >= ho:
+                            continue
+                        for j in range(kw):
+                            u = wp - j
+                            if u < 0:
+                                break
+                            if u % stride != 0:
+                                continue
+                            ow = u // stride
+                            if ow >= wo:
+                                continue
+                            for co in range(Co):
+                                a[oh, ow, co] += v * wr[c, i, j, co]
+        for co in range(Co):
+            for oh in range(ho):
+                for ow in range(wo):
+                    y[n, co, oh, ow] = a[oh, ow, co] + bias[co]
+
+
+def _sparse_gw(x, g, stride, pad, gl, gwr):
+    """Weight gradient from sparse input: x [N, C, H, W], g [N, Co, ho, wo] (d loss / d out);
+    gl [K, ho, wo, Co] scratch; gwr [K, C, kh, kw, Co] per-chunk sums (K batch chunks)."""
+    N, C, H, W = x.shape
+    Co, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    K, kh, kw = gwr.shape[0], gwr.shape[2], gwr.shape[3]
+    for k in prange(K):
+        acc = gwr[k]
+        acc[...] = 0.0
+        q = gl[k]
+        for n in range(k * N // K, (k + 1) * N // K):
+            for co in range(Co):
+                for oh in range(ho):
+                    for ow in range(wo):
+                        q[oh, ow, co] = g[n, co, oh, ow]
+            for c in range(C):
+                for h in range(H):
+                    hp = h + pad
+                    for w in range(W):
+                        v = x[n, c, h, w]
+                        if v == 0:
+                            continue
+                        wp = w + pad
+                        for i in range(kh):
+                            t = hp - i
+                            if t < 0:
+                                break
+                            if t % stride != 0:
+                                continue
+                            oh = t // stride
+                            if oh >= ho:
+                                continue
+                            for j in range(kw):
+                                u = wp - j
+                                if u < 0:
+                                    break
+                                if u % stride != 0:
+                                    continue
+                                ow = u // stride
+                                if ow >= wo:
+                                    continue
+                                for co in range(Co):
+                                    acc[c, i, j, co] += v * q[oh, ow, co]
 
 
 def _nhwc_to_nchw(y, N, P, C, out):
@@ -105,6 +201,9 @@ def _pair(f):
 _IM2COL, _COL2IM = _pair(_im2col), _pair(_col2im)
 _TO_NCHW, _TO_ROWS = _pair(_nhwc_to_nchw), _pair(_nchw_to_nhwc)
 _MP_FWD, _MP_BWD = _pair(_maxpool_fwd), _pair(_maxpool_bwd)
+_SP_FWD, _SP_GW = _pair(_sparse_fwd), _pair(_sparse_gw)
+_GW_CHUNKS = 8  # batch chunks of the sparse weight gradient (fixed: results do not depend on
+                # the thread count)
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int) -> tuple[np.ndarray, int, int]:
@@ -116,8 +215,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int) -> tuple[np.ndarray, in
 
 
 def col2im(gcols: np.ndarray, shape: tuple, kh: int, kw: int, stride: int, ho: int,
-           wo: int) -> np.ndarray:
-    gx = np.empty(shape, dtype=gcols.dtype)
+           wo: int, out: np.ndarray | None = None) -> np.ndarray:
+    gx = np.empty(shape, dtype=gcols.dtype) if out is None else out
     _COL2IM[gcols.size < _SMALL](np.ascontiguousarray(gcols), kh, kw, stride, ho, wo, gx)
     return gx
 
@@ -148,3 +247,37 @@ def maxpool_backward(g: np.ndarray, idx: np.ndarray, k: int, shape: tuple) -> np
     gx = np.empty(shape, dtype=g.dtype)
     _MP_BWD[gx.size < _SMALL](np.ascontiguousarray(g), idx, k, gx)
     return gx
+
+
+def sparse_conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: int,
+                        pad: int) -> np.ndarray:
+    """Convolution ``[N, C, H, W] -> [N, Co, ho, wo]`` that skips zero inputs (``x`` is not
+    padded; ``pad`` zeros are implied)."""
+    n, c, h, wd = x.shape
+    co, _, kh, kw = w.shape
+    ho, wo = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    wr = np.ascontiguousarray(w.transpose(1, 2, 3, 0))
+    b = np.zeros(co, w.dtype) if bias is None else np.ascontiguousarray(bias, dtype=w.dtype)
+    acc = np.empty((n, ho, wo, co), dtype=w.dtype)
+    y = np.empty((n, co, ho, wo), dtype=w.dtype)
+    work = np.count_nonzero(x) * kh * kw * co
+    _SP_FWD[bool(work < _SMALL)](np.ascontiguousarray(x, dtype=w.dtype), wr, b, stride, pad, ho, wo,
+                           acc, y)
+    return y
+
+
+def sparse_conv_weight_grad(x: np.ndarray, g: np.ndarray, kh: int, kw: int, stride: int,
+                            pad: int) -> np.ndarray:
+    """``d loss / d weight [Co, C, kh, kw]`` of :func:`sparse_conv_forward` for the output
+    gradient ``g [N, Co, ho, wo]``, skipping zero inputs."""
+    n, c = x.shape[:2]
+    co, ho, wo = g.shape[1:]
+    k = max(1, min(_GW_CHUNKS, n))
+    gl = np.empty((k, ho, wo, co), dtype=g.dtype)
+    gwr = np.empty((k, c, kh, kw, co), dtype=g.dtype)
+    _SP_GW[bool(x.size * co < _SMALL)](np.ascontiguousarray(x, dtype=g.dtype),
+                                 np.ascontiguousarray(g), stride, pad, gl, gwr)
+    tot = gwr[0].copy()
+    for i in range(1, k):  # fixed order: reproducible
+        tot += gwr[i]
+    return np.ascontiguousarray(tot.transpose(3, 0, 1, 2))

@@ -162,8 +162,18 @@ class Dense(Layer):
         return f"{self.in_features}, {self.out_features}, bias={'bias' in self.params}"
 
 
+SPARSE_DENSITY = 0.3  # Conv2d input with fewer non-zeros than this fraction: sparse kernels
+_SPARSE_MIN = 4096  # inputs smaller than this always take the dense path
+_GX_CHUNK = 16384  # output positions per chunk of the Conv2d input gradient
+
+
 class Conv2d(Layer):
-    """2-d convolution (cross-correlation, as PyTorch) on ``[N, Cin, H, W]``; im2col + BLAS.
+    """2-d convolution (cross-correlation, as PyTorch) on ``[N, Cin, H, W]``.
+
+    Dense input: im2col + BLAS. Sparse input (fewer than ``SPARSE_DENSITY`` non-zeros, e.g.
+    spikes from a LIF layer): the forward pass and the weight gradient skip zero inputs
+    (cost proportional to the spike count, no column matrix); the input gradient is dense
+    (BLAS, in batch chunks).
 
     ``weight [Cout, Cin, kh, kw]``, ``bias [Cout]``; integer ``stride`` and zero ``padding``.
 
@@ -211,40 +221,59 @@ class Conv2d(Layer):
         if x.ndim != 4:
             raise ValueError(f"Conv2d: input shape {x.shape} must be [N, Cin, H, W]")
         p = self.padding
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
         kh, kw = self.kernel_size
-        if xp.shape[2] < kh or xp.shape[3] < kw:
+        if x.shape[2] + 2 * p < kh or x.shape[3] + 2 * p < kw:
             raise ValueError(f"Conv2d: input {x.shape} is smaller than kernel {self.kernel_size}")
         w = self.effective_weight()
-        cols, ho, wo = CK.im2col(xp, kh, kw, self.stride)
-        y = cols @ w.reshape(self.out_channels, -1).T
-        del cols
-        if "bias" in self.params:
-            y += self.params["bias"]
-        self._cache = (x, w, ho, wo)  # cols are recomputed in backward (memory)
-        return CK.rows_to_nchw(y, x.shape[0], ho, wo)
+        # sparse input (spikes): scatter the non-zero inputs, no column matrix
+        sparse = x.size >= _SPARSE_MIN and np.count_nonzero(x) < SPARSE_DENSITY * x.size
+        if sparse:
+            y = CK.sparse_conv_forward(x, w, self.params.get("bias"), self.stride, p)
+            ho, wo = y.shape[2:]
+        else:
+            xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+            cols, ho, wo = CK.im2col(xp, kh, kw, self.stride)
+            y = cols @ w.reshape(self.out_channels, -1).T
+            del cols
+            if "bias" in self.params:
+                y += self.params["bias"]
+            y = CK.rows_to_nchw(y, x.shape[0], ho, wo)
+        self._cache = (x, w, ho, wo, sparse)  # cols are recomputed in backward (memory)
+        return y
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        x, w, ho, wo = self._cache
+        x, w, ho, wo, sparse = self._cache
         p = self.padding
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
         kh, kw = self.kernel_size
-        cols, _, _ = CK.im2col(xp, kh, kw, self.stride)
-        gy = CK.nchw_to_rows(g)
-        gw = np.ascontiguousarray((cols.T @ gy).T).reshape(w.shape)
+        if sparse:
+            gw = CK.sparse_conv_weight_grad(x, np.ascontiguousarray(g), kh, kw, self.stride, p)
+        else:
+            xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+            cols, _, _ = CK.im2col(xp, kh, kw, self.stride)
+            gy = CK.nchw_to_rows(g)
+            gw = np.ascontiguousarray((cols.T @ gy).T).reshape(w.shape)
+            del cols, gy
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
         self.grads["weight"] = gw
         if "bias" in self.params:
-            self.grads["bias"] = gy.sum(0)
-        del cols
+            self.grads["bias"] = g.sum(axis=(0, 2, 3))
         if not self.needs_input_grad:
             return None
-        gcols = gy @ w.reshape(self.out_channels, -1)
-        gx = CK.col2im(gcols, xp.shape, kh, kw, self.stride, ho, wo)
+        # d/dx: (g rows @ W) then col2im, in batch chunks (the column matrix of a whole
+        # T*B batch would be hundreds of MB)
+        n = x.shape[0]
+        shape = (n, x.shape[1], x.shape[2] + 2 * p, x.shape[3] + 2 * p)
+        gx = np.empty(shape, dtype=g.dtype)
+        wm = w.reshape(self.out_channels, -1)
+        step = max(1, _GX_CHUNK // max(1, ho * wo))
+        for i in range(0, n, step):
+            gy = CK.nchw_to_rows(g[i:i + step])
+            CK.col2im(gy @ wm, (len(gy) // (ho * wo), *shape[1:]), kh, kw, self.stride, ho,
+                      wo, out=gx[i:i + step])
         if p:
-            gx = gx[:, :, p:-p, p:-p]
-        return np.ascontiguousarray(gx)
+            gx = np.ascontiguousarray(gx[:, :, p:-p, p:-p])
+        return gx
 
     def cache_arrays(self):
         return [] if self._cache is None else [self._cache[0]]
