@@ -82,6 +82,7 @@ class Settings:
     lr_ann: float = 1e-3
     lr_snn: float = 2e-3
     seed: int = 0
+    relay_thresholds: tuple = (2.0, 4.0, 8.0, 16.0, 32.0)
 
     def __post_init__(self) -> None:
         for name in ("hidden", "timesteps", "epochs_ann", "epochs_snn", "batch", "gpu_batch",
@@ -94,6 +95,12 @@ class Settings:
         for name in ("percentile", "lr_ann", "lr_snn"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Settings.{name}={getattr(self, name)!r}: must be > 0")
+        thr = self.relay_thresholds
+        if (not isinstance(thr, (tuple, list)) or not thr
+                or not all(isinstance(v, (int, float)) and v > 0 for v in thr)):
+            raise ValueError(f"Settings.relay_thresholds={thr!r}: must be a non-empty tuple of "
+                             "numbers > 0")
+        object.__setattr__(self, "relay_thresholds", tuple(float(v) for v in thr))
 
 
 # ---------------------------------------------------------------------------- counts
@@ -163,12 +170,15 @@ def row_energy(row: dict[str, Any]) -> tuple[float, float, float]:
 
 def make_row(model: str, platform: str, counts: Any, *, accuracy: float, engine: str,
              latency_s: float | None, report_kwargs: dict | None = None,
-             notes: Sequence[str] = ()) -> dict[str, Any]:
+             notes: Sequence[str] = (), fan_in_mapping: dict | None = None) -> dict[str, Any]:
     """One measured row: prices ``counts`` on ``platform`` with :func:`spikesim.energy.report`.
 
     ``synops`` are effective synaptic ops per inference (AC + MAC; None when the source does
     not count them), ``macs`` the multiply-accumulates per inference the platform is charged
     for (dense ones on ``gpu``/``northpole``, effective ones elsewhere), energies in J.
+    ``fan_in_mapping``: how the platform maps the network's largest fan-in (``max_fan_in``,
+    ``method``, a short ``summary`` for the table, and platform figures such as cores or the
+    relay neurons' measured cost).
     """
     from spikesim import energy
 
@@ -190,6 +200,7 @@ def make_row(model: str, platform: str, counts: Any, *, accuracy: float, engine:
         "energy_by_category_j": {k: v[1] for k, v in rep.by_category().items()},
         "latency_s": latency_s, "energy_source": f"{rep.title} (counts from {counts.source})",
         "energy_notes": list(rep.notes), "notes": list(notes), "samples": int(n),
+        "fan_in_mapping": fan_in_mapping,
         "report_kwargs": kw, "counts": counts.to_dict(),
     }
 
@@ -199,7 +210,7 @@ def unavailable_row(model: str, platform: str, engine: str, reason: str) -> dict
     return {"model": model, "platform": platform, "engine": engine,
             "status": "not available", "reason": reason, "accuracy": None, "synops": None,
             "macs": None, "spikes_per_inference": None, "energy_j": None, "latency_s": None,
-            "energy_source": None}
+            "energy_source": None, "fan_in_mapping": None}
 
 
 def format_rows(rows: Sequence[dict[str, Any]], published: Sequence[dict] | None = None) -> str:
@@ -209,21 +220,32 @@ def format_rows(rows: Sequence[dict[str, Any]], published: Sequence[dict] | None
         return "-" if v is None else format(v * scale, fmt)
 
     head = ["model", "platform", "engine", "accuracy", "synops", "MACs", "spikes",
-            "uJ low", "uJ", "uJ high", "latency ms"]
+            "uJ low", "uJ", "uJ high", "latency ms", "fan-in mapping"]
     body = []
     for r in rows:
         if r["status"] != "ok":
             body.append([r["model"], r["platform"], r["engine"],
-                         f"not available: {r['reason'][:70]}"] + [""] * 7)
+                         f"not available: {r['reason'][:70]}"] + [""] * 8)
             continue
         e = r["energy_j"]
         body.append([r["model"], r["platform"], r["engine"], f(r["accuracy"], 1, ".4f"),
                      f(r["synops"]), f(r["macs"]), f(r["spikes_per_inference"]),
                      f(e["low"], 1e6), f(e["nominal"], 1e6), f(e["high"], 1e6),
-                     f(r["latency_s"], 1e3)])
-    w = [max(len(h), *(len(b[i]) for b in body if len(b[i]) < 40)) for i, h in enumerate(head)]
+                     f(r["latency_s"], 1e3), (r.get("fan_in_mapping") or {}).get("summary", "-")])
+    w = [max(len(h), *(len(b[i]) for b in body if len(b[i]) < 40 or i == len(head) - 1))
+         for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(k) for h, k in zip(head, w)), "  ".join("-" * k for k in w)]
     lines += ["  ".join(c.ljust(k) for c, k in zip(b, w)).rstrip() for b in body]
+    methods: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        m = r.get("fan_in_mapping") or {}
+        if m.get("method"):
+            methods.setdefault((f"{r['platform']} ({r['engine']})", m["method"]),
+                               []).append(r["model"])
+    if methods:
+        fan = max((r.get("fan_in_mapping") or {}).get("max_fan_in", 0) for r in rows)
+        lines.append(f"fan-in mapping (largest fan-in: {fan} inputs into one neuron):")
+        lines += [f"  {k} [{', '.join(v)}]: {m}" for (k, m), v in methods.items()]
     if published:
         lines.append("published, for scale (other workloads):")
         for p in published:
@@ -333,7 +355,7 @@ def _batches(spikes: np.ndarray, batch: int, pad: int):
         yield i, np.concatenate([sb, np.zeros((pad,) + sb.shape[1:], bool)])
 
 
-def _run_clock(net, spikes, labels, s: Settings, depth: int):
+def _run_clock(net, spikes, labels, s: Settings, depth: int, calib: Any = None):
     from spikesim.sim import Frames, Simulator
 
     correct, parts, run_s, jit_s = 0, [], 0.0, 0.0
@@ -344,14 +366,43 @@ def _run_clock(net, spikes, labels, s: Settings, depth: int):
         parts.append(res.counts)
         run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
     c = merge_batches(parts)
-    return correct / len(labels), c, c.duration_s, run_s, jit_s
+    mapping = {"max_fan_in": _max_fan_in(net),
+               "method": "reference engine: no per-core fan-in limit (dense layers in memory)",
+               "summary": "no limit"}
+    return correct / len(labels), c, c.duration_s, run_s, jit_s, mapping
 
 
-def _run_truenorth(net, spikes, labels, s: Settings, depth: int):
-    from spikesim import backends
+def _max_fan_in(net: Any) -> int:
+    """Largest number of nonzero weights into one neuron over the network's weight layers."""
+    from spikesim import ir
 
-    tn = backends.get("truenorth")
-    prog = tn.compile(net, quantize="ternary")
+    m = 0
+    for node in net.nodes.values():
+        if isinstance(node, (ir.Affine, ir.Linear)):
+            m = max(m, int((np.asarray(node.weight) != 0).sum(1).max()))
+    return m
+
+
+def _ternary_net(net: Any) -> Any:
+    """``net`` with every Affine/Linear weight quantised as the TrueNorth compiler does with
+    ``quantize="ternary"`` (per-neuron scale x {-1, 0, +1}, :func:`spikesim.quant.ternary`):
+    the float reference that isolates the relay neurons' accuracy cost."""
+    from dataclasses import replace
+
+    from spikesim import ir, quant
+
+    nodes = {}
+    for name, node in net.nodes.items():
+        if isinstance(node, (ir.Affine, ir.Linear)):
+            w = np.asarray(node.weight, np.float64)
+            qt = quant.ternary(w, per_channel=True, axis=0)
+            scale = np.asarray(qt.scale, np.float64).reshape(-1, 1)
+            node = replace(node, weight=scale * qt.q.astype(np.float64))
+        nodes[name] = node
+    return ir.Network(nodes=nodes, edges=list(net.edges), metadata=dict(net.metadata))
+
+
+def _tn_batches(tn, prog, spikes, labels, s: Settings):
     correct, parts, run_s, jit_s = 0, [], 0.0, 0.0
     for i in range(0, spikes.shape[1], s.batch):
         sb = spikes[:, i:i + s.batch]
@@ -360,15 +411,99 @@ def _run_truenorth(net, spikes, labels, s: Settings, depth: int):
         correct += int((res.outputs["output"].argmax(1) == labels[i:i + sb.shape[1]]).sum())
         parts.append(res.counts)
         run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
-    c = merge_batches(parts)
+    return correct, merge_batches(parts), run_s, jit_s
+
+
+def _run_truenorth(net, spikes, labels, s: Settings, depth: int, calib: Any = None):
+    """TrueNorth with ternary weights. A layer whose fan-in exceeds a core (256 axons: 128
+    inputs with a + and a - axon each) is compiled with partial-sum relay neurons; the relay
+    threshold is chosen among ``s.relay_thresholds`` on the calibration spikes (training
+    samples), and the relays' cost is measured: their cores, neurons, spikes, synaptic events,
+    the extra tick, the energy of those events and tick, and the accuracy against the same
+    ternary network on the clock engine (no relays) on the same test spikes."""
+    from spikesim import backends, energy
+    from spikesim.sim import Counts
+
+    tn = backends.get("truenorth")
+    TP = tn.params
+    fan_in = _max_fan_in(net)
+
+    def build(thr: float):
+        return tn.compile(net, quantize="ternary", relay="partial-sum", relay_threshold=thr)
+
+    prog = build(s.relay_thresholds[0])
+    relay_layers = [r for r in prog.report["layers"] if r["layer"].endswith("/relay")]
+    limit = (f"{TP.AXONS_PER_CORE} axons per core, one per (input, weight level): "
+             f"{TP.TERNARY_INPUTS_PER_CORE} inputs with ternary weights")
+    mapping: dict[str, Any] = {"max_fan_in": fan_in, "fan_in_limit": limit}
+    sweep = []
+    if relay_layers:
+        if calib is None:
+            raise ValueError("a layer needs relay neurons: calibration spikes are required to "
+                             "choose the relay threshold")
+        cal_spikes, cal_labels = calib
+        best = None
+        for thr in s.relay_thresholds:
+            p = build(thr)
+            ok, _, _, _ = _tn_batches(tn, p, cal_spikes, cal_labels, s)
+            sweep.append({"relay_threshold": thr, "calibration_accuracy": ok / len(cal_labels)})
+            if best is None or ok > best[0]:
+                best = (ok, thr, p)
+        _, thr, prog = best
+    correct, c, run_s, jit_s = _tn_batches(tn, prog, spikes, labels, s)
     c.meta["chips"] = int(prog.n_chips)
-    return correct / len(labels), c, c.duration_s, run_s, jit_s
+    acc = correct / len(labels)
+    rep = prog.report
+    mapping.update(cores=int(prog.n_cores), chips=int(prog.n_chips),
+                   splitter_neurons=int(rep["splitter_neurons"]),
+                   layers=[{k: r[k] for k in ("layer", "neurons", "splitter_neurons", "cores",
+                                              "max_fan_in_axons")} for r in rep["layers"]])
+    if not relay_layers:
+        mapping.update(method="fits: every neuron's fan-in fits one core",
+                       summary=f"fits, {prog.n_cores} cores")
+        return acc, c, c.duration_s, run_s, jit_s, mapping
+    # the relays' measured cost
+    n = c.samples
+    names = [r["layer"] for r in rep["layers"] if r["layer"].endswith("/relay")]
+    ev = sum(c.layers[nm].get("synops_ac", 0) for nm in names)
+    sp = sum(c.layers[nm].get("spikes", 0) for nm in names)
+    extra_ticks = len(names)
+    cr = Counts(samples=n, duration_s=extra_ticks * TP.TICK_S, source="truenorth relays",
+                meta={"chips": int(prog.n_chips)})
+    cr.add("relays", "synapse", synops_ac=int(ev))
+    e_relay = energy.report(cr, "truenorth").total
+    ref_acc, _, _, _, _, _ = _run_clock(_ternary_net(net), spikes, labels, s, depth)
+    relay_cores = sum(r["cores"] for r in rep["layers"] if r["layer"] in names)
+    relay_neurons = sum(r["neurons"] for r in rep["layers"] if r["layer"] in names)
+    mapping.update(
+        method=("partial-sum relay neurons (relay='partial-sum'): the inputs are cut into "
+                f"groups of {TP.TERNARY_INPUTS_PER_CORE}; per (group, neuron) a + and a - "
+                "rectifying relay neuron carries the partial sum as spikes (linear reset at "
+                "relay_threshold x the neuron's mean |weight|) to the original neuron, which "
+                "adds them with weights +-relay_threshold x mean |weight|"),
+        relay_threshold=thr, relay_sweep=sweep,
+        relay_selection=(f"best calibration accuracy on {len(calib[1])} training samples "
+                         "(not the test set)"),
+        relay_layers=names, relay_cores=int(relay_cores), relay_neurons=int(relay_neurons),
+        relay_spikes_per_inference=sp / n, relay_synaptic_events_per_inference=ev / n,
+        relay_extra_ticks=extra_ticks,
+        relay_energy_j={"low": e_relay[0], "nominal": e_relay[1], "high": e_relay[2],
+                        "includes": "the relay neurons' synaptic events + static power of "
+                                    "the chip(s) for the extra tick(s)"},
+        ternary_clock_accuracy=ref_acc, relay_accuracy_cost=ref_acc - acc,
+        relay_accuracy_cost_definition=(
+            "accuracy of the same ternary-quantised network on the clock engine (float "
+            "membrane, no relays, same test spikes) minus the TrueNorth accuracy"),
+        summary=(f"relays: {relay_neurons} neurons, {relay_cores} of {prog.n_cores} cores, "
+                 f"+{extra_ticks} tick, thr {thr:g}, accuracy cost {100 * (ref_acc - acc):.2f} pp"))
+    return acc, c, c.duration_s, run_s, jit_s, mapping
 
 
-def _run_loihi(net, spikes, labels, s: Settings, depth: int):
+def _run_loihi(net, spikes, labels, s: Settings, depth: int, calib: Any = None):
     from spikesim import backends
 
     lo = backends.get("loihi")
+    LP = lo.params
     prog = lo.compile(net, dt=1e-3, num_bits=s.num_bits)
     correct, parts, lat, run_s, jit_s = 0, [], 0.0, 0.0, 0.0
     for i, sb in _batches(spikes, s.batch, depth):
@@ -377,7 +512,28 @@ def _run_loihi(net, spikes, labels, s: Settings, depth: int):
         parts.append(res.counts)
         lat += res.meta["latency_s"] * sb.shape[1]
         run_s, jit_s = run_s + res.run_s, jit_s + res.jit_s
-    return correct / len(labels), merge_batches(parts), lat / len(labels), run_s, jit_s
+    cores = prog.cores
+    per_layer: dict[str, dict[str, int]] = {}
+    for c in cores:
+        d = per_layer.setdefault(c["layer"], {"cores": 0, "max_fan_in_axons": 0,
+                                              "max_synapse_kb": 0})
+        d["cores"] += 1
+        d["max_fan_in_axons"] = max(d["max_fan_in_axons"], int(c["fan_in"]))
+        d["max_synapse_kb"] = max(d["max_synapse_kb"], int(-(-c["synapse_bits"] // 8192)))
+    fan_in = _max_fan_in(net)
+    mapping = {
+        "max_fan_in": fan_in,
+        "fan_in_limit": (f"{LP.FANIN_AXONS_PER_CORE} input axons and "
+                         f"{LP.SYNAPSE_MEMORY_BITS // 8192} KB of synapse memory per core"),
+        "method": ("native: each core's fan-in (distinct input axons) stays within the limit; "
+                   "a population is split over more cores when its synapses exceed a core's "
+                   "memory (no relays, no accuracy cost)"),
+        "cores": int(prog.n_cores), "chips": int(prog.chips),
+        "layers": [{"layer": k, **v} for k, v in per_layer.items()],
+        "summary": (f"native ({max(c['fan_in'] for c in cores)} axons/core max), "
+                    f"{prog.n_cores} cores"),
+    }
+    return correct / len(labels), merge_batches(parts), lat / len(labels), run_s, jit_s, mapping
 
 
 #: Notes added to the spiking rows of a platform.
@@ -453,29 +609,53 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     acc_ann = float(np.mean(ann.forward(x_test).argmax(1) == y_test))
     c_ann = ann_counts(ann, x_test)
     n_w = int(sum(v.size for k, v in ann.named_parameters() if k.endswith("weight")))
+    fan_in = int(x_test.shape[1])
+    dense_map = {"max_fan_in": fan_in, "method": "dense matrix-vector products in memory: no "
+                 "per-core fan-in limit in this model", "summary": "no limit"}
     if "cmos45nm" in platforms:
         _attempt(rows, ANN, "cmos45nm", "numpy float32", lambda: make_row(
             ANN, "cmos45nm", c_ann, accuracy=acc_ann, engine="numpy float32", latency_s=None,
-            report_kwargs={"precision": "fp32"}), log)
+            report_kwargs={"precision": "fp32"}, fan_in_mapping=dense_map), log)
     if "gpu" in platforms:
         _attempt(rows, ANN, "gpu", "numpy float32", lambda: make_row(
             ANN, "gpu", c_ann, accuracy=acc_ann, engine="numpy float32", latency_s=None,
             report_kwargs={"precision": "fp32", "weights": n_w, "batch_size": s.gpu_batch},
-            notes=[f"GPU weight traffic: batches of {s.gpu_batch}"]), log)
+            notes=[f"GPU weight traffic: batches of {s.gpu_batch}"],
+            fan_in_mapping=dense_map), log)
 
     def northpole() -> dict:
         npb = backends.get("northpole")
         prog = npb.compile(ann, calib, precision=8)
         res = npb.run(prog, x_test, progress=False)
         acc = float(np.mean(res.outputs["logits"].argmax(1) == y_test))
+        sch = prog.schedule
+        kb = npb.params.CORE_MEMORY_BYTES // 1024
+        mapping = {
+            "max_fan_in": fan_in,
+            "fan_in_limit": f"{kb} KB of memory per core (weights, constants, input buffer)",
+            "method": ("native: a dense layer's INT8 weights sit in its cores' memory and each "
+                       "output value is a full fan-in dot product; cores are given to a layer "
+                       "for memory, then for speed (no relays, no accuracy cost)"),
+            "cores": int(sch.cores_used), "max_core_bytes": int(sch.max_core_bytes),
+            "layers": [{"layer": r["name"], "weight_bytes": int(r["weight_bytes"]),
+                        "cores_for_memory": int(r["cores_mem"]), "cores": int(r["cores"])}
+                       for r in sch.rows],
+            "summary": (f"native, {sch.cores_used} cores (largest core "
+                        f"{sch.max_core_bytes / 1024:.0f} of {kb} KB)")}
         return make_row(ANN_Q, "northpole", res.counts, accuracy=acc, engine="northpole",
                         latency_s=float(res.meta["latency_s"]),
-                        notes=["INT8 weights and activations (post-training quantisation)"])
+                        notes=["INT8 weights and activations (post-training quantisation)"],
+                        fan_in_mapping=mapping)
 
     if "northpole" in platforms:
         _attempt(rows, ANN_Q, "northpole", "northpole", northpole, log)
     gen = np.random.default_rng(s.seed + 1)
     spikes = gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test
+    # calibration spikes (training samples, own generator: the test spikes stay as they were)
+    # to choose TrueNorth's relay threshold when a layer's fan-in exceeds a core
+    gen_cal = np.random.default_rng(s.seed + 2)
+    u_cal = gen_cal.random((s.timesteps, *calib.shape), dtype=np.float32)
+    calib_y = np.asarray(y_train)[:calibration]
     nets = []
     try:
         conv = convert(ann, calib, norm="percentile", percentile=s.percentile,
@@ -483,26 +663,31 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
         scale = float(conv.metadata["convert"]["input_scale"])
         sp = spikes if scale == 1.0 else (
             gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test / scale)
-        nets.append((CONV, conv, sp, int(conv.metadata["convert"]["depth"])))
+        nets.append((CONV, conv, sp, int(conv.metadata["convert"]["depth"]),
+                     (u_cal < calib / scale, calib_y)))
     except Exception as e:  # noqa: BLE001
         for p in platforms:
             if p in SPIKING:
                 rows.append(unavailable_row(CONV, p, SPIKING[p][0],
                                             f"conversion failed: {type(e).__name__}: {e}"))
     nets.append((SG, snn.to_ir(x_test.shape[1], dt=1e-3), spikes,
-                 sum(1 for layer in snn.layers if layer.spiking)))
-    for label, net, sp, depth in nets:
+                 sum(1 for layer in snn.layers if layer.spiking), (u_cal < calib, calib_y)))
+    for label, net, sp, depth, cal in nets:
         for p in platforms:
             if p not in SPIKING:
                 continue
             engine, fn = SPIKING[p]
 
-            def one(label=label, net=net, sp=sp, depth=depth, engine=engine, fn=fn, p=p):
-                acc, c, lat, run_s, jit_s = fn(net, sp, y_test, s, depth)
+            def one(label=label, net=net, sp=sp, depth=depth, engine=engine, fn=fn, p=p,
+                    cal=cal):
+                acc, c, lat, run_s, jit_s, mapping = fn(net, sp, y_test, s, depth, cal)
                 notes = [f"{s.timesteps} steps of Bernoulli input spikes + {depth} steps "
                          "for the last spikes to reach the output"] + NOTES.get(p, [])
+                if mapping.get("relay_extra_ticks"):
+                    notes.append(f"+{mapping['relay_extra_ticks']} tick(s) for the partial-sum "
+                                 "relay neurons (see fan_in_mapping)")
                 row = make_row(label, p, c, accuracy=acc, engine=engine, latency_s=lat,
-                               notes=notes)
+                               notes=notes, fan_in_mapping=mapping)
                 row.update(host_run_s=run_s, jit_s=jit_s)
                 return row
 

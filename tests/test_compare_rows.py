@@ -109,14 +109,24 @@ def test_compare_bad_input():
         cmp.Settings(reset="soft")
 
 
-def test_committed_bench_rows_reproducible():
+@pytest.mark.parametrize("name", ["energy_mnist.json", "energy_mnist_11x11.json"])
+def test_committed_bench_rows_reproducible(name):
     from pathlib import Path
 
-    p = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "energy_mnist.json"
+    p = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / name
     if not p.is_file():
-        pytest.skip("no committed energy benchmark result")
+        pytest.skip(f"no committed energy benchmark result {name}")
     d = json.loads(p.read_text())
     assert d["published"] and d["rows"]
+    if name == "energy_mnist.json":  # the full 28 x 28 input: every row says how it maps
+        assert d["dataset"] == "mnist-28x28"
+        for r in d["rows"]:
+            if r["status"] == "ok":
+                m = r["fan_in_mapping"]
+                assert m["method"] and m["summary"] and 0 < m["max_fan_in"] <= 784
+                if r["platform"] == "truenorth":
+                    assert m["relay_accuracy_cost"] == pytest.approx(
+                        m["ternary_clock_accuracy"] - r["accuracy"], abs=1e-12)
     for r in d["rows"]:
         if r["status"] != "ok":
             assert r["energy_j"] is None and r["reason"]
