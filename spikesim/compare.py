@@ -402,6 +402,16 @@ def _ternary_net(net: Any) -> Any:
     return ir.Network(nodes=nodes, edges=list(net.edges), metadata=dict(net.metadata))
 
 
+def _bernoulli(gen: np.random.Generator, T: int, p: np.ndarray) -> np.ndarray:
+    """Bernoulli spikes ``[T, *p.shape]`` with probability ``p`` per step, drawn one step at a
+    time (the same values as one ``gen.random((T, *p.shape), float32) < p`` call, without a
+    [T, N, n] float array in memory)."""
+    out = np.empty((T, *p.shape), bool)
+    for t in range(T):
+        out[t] = gen.random(p.shape, dtype=np.float32) < p
+    return out
+
+
 def _tn_batches(tn, prog, spikes, labels, s: Settings):
     correct, parts, run_s, jit_s = 0, [], 0.0, 0.0
     for i in range(0, spikes.shape[1], s.batch):
@@ -650,7 +660,7 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
     if "northpole" in platforms:
         _attempt(rows, ANN_Q, "northpole", "northpole", northpole, log)
     gen = np.random.default_rng(s.seed + 1)
-    spikes = gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test
+    spikes = _bernoulli(gen, s.timesteps, x_test)
     # calibration spikes (training samples, own generator: the test spikes stay as they were)
     # to choose TrueNorth's relay threshold when a layer's fan-in exceeds a core
     gen_cal = np.random.default_rng(s.seed + 2)
@@ -661,8 +671,7 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
         conv = convert(ann, calib, norm="percentile", percentile=s.percentile,
                        reset=s.reset, input_coding="poisson", readout="spikes")
         scale = float(conv.metadata["convert"]["input_scale"])
-        sp = spikes if scale == 1.0 else (
-            gen.random((s.timesteps, *x_test.shape), dtype=np.float32) < x_test / scale)
+        sp = spikes if scale == 1.0 else _bernoulli(gen, s.timesteps, x_test / scale)
         nets.append((CONV, conv, sp, int(conv.metadata["convert"]["depth"]),
                      (u_cal < calib / scale, calib_y)))
     except Exception as e:  # noqa: BLE001

@@ -138,3 +138,10 @@ def test_committed_bench_rows_reproducible(name):
         assert r["accuracy"] is not None and 0 <= r["accuracy"] <= 1
         if r["synops"] is not None:
             assert r["synops"] == pytest.approx(c.synops / c.samples)
+
+
+def test_bernoulli_steps_match_one_draw():
+    x = np.random.default_rng(5).random((7, 13)).astype(np.float32)
+    one = np.random.default_rng(1).random((5, 7, 13), dtype=np.float32) < x
+    np.testing.assert_array_equal(cmp._bernoulli(np.random.default_rng(1), 5, x), one)
+    assert 0.3 < one.mean() < 0.7
