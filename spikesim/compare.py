@@ -82,7 +82,7 @@ class Settings:
     lr_ann: float = 1e-3
     lr_snn: float = 2e-3
     seed: int = 0
-    relay_thresholds: tuple = (2.0, 4.0, 8.0, 16.0, 32.0)
+    relay_thresholds: tuple = (4.0, 8.0, 16.0, 32.0, 64.0)
 
     def __post_init__(self) -> None:
         for name in ("hidden", "timesteps", "epochs_ann", "epochs_snn", "batch", "gpu_batch",
