@@ -163,3 +163,28 @@ def test_learnable_parameters_stay_in_range_after_steps():
         assert np.all((lif.params["beta"] >= 0) & (lif.params["beta"] <= 1))
         assert np.all(lif.params["threshold"] >= 1e-3)
     assert lif.grads["beta"].shape == (3,) and lif.grads["threshold"].shape == (3,)
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_detached_fast_backward_equals_general_kernel(static):
+    """Subtract + detach without parameter gradients takes a branch-free kernel; it must give
+    the general kernel's gradient bit for bit."""
+    from spikesim.nn import _kernels as K
+
+    rng = np.random.default_rng(5)
+    T, B, N = 9, 3, 7
+    X = rng.normal(0.4, 0.6, (1 if static else T, B, N)).astype(np.float32)
+    beta = np.linspace(0.5, 0.95, N).astype(np.float32)
+    th = np.linspace(0.6, 1.1, N).astype(np.float32)
+    U = np.empty((T, B, N), np.float32)
+    S = np.empty_like(U)
+    K.lif_forward(X, T, beta, th, False, False, 0, 10.0, U, S)
+    gS = rng.normal(size=U.shape).astype(np.float32)
+    out = []
+    for need in (True, False):
+        gX = np.empty(X.shape, np.float32)
+        gb, gt = np.empty((B, N)), np.empty((B, N))
+        K.lif_backward(gS, U, S, beta, th, False, True, 0, 10.0, gX, gb, gt, need, need)
+        out.append(gX)
+    np.testing.assert_array_equal(out[0], out[1])
+    assert np.abs(out[0]).max() > 0

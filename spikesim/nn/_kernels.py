@@ -76,8 +76,10 @@ def _lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
                 s[j] = np.float64(S[t, bi, j])
 
 
-def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta):
-    """gX is [T, B, N] or [1, B, N] (static input: summed over time); gbeta/gtheta [B, N]."""
+def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, need_b, need_th, gX,
+                  gbeta, gtheta):
+    """gX is [T, B, N] or [1, B, N] (static input: summed over time); gbeta/gtheta [B, N]
+    (filled only when need_b / need_th; the sums are skipped otherwise)."""
     T = U.shape[0]
     B = U.shape[1]
     N = U.shape[2]
@@ -88,28 +90,30 @@ def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta,
         gb = np.zeros(N)
         gth = np.zeros(N)
         for t in range(T - 1, -1, -1):
+            last = t == T - 1
             for j in range(N):
                 b = np.float64(beta[j])
                 th = np.float64(theta[j])
                 u = np.float64(U[t, bi, j])
-                s = np.float64(S[t, bi, j])
                 gs = np.float64(gS[t, bi, j])
                 carry = 0.0
                 gn = gu_next[j]
-                if t < T - 1:
+                if not last:
                     if reset_zero:
                         if not detach:
                             gs += gn * (-b * u)
-                        carry = gn * b * (1.0 - s)
+                        carry = gn * b * (1.0 - np.float64(S[t, bi, j]))
                     else:
                         if not detach:
                             gs += gn * (-b * th)
                         carry = gn * b
-                        gth[j] += gn * (-b * s)
+                        if need_th:
+                            gth[j] += gn * (-b * np.float64(S[t, bi, j]))
                 sg = _sg_grad(code, p, u - th)
                 gu = gs * sg + carry
-                gth[j] -= gs * sg
-                if t > 0:
+                if need_th:
+                    gth[j] -= gs * sg
+                if need_b and t > 0:
                     up = np.float64(U[t - 1, bi, j])
                     sp = np.float64(S[t - 1, bi, j])
                     if reset_zero:
@@ -124,8 +128,37 @@ def _lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta,
         for j in range(N):
             if static:
                 gX[0, bi, j] = acc[j]
-            gbeta[bi, j] = gb[j]
-            gtheta[bi, j] = gth[j]
+            if need_b:
+                gbeta[bi, j] = gb[j]
+            if need_th:
+                gtheta[bi, j] = gth[j]
+
+
+def _lif_backward_detached(gS, U, beta, theta, code, p, gX):
+    """The common case of :func:`_lif_backward` without branches in the inner loop: reset by
+    subtraction, detached, no gradient for beta or theta. Then ``dU[t+1]/dU[t] = beta`` and
+    the spikes are not needed. Same arithmetic (float64) as the general kernel."""
+    T = U.shape[0]
+    B = U.shape[1]
+    N = U.shape[2]
+    static = gX.shape[0] == 1
+    for bi in prange(B):
+        gu_next = np.zeros(N)
+        acc = np.zeros(N)
+        for t in range(T - 1, -1, -1):
+            for j in range(N):
+                u = np.float64(U[t, bi, j])
+                th = np.float64(theta[j])
+                gu = np.float64(gS[t, bi, j]) * _sg_grad(code, p, u - th) \
+                    + gu_next[j] * np.float64(beta[j])
+                if static:
+                    acc[j] += gu
+                else:
+                    gX[t, bi, j] = gu
+                gu_next[j] = gu
+        if static:
+            for j in range(N):
+                gX[0, bi, j] = acc[j]
 
 
 def _li_forward(X, T, beta, U):
@@ -176,6 +209,7 @@ def _pair(f):
 
 _LIF_FWD = _pair(_lif_forward)
 _LIF_BWD = _pair(_lif_backward)
+_LIF_BWD_DET = _pair(_lif_backward_detached)
 _LI_FWD = _pair(_li_forward)
 _LI_BWD = _pair(_li_backward)
 
@@ -184,9 +218,13 @@ def lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
     _LIF_FWD[U.size < _SMALL](X, T, beta, theta, reset_zero, smooth, code, p, U, S)
 
 
-def lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta):
-    _LIF_BWD[U.size < _SMALL](gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta,
-                              gtheta)
+def lif_backward(gS, U, S, beta, theta, reset_zero, detach, code, p, gX, gbeta, gtheta,
+                 need_b=True, need_th=True):
+    if not reset_zero and detach and not need_b and not need_th:
+        _LIF_BWD_DET[U.size < _SMALL](gS, U, beta, theta, code, p, gX)
+        return
+    _LIF_BWD[U.size < _SMALL](gS, U, S, beta, theta, reset_zero, detach, code, p, need_b,
+                              need_th, gX, gbeta, gtheta)
 
 
 def li_forward(X, T, beta, U):

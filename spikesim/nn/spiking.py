@@ -161,12 +161,13 @@ class LIF(SpikingLayer):
         T, _, n = U.shape
         gS = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
         gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
-        gb = np.empty((B, n), dtype=np.float64)
-        gt = np.empty((B, n), dtype=np.float64)
+        gb = np.empty((B, n) if "beta" in self.params else (1, 1), dtype=np.float64)
+        gt = np.empty((B, n) if "threshold" in self.params else (1, 1), dtype=np.float64)
         sg = self.surrogate
         beta, th = self._vec("beta", n), self._vec("threshold", n)
         K.lif_backward(gS, U, S, beta, th, self.reset == "zero", self.detach_reset,
-                        sg.code, sg.param, gX, gb, gt)
+                       sg.code, sg.param, gX, gb, gt, "beta" in self.params,
+                       "threshold" in self.params)
         for k, gv in (("beta", gb), ("threshold", gt)):
             if k in self.params:
                 p = self.params[k]
