@@ -76,3 +76,22 @@ def test_sparse_weight_grad_reproducible_across_threads():
     finally:
         numba.set_num_threads(n0)
     np.testing.assert_array_equal(a, b)
+
+
+def test_dense_sparse_forward_matches_blas(monkeypatch):
+    from spikesim.nn import Dense
+
+    x = sparse_input((64, 100), 0.15, seed=8)
+    d = Dense(100, 300, rng=0, dtype=np.float64)
+    g = np.random.default_rng(9).normal(size=(64, 300))
+    out = {}
+    for name, dens in (("sparse", 0.5), ("dense", 0.0)):
+        monkeypatch.setattr(L, "SPARSE_DENSITY", dens)
+        y = d.forward(x)
+        assert d._cache[2] == (name == "sparse")
+        gx = d.backward(g)
+        out[name] = (y, gx, d.grads["weight"], d.grads["bias"])
+    for a, b in zip(out["sparse"], out["dense"]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["sparse"][0], x @ d.params["weight"].T + d.params["bias"],
+                               rtol=1e-12, atol=1e-12)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spikesim.nn import _conv_kernels as CK
+from spikesim.nn import _dense_kernels as DK
 from spikesim.quant.constraints import Constraint, get_constraint
 
 
@@ -101,8 +102,17 @@ class Layer:
         return ""
 
 
+SPARSE_DENSITY = 0.3  # Dense/Conv2d input with fewer non-zeros than this fraction (e.g. spikes)
+#                      takes the zero-skipping kernels
+_SPARSE_MIN = 4096  # inputs smaller than this always take the dense path
+_SPARSE_MIN_OUT = 256  # Dense: narrower layers always use BLAS (faster there, measured)
+
+
 class Dense(Layer):
     """Fully connected layer ``y = x @ weight.T + bias``; ``weight [out, in]``.
+
+    BLAS; the forward pass of a wide layer (``out_features >= 256``) on sparse input (fewer
+    than ``SPARSE_DENSITY`` non-zeros, e.g. Poisson spikes) skips zero inputs instead.
 
     Args:
         in_features, out_features: sizes.
@@ -139,14 +149,21 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_input("Dense", x, (self.in_features,), "in_features")
         w = self.effective_weight()
-        y = x @ w.T
-        if "bias" in self.params:
-            y += self.params["bias"]
-        self._cache = (x, w)
+        # sparse input (spikes): add the weight rows of the non-zero inputs only
+        sparse = (x.ndim == 2 and x.size >= _SPARSE_MIN
+                  and self.out_features >= _SPARSE_MIN_OUT
+                  and np.count_nonzero(x) < SPARSE_DENSITY * x.size)
+        if sparse:
+            y = DK.sparse_dense_forward(x, w, self.params.get("bias"))
+        else:
+            y = x @ w.T
+            if "bias" in self.params:
+                y += self.params["bias"]
+        self._cache = (x, w, sparse)
         return y
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        x, w = self._cache
+        x, w, _ = self._cache
         gw = np.ascontiguousarray((x.T @ g).T)  # faster than g.T @ x for small out
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
@@ -162,8 +179,6 @@ class Dense(Layer):
         return f"{self.in_features}, {self.out_features}, bias={'bias' in self.params}"
 
 
-SPARSE_DENSITY = 0.3  # Conv2d input with fewer non-zeros than this fraction: sparse kernels
-_SPARSE_MIN = 4096  # inputs smaller than this always take the dense path
 _GX_CHUNK = 16384  # output positions per chunk of the Conv2d input gradient
 
 
