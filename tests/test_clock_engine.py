@@ -344,18 +344,27 @@ def test_bad_input_messages():
 
 
 @pytest.mark.slow  # compiling the parallel kernel from a cold cache takes 20-80 s
-def test_threads_give_identical_results():
+@pytest.mark.parametrize("delay, batch, every", [(0.0, 1, 0), (0.0, 2, 7), (1.0e-3, 2, 3)])
+def test_threads_give_identical_results(delay, batch, every):
+    """The parallel kernel (one region per step: deliver step n-1, then update step n) gives
+    the serial kernel's spikes, monitored states and final state bit for bit: direct delivery
+    and ring-buffer delays, batch > 1, monitor samples and a run continued in two pieces."""
     import numba
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs 2 numba threads")
-    net = models.cuba(5000, rng=8)
+    net = models.cuba(5000, rng=8, delay=delay)
     out = []
     for threads in (1, 2):
-        sim = Simulator(net, dt=DT, rng=1, threads=threads)
+        mon = [StateMonitor("P", ["v", "exc", "inh"], index=[0, 7, 4999], every=every)] if every else []
+        sim = Simulator(net, dt=DT, rng=1, threads=threads, batch=batch, monitors=mon)
         assert sim.engine.blocks.size - 1 == threads
-        r = sim.run(0.05, progress=False)
-        out.append((r.spikes["P"].t, r.spikes["P"].i, sim.engine.v.copy()))
+        r1 = sim.run(0.03, progress=False)
+        r2 = sim.run(0.02, progress=False)
+        got = [r.spikes["P"].t for r in (r1, r2)] + [r.spikes["P"].i for r in (r1, r2)]
+        if every:
+            got += [r.state["P"][k] for r in (r1, r2) for k in ("v", "exc", "inh")]
+        out.append(got + [sim.engine.v.copy(), sim.engine.cur.copy()])
     for a, b in zip(out[0], out[1]):
         np.testing.assert_array_equal(a, b)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -364,12 +364,28 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
     return nsteps, n_rec, n_mon
 
 
+@njit(cache=True, nogil=True)
+def _monitor_due(n, mon_idx, mon_every):
+    return mon_every > 0 and (n + 1) % mon_every == 0 and mon_idx.shape[0] > 0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn):
+    for t in prange(T):
+        _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
                        uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, blocks):
     """:func:`run_chunk` with the neurons cut into ``len(blocks) - 1`` blocks, one per
     thread (``blocks`` are the block boundaries; the CSR in ``syn`` is partitioned the same
-    way). Same results as the serial kernel, bit for bit."""
+    way). Same results as the serial kernel, bit for bit.
+
+    One parallel region per step: thread ``t`` first delivers the spikes of step ``n - 1`` to
+    the targets in its block, then updates its block for step ``n`` (the serial kernel's
+    order, seen from each target). Before a monitor sample, an early return and at the end of
+    the chunk the pending spikes are delivered at once, so the state is always complete."""
     v = st[0]
     buf = st[4]
     L = buf.shape[0]
@@ -382,15 +398,22 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
+    pending = 0  # spikes of step n - 1 not yet delivered
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
+            if pending > 0:
+                _deliver_all(T, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v,
+                             pending, st, syn)
             return s, n_rec, n_mon
         slot = n % L
         for t in prange(T):
+            if pending > 0:
+                _deliver(t, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending,
+                         st, syn)
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
-        # merge per-thread spike lists in block order (= serial order for batch 1)
+        # merge per-thread spike lists in block order (= serial order seen from each target)
         nf = 0
         for t in range(T):
             for f in range(tn[t]):
@@ -399,7 +422,10 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
                 nf += 1
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
-        for t in prange(T):
-            _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn)
+        pending = nf
+        if pending > 0 and (s == nsteps - 1 or _monitor_due(n, mon_idx, mon_every)):
+            _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending, st,
+                         syn)
+            pending = 0
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
