@@ -56,6 +56,18 @@ def _col2im(gcols, kh, kw, stride, ho, wo, gx):
                             k += 1
 
 
+@njit(cache=True, inline="always")
+def _taps(hp, k, stride, n_out):
+    """Kernel taps ``i`` (range ``lo..hi-1``, every ``step``-th) through which padded input
+    row ``hp`` reaches an output row ``(hp - i) / stride`` in ``[0, n_out)``."""
+    lo = max(0, hp - (n_out - 1) * stride)
+    hi = min(k - 1, hp) + 1
+    if stride == 1:
+        return lo, hi, 1
+    r = (hp - lo) % stride  # first tap with (hp - i) divisible by stride
+    return lo + r, hi, stride
+
+
 def _sparse_fwd(x, wr, bias, stride, pad, ho, wo, acc, y):
     """x [N, C, H, W]; wr [C, kh, kw, Co]; bias [Co]; acc [N, ho, wo, Co] scratch;
     y [N, Co, ho, wo]. Zero inputs are skipped."""
@@ -67,29 +79,17 @@ def _sparse_fwd(x, wr, bias, stride, pad, ho, wo, acc, y):
         for c in range(C):
             for h in range(H):
                 hp = h + pad
+                ilo, ihi, ist = _taps(hp, kh, stride, ho)
                 for w in range(W):
                     v = x[n, c, h, w]
                     if v == 0:
                         continue
                     wp = w + pad
-                    for i in range(kh):
-                        t = hp - i
-                        if t < 0:
-                            break
-                        if t % stride != 0:
-                            continue
-                        oh = t // stride
-                        if oh >= ho:
-                            continue
-                        for j in range(kw):
-                            u = wp - j
-                            if u < 0:
-                                break
-                            if u % stride != 0:
-                                continue
-                            ow = u // stride
-                            if ow >= wo:
-                                continue
+                    jlo, jhi, jst = _taps(wp, kw, stride, wo)
+                    for i in range(ilo, ihi, ist):
+                        oh = (hp - i) // stride
+                        for j in range(jlo, jhi, jst):
+                            ow = (wp - j) // stride
                             for co in range(Co):
                                 a[oh, ow, co] += v * wr[c, i, j, co]
         for co in range(Co):
@@ -116,29 +116,17 @@ def _sparse_gw(x, g, stride, pad, gl, gwr):
             for c in range(C):
                 for h in range(H):
                     hp = h + pad
+                    ilo, ihi, ist = _taps(hp, kh, stride, ho)
                     for w in range(W):
                         v = x[n, c, h, w]
                         if v == 0:
                             continue
                         wp = w + pad
-                        for i in range(kh):
-                            t = hp - i
-                            if t < 0:
-                                break
-                            if t % stride != 0:
-                                continue
-                            oh = t // stride
-                            if oh >= ho:
-                                continue
-                            for j in range(kw):
-                                u = wp - j
-                                if u < 0:
-                                    break
-                                if u % stride != 0:
-                                    continue
-                                ow = u // stride
-                                if ow >= wo:
-                                    continue
+                        jlo, jhi, jst = _taps(wp, kw, stride, wo)
+                        for i in range(ilo, ihi, ist):
+                            oh = (hp - i) // stride
+                            for j in range(jlo, jhi, jst):
+                                ow = (wp - j) // stride
                                 for co in range(Co):
                                     acc[c, i, j, co] += v * q[oh, ow, co]
 
