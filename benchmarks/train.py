@@ -6,8 +6,9 @@ Models (as snnTorch's tutorials):
 * ``conv``: Conv(1, 12, 5) - MaxPool2 - LIF - Conv(12, 64, 5) - MaxPool2 - LIF - Flatten -
   Dense(1024, 10) - LI readout.
 
-Fast-sigmoid surrogate (slope 25), reset by subtraction (detached), cross-entropy on the
-time-mean readout membrane, Adam. With ``--encoding direct`` the pixels are a constant input
+Fast-sigmoid surrogate (slope 25 unless ``--slope``), reset by subtraction (detached),
+cross-entropy on the time-mean readout membrane, Adam (``--schedule cosine``: learning rate
+annealed per epoch). With ``--encoding direct`` the pixels are a constant input
 current and the layers before the first LIF run **once per sample** (``W x`` is not recomputed
 each step); the snnTorch twin does the same. ``epoch_s`` (wall clock) excludes numba JIT
 (``jit_s``, taken on a throw-away copy of the model before training); ``epoch_cpu_s`` is the
@@ -82,11 +83,12 @@ class PeakRSS:
         return self.peak - self.base
 
 
-def build_model(kind: str, beta: float, seed: int, memory: str = "full", dtype=np.float32):
+def build_model(kind: str, beta: float, seed: int, memory: str = "full", dtype=np.float32,
+                slope: float = 25.0):
     """The benchmark networks (see the module docs)."""
     from spikesim import nn
 
-    sg = nn.FastSigmoid(25.0)
+    sg = nn.FastSigmoid(slope)
     if kind == "fc":
         layers = [nn.Dense(784, 1000, rng=seed, dtype=dtype),
                   nn.LIF(beta=beta, threshold=1.0, surrogate=sg, dtype=dtype),
@@ -118,20 +120,22 @@ def run_spikesim(args, data, on_epoch=None) -> dict:
     def trainer(model, progress):
         return nn.Trainer(model, nn.CrossEntropyMembrane("mean"),
                           nn.Adam(model, lr=args.lr, betas=(0.9, 0.999)),
+                          schedule=nn.CosineLR(args.epochs) if args.schedule == "cosine"
+                          else None,
                           timesteps=args.timesteps, encoding=args.encoding,
                           batch_size=args.batch_size, rng=args.seed, input_scale=1 / 255,
                           dtype=dtype, progress=progress)
 
     # JIT: compile every kernel on a throw-away copy (train step + evaluation)
     t0 = time.perf_counter()
-    warm = build_model(args.model, args.beta, args.seed, args.memory, dtype)
+    warm = build_model(args.model, args.beta, args.seed, args.memory, dtype, args.slope)
     tw = trainer(warm, False)
     tw.train_step(xtr[:8], ytr[:8])
     tw.evaluate(xte[:8], yte[:8])
     jit_s = time.perf_counter() - t0
     del warm, tw
 
-    model = build_model(args.model, args.beta, args.seed, args.memory, dtype)
+    model = build_model(args.model, args.beta, args.seed, args.memory, dtype, args.slope)
     tr = trainer(model, args.progress)
     def summary(hist, mem_growth):
         return {"test_accuracy": hist.val_accuracy[-1], "test_loss": hist.val_loss[-1],
@@ -151,7 +155,7 @@ def run_spikesim(args, data, on_epoch=None) -> dict:
 
 
 SNNTORCH_SCRIPT = r'''
-import json, sys, threading, time
+import json, math, sys, threading, time
 from pathlib import Path
 import numpy as np
 import torch, torch.nn as tnn
@@ -173,7 +177,7 @@ with np.load(a["data"]) as f:
 shape = (-1, 784) if a["model"] == "fc" else (-1, 1, 28, 28)
 xtr = torch.from_numpy(xtr.reshape(shape)); xte = torch.from_numpy(xte.reshape(shape))
 ytr = torch.from_numpy(ytr); yte = torch.from_numpy(yte)
-sg = surrogate.fast_sigmoid(slope=25)
+sg = surrogate.fast_sigmoid(slope=a["slope"])
 B, T = a["beta"], a["timesteps"]
 
 class Net(tnn.Module):
@@ -228,6 +232,9 @@ th = threading.Thread(target=sampler, daemon=True); th.start()
 ep_s, ep_cpu, tr_acc = [], [], []
 n = len(ytr)
 for ep in range(a["epochs"]):
+    if a["schedule"] == "cosine":  # as spikesim.nn.CosineLR(epochs), set per epoch
+        for pg in opt.param_groups:
+            pg["lr"] = a["lr"] * 0.5 * (1 + math.cos(math.pi * ep / a["epochs"]))
     perm = torch.randperm(n, generator=g)
     t0 = time.perf_counter(); c0 = time.process_time(); correct = 0
     for i in range(0, n, a["batch_size"]):
@@ -264,7 +271,8 @@ def run_snntorch(args, data_path: str, n_train: int, n_test: int) -> dict:
     cfg = {"data": str(data_path), "n_train": n_train, "n_test": n_test, "model": args.model,
            "epochs": args.epochs, "timesteps": args.timesteps, "encoding": args.encoding,
            "batch_size": args.batch_size, "threads": args.threads, "lr": args.lr,
-           "beta": args.beta, "seed": args.seed}
+           "beta": args.beta, "seed": args.seed, "slope": args.slope,
+           "schedule": args.schedule}
     with tempfile.TemporaryDirectory() as d:
         script = Path(d) / "train_snntorch.py"
         script.write_text(SNNTORCH_SCRIPT)
@@ -291,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="numba (and torch) threads")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--beta", type=float, default=0.95, help="decay per step of every layer")
+    ap.add_argument("--slope", type=float, default=25.0, help="fast-sigmoid surrogate slope")
+    ap.add_argument("--schedule", default="none", choices=["none", "cosine"],
+                    help="learning-rate schedule per epoch (cosine: lr * (1 + cos(pi e/E))/2)")
     ap.add_argument("--memory", default="full", choices=["full", "bits"],
                     help="BPTT memory option of spikesim (bits: packed spikes + recompute)")
     ap.add_argument("--seed", type=int, default=0)
@@ -323,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                "batch_size": args.batch_size, "dtype": args.dtype, "threads": args.threads,
                "lr": args.lr, "beta": args.beta, "memory": args.memory, "seed": args.seed,
                "train_samples": int(len(ytr)), "test_samples": int(len(yte)),
-               "surrogate": "fast_sigmoid(slope=25)", "reset": "subtract (detached)",
+               "surrogate": f"fast_sigmoid(slope={args.slope:g})",
+               "lr_schedule": args.schedule, "reset": "subtract (detached)",
                "loss": "cross-entropy on time-mean LI readout membrane", "optimizer": "Adam",
                "direct_input_once_per_sample": args.encoding == "direct",
                **res, "partial": partial,
