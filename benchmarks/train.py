@@ -313,11 +313,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="also train with snnTorch in its own venv and print both")
     ap.add_argument("--snntorch-python", default=SNNTORCH_PY)
     ap.add_argument("--compare-timeout", type=float, default=4 * 3600)
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="train this many times (each tool, alternating); timings are the "
+                         "minimum, accuracy and memory come from the first run")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--json", default=None, help="write results as JSON to this path")
     args = ap.parse_args(argv)
     args.progress = not args.no_progress
-    for k in ("epochs", "timesteps", "batch_size", "threads"):
+    for k in ("epochs", "timesteps", "batch_size", "threads", "repeats"):
         if getattr(args, k) < 1:
             ap.error(f"--{k.replace('_', '-')} must be >= 1")
 
@@ -338,28 +341,50 @@ def main(argv: list[str] | None = None) -> int:
                "lr_schedule": args.schedule, "reset": "subtract (detached)",
                "loss": "cross-entropy on time-mean LI readout membrane", "optimizer": "Adam",
                "direct_input_once_per_sample": args.encoding == "direct",
-               **res, "partial": partial,
-                   "note": "measured on a 2-core machine shared with other jobs; timings are noisy"}
+               **res, "partial": partial, "loadavg_at_write": os.getloadavg(),
+               "note": "measured on a 2-core machine shared with other jobs; timings are noisy "
+                       "(see loadavg_1_5_15min)"}
 
     def on_epoch(res: dict) -> None:
         if args.json and res["epochs_completed"] < args.epochs:
             common.write_json(args.json, {**record(res, True), **common.meta()})
 
-    try:  # BLAS threads follow --threads too (threadpoolctl is optional)
-        from threadpoolctl import threadpool_limits
-        limiter = threadpool_limits(limits=args.threads, user_api="blas")
-    except ImportError:
-        limiter = None
-    try:
-        res = run_spikesim(args, (xtr, ytr, xte, yte), on_epoch)
-    finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
+    def timed(r: dict) -> dict:
+        return {k: r[k] for k in ("epoch_s", "epoch_cpu_s", "peak_mem_growth_mb")}
+
+    load = [os.getloadavg()]
+    runs, st_runs = [], []
+    for rep in range(args.repeats):  # alternate the tools so both see similar load
+        try:  # BLAS threads follow --threads too (threadpoolctl is optional)
+            from threadpoolctl import threadpool_limits
+            limiter = threadpool_limits(limits=args.threads, user_api="blas")
+        except ImportError:
+            limiter = None
+        try:
+            runs.append(run_spikesim(args, (xtr, ytr, xte, yte), on_epoch))
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+        load.append(os.getloadavg())
+        if args.compare == "snntorch":
+            st_runs.append(run_snntorch(args, str(data_path), len(ytr), len(yte)))
+            load.append(os.getloadavg())
+    # timings: the minimum over repeats; accuracy and memory: the first run (a later run in
+    # the same process starts from a warmer allocator)
+    res = dict(runs[0])
+    res["epoch_s"] = min(r["epoch_s"] for r in runs)
+    res["epoch_cpu_s"] = min(r["epoch_cpu_s"] for r in runs)
     out = record(res, False)
+    out["repeats"] = args.repeats
+    out["repeat_timings"] = [timed(r) for r in runs]
+    out["loadavg_1_5_15min"] = load
     rows = [["spikesim", res["test_accuracy"], res["epoch_s"], res["epoch_cpu_s"], res["jit_s"],
              res["peak_mem_growth_mb"], res["params"]]]
     if args.compare == "snntorch":
-        st = run_snntorch(args, str(data_path), len(ytr), len(yte))
+        st = dict(st_runs[0])
+        st["epoch_s"] = min(r["epoch_s"] for r in st_runs)
+        st["epoch_cpu_s"] = min(r["epoch_cpu_s"] for r in st_runs)
+        st["repeat_timings"] = [timed(r) for r in st_runs]
         out["snntorch"] = st
         out["epoch_time_ratio"] = res["epoch_s"] / st["epoch_s"]
         out["epoch_cpu_time_ratio"] = res["epoch_cpu_s"] / st["epoch_cpu_s"]
