@@ -30,7 +30,7 @@ from spikesim.backends.northpole.schedule import LayerShape, Schedule, schedule
 
 #: spikesim.nn layer types the compiler accepts.
 SUPPORTED = ("Dense", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "Flatten", "BatchNorm",
-             "Dropout")
+             "Dropout", "ActQuant")
 
 
 @dataclass
@@ -45,7 +45,10 @@ class Program:
         shapes: the MAC layers as :class:`.schedule.LayerShape` (per-layer precisions).
         schedule: the mapping onto the core array (:class:`.schedule.Schedule`).
         precision: per MAC layer ``(w_bits, a_bits)``.
-        meta: quantisation statistics (clipped weights per layer, calibration size).
+        meta: quantisation statistics (clipped weights per layer, calibration size; for a
+            quantisation-aware model ``qat=True`` and ``requant_exact`` per layer).
+        input_rounding: rounding of the input quantiser (``"half_up"`` for a
+            quantisation-aware model, whose :class:`spikesim.nn.ActQuant` rounds half up).
     """
 
     layers: list
@@ -58,6 +61,7 @@ class Program:
     schedule: Schedule
     precision: list[tuple[int, int]]
     meta: dict[str, Any] = field(default_factory=dict)
+    input_rounding: str = "half_even"
 
     @property
     def cores(self) -> int:
@@ -106,6 +110,87 @@ def _parse(model) -> list:
     return list(layers)
 
 
+def _is_aq(layer) -> bool:
+    return _type(layer) == "ActQuant"
+
+
+def _qat_plan(layers: list) -> list[dict]:
+    """The quantisation-aware layout of ``layers`` (a model with ActQuant layers).
+
+    Returns one dict per MAC layer: ``mac`` (index), ``in_aq`` (the ActQuant of its input),
+    ``out_aq`` (the ActQuant of its output, None for the last MAC layer), ``relu`` (a ReLU
+    sits between them) and ``next`` (the index after them). Raises ``ValueError``/
+    ``TypeError`` naming the offending layer when the layout cannot run exactly on integers.
+    """
+    if not _is_aq(layers[0]):
+        raise ValueError(f"a quantisation-aware model must start with an ActQuant (the input "
+                         f"quantiser); layer 0 is {_type(layers[0])}")
+    plan: list[dict] = []
+    cur = layers[0]
+    i = 1
+    n = len(layers)
+    while i < n:
+        l = layers[i]
+        t = _type(l)
+        if t in ("Dense", "Conv2d"):
+            j = i + 1
+            while j < n and _type(layers[j]) == "Dropout":
+                j += 1
+            if j < n and _type(layers[j]) == "BatchNorm":
+                raise TypeError(f"layer {j} (BatchNorm) after quantisation-aware training cannot "
+                                f"be folded exactly; fold it before prepare_qat or train "
+                                f"without it")
+            relu = j < n and _type(layers[j]) == "ReLU"
+            k = j + 1 if relu else j
+            out = layers[k] if k < n and _is_aq(layers[k]) else None
+            plan.append({"mac": i, "in_aq": cur, "out_aq": out, "relu": relu,
+                         "next": k + 1 if out is not None else k})
+            if out is not None:
+                if relu and out.signed:
+                    raise ValueError(f"layer {k} (ActQuant) after a ReLU must be unsigned "
+                                     f"(signed=False)")
+                cur = out
+            i = plan[-1]["next"]
+            continue
+        if _is_aq(l):
+            raise ValueError(f"layer {i} (ActQuant) must directly follow a Dense/Conv2d or its "
+                             f"ReLU (or be layer 0, the input quantiser)")
+        if t == "AvgPool2d":
+            raise TypeError(f"layer {i} (AvgPool2d) is not supported in a quantisation-aware "
+                            f"model: the integer engine re-rounds the window mean; use "
+                            f"MaxPool2d")
+        if t == "BatchNorm":
+            raise TypeError(f"layer {i} (BatchNorm) must directly follow a Dense or Conv2d")
+        i += 1
+    if not plan:
+        raise ValueError("model has no Dense or Conv2d layer: nothing to map onto NorthPole")
+    for p in plan[:-1]:
+        if p["out_aq"] is None:
+            raise ValueError(f"layer {p['mac']} ({_type(layers[p['mac']])}) needs an ActQuant "
+                             f"after it (after its ReLU): the next layer's integer inputs")
+    if plan[-1]["out_aq"] is not None:
+        raise ValueError(f"the last MAC layer {plan[-1]['mac']} must not be followed by an "
+                         f"ActQuant: its int32 accumulators are the program's output")
+    return plan
+
+
+def _qat_precision(layers: list, plan: list[dict]) -> list[tuple[int, int]]:
+    """``(w_bits, a_bits)`` per MAC layer of a quantisation-aware model (from its
+    ``KBit`` constraints and ActQuant layers)."""
+    out = []
+    for p in plan:
+        l = layers[p["mac"]]
+        c = getattr(l, "constraint", None)
+        if (type(c).__name__ != "KBit" or not c.per_channel or not c.scale_float32
+                or c.method != "max"):
+            raise ValueError(f"layer {p['mac']} ({_type(l)}) of a quantisation-aware model needs "
+                             f"the constraint KBit(bits, per_channel=True, scale_float32=True); "
+                             f"got {c!r} (use northpole.qat.prepare_qat)")
+        out.append((P.check_precision(c.bits, f"layer {p['mac']} weight bits"),
+                    P.check_precision(p["in_aq"].bits, f"layer {p['mac']} input bits")))
+    return out
+
+
 def _per_layer(precision, n_mac: int, names: list[str]) -> list[tuple[int, int]]:
     """Normalise ``precision`` to one ``(w_bits, a_bits)`` per MAC layer."""
     def one(p, where):
@@ -144,7 +229,7 @@ def _fold_bn(w: np.ndarray, b: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
-def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
+def compile(model, calibration_data: np.ndarray, precision: Any = None, *,
             calibration_percentile: float = 99.99, mode: str = "pipeline",
             macs_per_op: float = P.MACS_PER_OP, allow_multipass: bool = False,
             offchip_bytes_per_s: float | None = None) -> Program:
@@ -160,7 +245,9 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
             MAC layer; a list with one entry per MAC layer; or a dict ``{layer name or index:
             entry}`` (others 8). An entry is ``bits`` or ``(w_bits, a_bits)`` (``a_bits``: the
             layer's input activations, so the previous layer's output precision). MAC layers
-            are named ``conv0``, ``dense1``... by their position among MAC layers.
+            are named ``conv0``, ``dense1``... by their position among MAC layers. ``None``
+            (default): 8 bits, or, for a quantisation-aware model, the model's own precisions
+            (a given ``precision`` must then match them).
         calibration_percentile: percentile of activations mapped to the largest integer.
         mode, macs_per_op, allow_multipass, offchip_bytes_per_s: passed to
             :func:`.schedule.schedule`.
@@ -171,7 +258,16 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
     Raises:
         TypeError: an unsupported layer type (named, with the supported list).
         ValueError: unsupported precision; calibration data of the wrong shape; a model that
-            does not fit on chip (names the limit).
+            does not fit on chip (names the limit); a quantisation-aware model whose layout
+            or precision the integer engine cannot run exactly.
+
+    A **quantisation-aware model** (:func:`.qat.prepare_qat`: an input :class:`ActQuant`,
+    ``KBit(per_channel=True, scale_float32=True)`` weights, an ActQuant after every hidden
+    MAC layer's ReLU) compiles to exactly what it computes: weight integers and scales from
+    its constraints, activation scales from its ActQuant layers (no calibration), biases at
+    the accumulator scale; with power-of-two activation scales the requantisation
+    multipliers are exact (``meta["requant_exact"]``) and the integer engine reproduces the
+    model's float64 forward bit for bit (:func:`.qat.exact_copy`).
 
     Example::
 
@@ -192,14 +288,22 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
     want = (first.in_features,) if _type(first) == "Dense" else (first.in_channels, None, None)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"calibration_data shape {x.shape} must be [N >= 1, *input_shape]")
-    if first is layers[0] and (x.ndim != len(want) + 1 or any(
+    if first is layers[1 if _is_aq(layers[0]) else 0] and (x.ndim != len(want) + 1 or any(
             w is not None and w != s for w, s in zip(want, x.shape[1:]))):
         raise ValueError(f"calibration_data shape {x.shape} does not match the model input "
                          f"[N, {', '.join('?' if w is None else str(w) for w in want)}] "
                          f"(first MAC layer {_type(first)})")
     mac_idx = [i for i, l in enumerate(layers) if _type(l) in ("Dense", "Conv2d")]
     names = [f"{_type(layers[i]).lower()}{k}" for k, i in enumerate(mac_idx)]
-    prec = _per_layer(precision, len(mac_idx), names)
+    qat = any(_is_aq(l) for l in layers)
+    plan = _qat_plan(layers) if qat else None
+    if qat:
+        prec = _qat_precision(layers, plan)
+        if precision is not None and _per_layer(precision, len(mac_idx), names) != prec:
+            raise ValueError(f"precision={precision!r} does not match the quantisation-aware "
+                             f"model's (w_bits, a_bits) per MAC layer {prec}")
+    else:
+        prec = _per_layer(8 if precision is None else precision, len(mac_idx), names)
 
     was_training = [l.training for l in layers]
     for l in layers:
@@ -221,45 +325,76 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
             l.clear_cache()
 
     in_bits = prec[0][1]
-    in_signed = bool(x.min() < 0)
-    s_in = calibrate_scale(x, in_bits, signed=in_signed, method="max")
+    if qat:
+        in_signed = bool(layers[0].signed)
+        s_in = layers[0].scale
+    else:
+        in_signed = bool(x.min() < 0)
+        s_in = calibrate_scale(x, in_bits, signed=in_signed, method="max")
     input_scale, input_bits = s_in, in_bits
     out: list = []
     shapes: list[LayerShape] = []
     meta: dict[str, Any] = {"weights_clipped": {}, "calibration_samples": int(x.shape[0])}
+    if qat:
+        meta.update({"qat": True, "requant_exact": {}, "bias_offgrid_max": {}})
+        by_mac = {p["mac"]: p for p in plan}
     cur_shape = tuple(x.shape[1:])
     cur_bits, cur_signed = in_bits, in_signed
     k = 0
-    i = 0
+    i = 1 if qat else 0  # a quantisation-aware model's layer 0 is the input quantiser
     while i < len(layers):
         l = layers[i]
         t = _type(l)
         if t in ("Dense", "Conv2d"):
             w_bits, a_bits = prec[k]
-            w = l.effective_weight().astype(np.float64)
-            b = l.params.get("bias", np.zeros(w.shape[0])).astype(np.float64)
-            j = i + 1
-            if j < len(layers) and _type(layers[j]) == "BatchNorm":
-                w, b = _fold_bn(w, b, layers[j])
-                j += 1
-            while j < len(layers) and _type(layers[j]) == "Dropout":
-                j += 1
-            relu = j < len(layers) and _type(layers[j]) == "ReLU"
-            post = acts[j if relu else j - 1]
-            qw = quantize(w, QuantSpec(bits=w_bits, per_channel=True))
+            last = k == len(mac_idx) - 1
+            if qat:  # the trained integers and scales, no calibration
+                pq = by_mac[i]
+                qw = l.constraint.quantize(l.params["weight"])
+                b = l.params.get("bias", np.zeros(qw.q.shape[0])).astype(np.float64)
+                relu = pq["relu"] or (pq["out_aq"] is not None and not pq["out_aq"].signed)
+                nxt = pq["next"]  # the layer after the fused MAC [+ ReLU] + ActQuant
+                if last:  # a ReLU after the last MAC layer stays a separate IntReLU
+                    nxt = i + 1
+                    while nxt < len(layers) and _type(layers[nxt]) == "Dropout":
+                        nxt += 1
+            else:
+                w = l.effective_weight().astype(np.float64)
+                b = l.params.get("bias", np.zeros(w.shape[0])).astype(np.float64)
+                j = i + 1
+                if j < len(layers) and _type(layers[j]) == "BatchNorm":
+                    w, b = _fold_bn(w, b, layers[j])
+                    j += 1
+                while j < len(layers) and _type(layers[j]) == "Dropout":
+                    j += 1
+                relu = j < len(layers) and _type(layers[j]) == "ReLU"
+                post = acts[j if relu else j - 1]
+                qw = quantize(w, QuantSpec(bits=w_bits, per_channel=True))
             s_w = qw.scale.reshape(-1)
             acc_scale = s_in * s_w
             qb = quantize(b, QuantSpec(bits=32, signed=True), scale=acc_scale)
             meta["weights_clipped"][names[k]] = qw.n_clipped
-            last = k == len(mac_idx) - 1
+            if qat:
+                meta["bias_offgrid_max"][names[k]] = float(
+                    np.max(np.abs(b / acc_scale - qb.q), initial=0.0))
             if last:
                 out_bits, M, sh = None, None, None
                 relu = False
-            else:
+            if not qat:
+                nxt = j + (1 if relu else 0)
+            if not last:
                 out_bits = prec[k + 1][1]
-                s_out = calibrate_scale(post, out_bits, signed=not relu, method="percentile",
-                                        percentile=calibration_percentile)
-                M, sh = quantize_multiplier(acc_scale / s_out)
+                if qat:
+                    s_out = pq["out_aq"].scale
+                else:
+                    s_out = calibrate_scale(post, out_bits, signed=not relu,
+                                            method="percentile",
+                                            percentile=calibration_percentile)
+                m = acc_scale / s_out
+                M, sh = quantize_multiplier(m)
+                if qat:
+                    meta["requant_exact"][names[k]] = bool(np.all(np.ldexp(
+                        M.astype(np.float64), -sh.astype(np.int64)) == m))
             kw = dict(name=names[k], weight=qw.q.astype(np.int64), bias=qb.q.astype(np.int64),
                       multiplier=M, shift=sh, w_bits=w_bits, in_bits=cur_bits,
                       in_signed=cur_signed, out_bits=out_bits, relu=relu, acc_scale=acc_scale,
@@ -278,7 +413,7 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
                 s_in = s_out
                 cur_bits, cur_signed = out_bits, not relu
             k += 1
-            i = j + (1 if relu else 0)
+            i = nxt
             continue
         if t == "ReLU":
             out.append(IntReLU(f"relu{i}"))
@@ -300,7 +435,8 @@ def compile(model, calibration_data: np.ndarray, precision: Any = 8, *,
                      allow_multipass=allow_multipass, offchip_bytes_per_s=offchip_bytes_per_s)
     last_mac = [m for m in out if isinstance(m, (IntDense, IntConv2d))][-1]
     return Program(out, tuple(x.shape[1:]), float(input_scale), input_bits, in_signed,
-                   np.asarray(last_mac.acc_scale), shapes, sched, prec, meta)
+                   np.asarray(last_mac.acc_scale), shapes, sched, prec, meta,
+                   input_rounding="half_up" if qat else "half_even")
 
 
 def run(program: Program, inputs: np.ndarray, *, batch_size: int = 1024,
@@ -338,7 +474,8 @@ def run(program: Program, inputs: np.ndarray, *, batch_size: int = 1024,
     t0 = time.perf_counter()
     for b0 in tqdm(range(0, n, batch_size), disable=not progress, desc="northpole run"):
         qt = quantize_activations(x[b0:b0 + batch_size], program.input_scale,
-                                  program.input_bits, program.input_signed)
+                                  program.input_bits, program.input_signed,
+                                  rounding=program.input_rounding)
         clipped += qt.n_clipped
         y, st = run_layers(program.layers, qt.q, program.input_bits, program.input_signed)
         accs.append(y)

@@ -36,3 +36,5 @@ __all__ = [
 ]
 from spikesim.nn.qcfs import QCFS  # noqa: E402  (ANN-to-SNN conversion activation)
 __all__.append("QCFS")
+from spikesim.nn.actquant import ActQuant  # noqa: E402  (activation fake-quantisation, QAT)
+__all__.append("ActQuant")

@@ -5,6 +5,9 @@
 * :class:`KBit`, :class:`Ternary`: training-time constraints with straight-through gradients,
   attached to :class:`spikesim.nn.Dense` / :class:`spikesim.nn.Conv2d` via ``constraint=``.
 * :func:`calibrate_scale`, :func:`quantize_activations`: activations for integer inference.
+* :func:`fake_quant`, :func:`fake_quant_backward`, :func:`pot_scale`: activation
+  fake-quantisation for quantisation-aware training (straight-through, LSQ scale gradient,
+  power-of-two scales); the layer is :class:`spikesim.nn.ActQuant`.
 
 Conventions: symmetric (no zero point), round half to even, signed range
 ``[-2**(b-1), 2**(b-1)-1]`` with the scale mapping the calibration magnitude to ``2**(b-1)-1``,
@@ -20,9 +23,11 @@ Example:
 """
 from spikesim.quant.activations import calibrate_scale, quantize_activations
 from spikesim.quant.constraints import Constraint, KBit, Ternary, get_constraint
-from spikesim.quant.core import (QTensor, QuantSpec, calibrate, dequantize, int_range,
-                                 quantize, ternary, ternary_threshold)
+from spikesim.quant.core import (ROUNDINGS, QTensor, QuantSpec, calibrate, dequantize, int_range,
+                                 quantize, round_codes, ternary, ternary_threshold)
+from spikesim.quant.fakequant import fake_quant, fake_quant_backward, lsq_grad_scale, pot_scale
 
 __all__ = ["QuantSpec", "QTensor", "quantize", "dequantize", "calibrate", "int_range",
            "ternary", "ternary_threshold", "Constraint", "KBit", "Ternary", "get_constraint",
-           "calibrate_scale", "quantize_activations"]
+           "calibrate_scale", "quantize_activations", "ROUNDINGS", "round_codes", "fake_quant",
+           "fake_quant_backward", "lsq_grad_scale", "pot_scale"]

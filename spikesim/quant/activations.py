@@ -38,11 +38,14 @@ def calibrate_scale(x, bits: int, signed: bool = False, method: str = "percentil
     return m / spec.qmax if m > 0 else 1.0
 
 
-def quantize_activations(x, scale: float, bits: int, signed: bool = False) -> QTensor:
+def quantize_activations(x, scale: float, bits: int, signed: bool = False,
+                         rounding: str = "half_even") -> QTensor:
     """Quantise activations with a fixed ``scale`` (from :func:`calibrate_scale`).
 
     Saturating: values beyond the integer range are clipped and counted in ``n_clipped``
-    (for ``signed=False`` negative values count as clipped).
+    (for ``signed=False`` negative values count as clipped). ``rounding``: ``"half_even"``
+    (default) or ``"half_up"`` (the rounding of :mod:`spikesim.quant.fakequant`, so a
+    quantisation-aware-trained input quantiser is reproduced exactly).
 
     Example:
         >>> qt = quantize_activations(np.array([0.0, 0.5, 3.0]), scale=0.01, bits=8)
@@ -54,4 +57,4 @@ def quantize_activations(x, scale: float, bits: int, signed: bool = False) -> QT
     s = float(scale)
     if not np.isfinite(s) or s <= 0:
         raise ValueError(f"scale={scale!r} must be finite and > 0")
-    return _quantize_with_scale(a, np.asarray(s), bits, signed)
+    return _quantize_with_scale(a, np.asarray(s), bits, signed, rounding)

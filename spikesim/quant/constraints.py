@@ -65,24 +65,36 @@ class KBit(Constraint):
     method: str = "max"
     percentile: float = 99.99
     ste: SteMode = "identity"
+    #: Round the scale(s) to float32 values (24-bit significands). Integer backends need this
+    #: for exact requantisation: with power-of-two activation scales the multiplier
+    #: ``s_in * s_w / s_out`` is then exactly a 24-bit fixed-point number
+    #: (see :mod:`spikesim.quant.fakequant`). Costs nothing measurable (relative 2**-24).
+    scale_float32: bool = False
 
     def __post_init__(self) -> None:
         self.spec  # validates
         _check_ste(self.ste)
+        if not isinstance(self.scale_float32, (bool, np.bool_)):
+            raise TypeError(f"scale_float32={self.scale_float32!r} must be a bool")
 
     @property
     def spec(self) -> QuantSpec:
         return QuantSpec(bits=self.bits, signed=True, per_channel=self.per_channel, axis=0,
                          method=self.method, percentile=self.percentile)
 
+    def scale(self, w: np.ndarray) -> np.ndarray:
+        """The scale(s) for ``w`` (float64 array; float32-representable if ``scale_float32``)."""
+        s = calibrate(w, self.spec)
+        return s.astype(np.float32).astype(np.float64) if self.scale_float32 else s
+
     def quantize(self, w: np.ndarray) -> QTensor:
-        return quantize(w, self.spec)
+        return quantize(w, self.spec, scale=self.scale(w) if self.scale_float32 else None)
 
     def backward(self, w: np.ndarray, grad: np.ndarray) -> np.ndarray:
         if self.ste == "identity":
             return grad
         spec = self.spec
-        lim = calibrate(w, spec) * spec.qmax
+        lim = self.scale(w) * spec.qmax
         return np.where(np.abs(w) <= lim, grad, 0).astype(grad.dtype)
 
 

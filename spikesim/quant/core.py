@@ -169,9 +169,31 @@ def calibrate(w, spec: QuantSpec) -> np.ndarray:
     return np.asarray(scale, dtype=np.float64)
 
 
-def _quantize_with_scale(a: np.ndarray, scale: np.ndarray, bits: int, signed: bool) -> QTensor:
+#: Rounding modes: ``"half_even"`` (numpy.rint, the IEEE default; weights and post-training
+#: activations) and ``"half_up"`` (``floor(u + 1/2)``, the rounding of the fixed-point
+#: requantisation ``(acc * M + 2**(s-1)) >> s`` of integer engines; used by activation
+#: fake-quantisation, :mod:`spikesim.quant.fakequant`).
+ROUNDINGS = ("half_even", "half_up")
+
+
+def round_codes(u: np.ndarray, rounding: str = "half_even") -> np.ndarray:
+    """Round ``u`` to integers (float array) with ``rounding`` (see :data:`ROUNDINGS`).
+
+    Example:
+        >>> round_codes(np.array([0.5, 1.5, -0.5, -1.5]), "half_up").tolist()
+        [1.0, 2.0, 0.0, -1.0]
+    """
+    if rounding == "half_even":
+        return np.rint(u)
+    if rounding == "half_up":
+        return np.floor(np.asarray(u) + 0.5)  # a python float keeps the array's dtype
+    raise ValueError(f"rounding={rounding!r} is unknown: allowed {list(ROUNDINGS)}")
+
+
+def _quantize_with_scale(a: np.ndarray, scale: np.ndarray, bits: int, signed: bool,
+                         rounding: str = "half_even") -> QTensor:
     qmin, qmax = int_range(bits, signed)
-    r = np.rint(a / scale)
+    r = round_codes(a / scale, rounding)
     n_clipped = int(np.count_nonzero((r < qmin) | (r > qmax)))
     q = np.clip(r, qmin, qmax).astype(_int_dtype(bits, signed))
     return QTensor(q=q, scale=np.asarray(scale, dtype=np.float64), bits=int(bits),
