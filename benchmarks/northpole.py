@@ -92,9 +92,36 @@ def resnet50(args) -> dict:
             "combinations": combos, "schedule": s.summary(), "layers": s.rows}
 
 
+def parse_precision(text: str) -> tuple[int, int]:
+    """``"4"`` -> (4, 4); ``"4/8"`` -> (4, 8): weight bits / activation bits."""
+    parts = str(text).split("/")
+    try:
+        w, a = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (None, None)
+    except ValueError:
+        w = a = None
+    if w not in (8, 4, 2) or a not in (8, 4, 2):
+        raise argparse.ArgumentTypeError(f"--precision {text!r}: use 8, 4, 2 or w/a such as "
+                                         f"4/8 (bits of weights / activations in 8, 4, 2)")
+    return w, a
+
+
+def _exact_agreement(qnet, prog_logits: np.ndarray, x: np.ndarray, batch: int = 1000) -> dict:
+    """Compare the integer engine's logits with the quantisation-aware model's float64
+    forward (:func:`northpole.qat.exact_copy`): fraction of samples bit-identical."""
+    from spikesim.backends.northpole.qat import exact_copy
+
+    ref_model = exact_copy(qnet)
+    ref = np.concatenate([ref_model.forward(x[i:i + batch].astype(np.float64))
+                          for i in range(0, len(x), batch)])
+    same = np.all(ref == prog_logits, axis=1)
+    return {"samples_bit_identical": float(same.mean()),
+            "max_abs_logit_difference": float(np.abs(ref - prog_logits).max()),
+            "argmax_agreement": float((ref.argmax(1) == prog_logits.argmax(1)).mean())}
+
+
 def mnist(args) -> dict:
     from spikesim.backends.northpole import compile, run
-    from spikesim.backends.northpole.qat import finetune
+    from spikesim.backends.northpole.qat import finetune, prepare_qat
     from spikesim.nn import Adam, Trainer
 
     xtr, ytr, xte, yte = common.load_mnist(args.data)
@@ -114,33 +141,54 @@ def mnist(args) -> dict:
         res = run(prog, xte, progress=False)
         return prog, res, float((res.outputs["logits"].argmax(1) == yte).mean())
 
-    main_prec = args.precision
-    mixes = {str(main_prec): main_prec}
+    w_bits, a_bits = args.precision
+    main_prec = w_bits if w_bits == a_bits else (w_bits, a_bits)
+    label = f"{w_bits}/{a_bits}"
+    mixes = {label: main_prec}
     if args.mixes:
-        mixes.update({"8": 8, "4": 4, "2": 2, "8/4/8 (first, middle, last)": "first-last-8:4",
+        mixes.update({"8/8": 8, "4/4": 4, "2/2": 2,
+                      "8/4/8 (first, middle, last)": "first-last-8:4",
                       "8/2/8 (first, middle, last)": "first-last-8:2"})
     rows, acc_mix = [], {}
     prog = res = None
-    for label, p in mixes.items():
+    for lbl, p in mixes.items():
         if isinstance(p, str):
             n_mac = sum(type(l).__name__ in ("Dense", "Conv2d") for l in net.layers)
             inner = int(p.split(":")[1])
             p = [8] + [inner] * (n_mac - 2) + [8] if n_mac > 2 else [8] * n_mac
         pr, rs, acc = evaluate(p)
-        acc_mix[label] = {"ptq": acc}
-        rows.append([label, "PTQ", acc, pr.cores, rs.meta["frames_per_s"]])
-        if label == str(main_prec):
+        acc_mix[lbl] = {"ptq": acc}
+        rows.append([lbl, "PTQ", acc, pr.cores, rs.meta["frames_per_s"]])
+        if lbl == label:
             prog, res = pr, rs
-    ptq_acc = acc_mix[str(main_prec)]["ptq"]
-    qat_acc, qat_s = None, 0.0
+    ptq_acc = acc_mix[label]["ptq"]
+    qat_acc, qat_s, qat_info = None, 0.0, {}
     if args.qat_epochs > 0:
         with common.Timer() as t_qat:
-            finetune(net, xtr, ytr, main_prec, epochs=args.qat_epochs, lr=args.qat_lr,
-                     rng=args.seed, progress=not args.no_progress)
+            if args.qat == "activations":  # weights and activations fake-quantised
+                qnet = prepare_qat(net, calib, main_prec)
+                init_scales = [l.scale for l in qnet.layers if type(l).__name__ == "ActQuant"]
+                finetune(qnet, xtr, ytr, epochs=args.qat_epochs, lr=args.qat_lr,
+                         scale_lr=args.qat_scale_lr, rng=args.seed,
+                         progress=not args.no_progress)
+            else:  # weights only; activations calibrated after training
+                finetune(net, xtr, ytr, main_prec, epochs=args.qat_epochs, lr=args.qat_lr,
+                         rng=args.seed, progress=not args.no_progress)
         qat_s = t_qat.s
-        prog, res, qat_acc = evaluate(main_prec)
-        acc_mix[str(main_prec)]["qat"] = qat_acc
-        rows.append([str(main_prec), f"QAT {args.qat_epochs} ep", qat_acc, prog.cores,
+        if args.qat == "activations":
+            prog = compile(qnet, calib)
+            res = run(prog, xte, progress=False)
+            qat_acc = float((res.outputs["logits"].argmax(1) == yte).mean())
+            qat_info = {"activation_scales_initial": init_scales,
+                        "activation_scales_trained": [l.scale for l in qnet.layers
+                                                      if type(l).__name__ == "ActQuant"],
+                        "requant_exact": prog.meta["requant_exact"],
+                        "engine_vs_trained_model": _exact_agreement(
+                            qnet, res.outputs["logits"], xte)}
+        else:
+            prog, res, qat_acc = evaluate(main_prec)
+        acc_mix[label]["qat"] = qat_acc
+        rows.append([label, f"QAT ({args.qat}) {args.qat_epochs} ep", qat_acc, prog.cores,
                      res.meta["frames_per_s"]])
     print(prog.report())
     print()
@@ -148,13 +196,21 @@ def mnist(args) -> dict:
     conv = _conv_gmacs(prog, xte, args.repeats, 8 if args.smoke else 64)
     fpj = _energy_fpj(res.counts)
     acc = qat_acc if qat_acc is not None else ptq_acc
-    print(f"\nfloat accuracy {float_acc:.4f}; INT{main_prec} accuracy {acc:.4f} "
+    if qat_info:
+        ag = qat_info["engine_vs_trained_model"]
+        print(f"\ninteger engine vs the trained fake-quantised model (float64): "
+              f"{ag['samples_bit_identical']:.4f} of test samples bit-identical, max |logit "
+              f"difference| {ag['max_abs_logit_difference']:g}; requantisation exact: "
+              f"{all(qat_info['requant_exact'].values())}")
+    print(f"\nfloat accuracy {float_acc:.4f}; W{w_bits}/A{a_bits} accuracy {acc:.4f} "
           f"({(acc - float_acc) * 100:+.2f} pp); cores {prog.cores}; fits on chip "
           f"{prog.fits_on_chip}; {res.meta['frames_per_s']:,.0f} frames/s (compute-only "
           f"schedule); {fpj:,.0f} frames/J (calibrated all-in cost per MAC); host conv layers "
           f"{conv['gmacs_per_s_host']:.1f} GMAC/s (JIT {res.jit_s:.2f} s excluded)")
-    return {"benchmark": "northpole", "model": args.model, "precision": main_prec,
+    return {"benchmark": "northpole", "model": args.model, "precision": label,
+            "w_bits": w_bits, "a_bits": a_bits,
             "accuracy": acc, "ptq_accuracy": ptq_acc, "qat_accuracy": qat_acc,
+            "qat_mode": args.qat if args.qat_epochs > 0 else None, "qat": qat_info,
             "float_accuracy": float_acc, "accuracy_drop_pp": (float_acc - acc) * 100,
             "accuracy_per_mix": acc_mix, "cores": prog.cores,
             "fits_on_chip": prog.fits_on_chip, "frames_per_s": res.meta["frames_per_s"],
@@ -261,7 +317,8 @@ def host_speed(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="spikesim bench northpole", description=DESCRIPTION)
     ap.add_argument("--model", default="mnist-cnn", choices=MODELS)
-    ap.add_argument("--precision", type=int, default=8, choices=(8, 4, 2))
+    ap.add_argument("--precision", type=parse_precision, default=(8, 8),
+                    help="8, 4, 2 (weights and activations) or w/a, e.g. 4/8")
     ap.add_argument("--resnet50-shapes", action="store_true",
                     help="schedule a shape-only ResNet-50 against the published figures")
     ap.add_argument("--host-speed", action="store_true",
@@ -274,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", type=int, default=512, help="calibration samples")
     ap.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs")
     ap.add_argument("--qat-lr", type=float, default=2e-4)
+    ap.add_argument("--qat", choices=("activations", "weights"), default="activations",
+                    help="fake-quantise weights and activations (exact on the integer engine) "
+                         "or weights only (activations calibrated after training)")
+    ap.add_argument("--qat-scale-lr", type=float, default=1e-2,
+                    help="Adam learning rate of the activation scales (log2 units)")
     ap.add_argument("--mixes", action="store_true", help="also PTQ accuracy of other mixes")
     ap.add_argument("--repeats", type=int, default=3, help="timing repeats (best kept)")
     ap.add_argument("--seed", type=int, default=0)
