@@ -72,6 +72,9 @@ def resnet50(args) -> dict:
     print(f"\nResNet-50 (precision 'paper', MACs/op {P.MACS_PER_OP:g}): model {s.frames_per_s:,.0f}"
           f" vs published {pub:,.0f} frames/s ({s.frames_per_s / pub - 1:+.1%}); frames/J "
           f"{fpj:.0f} (calibrated on the published 571 -> not a prediction)")
+    print("what one NorthPole 'operation' is (one MAC or half of one) is not stated in any "
+          "primary source read (see params.py); op = 2 ops/MAC with 4-bit interior layers and "
+          "op = 1 MAC with all-8-bit layers give the same schedule")
     print(f"second network, same all-in cost per MAC unchanged: 3B-parameter LLM on 16 cards "
           f"predicted {tpj:.0f} tokens/J vs published {llm['tokens_per_j']:.1f} "
           f"({tpj / llm['tokens_per_j'] - 1:+.0%})")
@@ -82,6 +85,14 @@ def resnet50(args) -> dict:
             "fits_on_chip": s.fits_on_chip, "latency_s": s.latency_s,
             "macs_per_frame": s.macs_per_frame, "macs_per_op": s.macs_per_op,
             "precision": "paper: first/last 8 bit, others 4 bit [RECALL]",
+            "op_definition": {
+                "macs_per_op_default": P.MACS_PER_OP,
+                "status": "not stated in any primary source that could be read; one MAC = two "
+                          "operations is a documented assumption (sources checked and their "
+                          "words: spikesim.backends.northpole.params docstring)",
+                "self_consistent_pairs": "op = 2 ops/MAC with a 4-bit interior, or op = 1 MAC "
+                                         "with an all-8-bit ResNet-50: the same schedule "
+                                         "(2048 MACs per core per cycle); see combinations"},
             "frames_per_j": fpj, "frames_per_j_label": "calibrated (on the published 571)",
             "published_frames_per_j": P.RESNET50_PUBLISHED["frames_per_j"],
             "second_network": {"name": "3B-parameter LLM, 16 NorthPole cards (HPEC 2024)",

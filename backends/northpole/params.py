@@ -34,22 +34,66 @@ Sources read (with the ``search`` tool, 2026-11-23):
   with system "ops" being the same unit as the per-core-per-cycle operations.
 
 Is one "operation" one multiply-accumulate (MAC)?
-    **Not stated in any text read here.** The quoted sentence says "operations"; none of the
-    sources above defines whether a MAC counts as one operation or two (the usual TOPS
-    convention of GPU and accelerator data sheets, which the paper compares against).
-    We take ONE MAC = TWO OPERATIONS (:data:`MACS_PER_OP` = 0.5) as a documented assumption,
-    for this reason: ResNet-50 is 4.09 GMAC per frame, so the published 42,460 frames/s is
-    174 TMAC/s. With the paper's (recalled) 4-bit interior layers the 4-bit ceiling is
-    256 x 4096 x 400 MHz = 419 T ops/s; reading op = MAC gives 41 % utilisation, reading
-    op = 2 MAC gives 83 %. The abstract [PAPER] stresses a "high-utilization programming
-    model", which fits the second reading (the first would also fit an all-8-bit network;
-    conversely, under the second reading an all-8-bit ResNet-50 would need 166 % of the 8-bit
-    ceiling, so the published speed itself implies mostly sub-8-bit layers, consistent with
-    the recalled 4-bit interior).
-    This choice is therefore NOT independent of the published frames/s: the +/-30 % check of
-    the ResNet-50 schedule against 42,460 frames/s is a consistency check, not a prediction,
-    and the benchmark reports the four combinations (op = MAC or 2 MACs, paper precisions or
-    all 8 bit). Every function takes ``macs_per_op`` to override it.
+    **Not stated in any primary text that could be read** (re-checked 2026-11-23 with the
+    ``search``, ``find_string`` and ``read_file`` tools over stored pages, docs, code and
+    issues). What each source says, word for word:
+
+    1. Modha et al. 2023, abstract [PAPER] (openreview.net/forum?id=FzJpr8XGg8,
+       researcher.watson.ibm.com publication page): no per-core figure; "a co-optimized,
+       high-utilization programming model".
+    2. The paper's body, quoted word for word by F. Ottati [TRANS] (repository
+       ``fabrizio-ottati/fabrizio-ottati.dev``, ``content/blog/northpole/index.md`` @ 03d3cae0;
+       the same post on open-neuromorphic.org): "256 cores, 2048 (4096 and 8192) operations
+       per core per cycle at 8-bit (at 4- and 2-bit, respectively) precision" and (Axiom 3)
+       "each core capable of massive parallelism (8192 2-bit operations per cycle) (Fig. 2F)".
+       "Operations" is not defined in either sentence.
+    3. Ottati's own reading (third party, not the paper): "Each core can carry out 2048 INT8
+       operations in parallel per iteration, which means that are 2048 PEs per core"; an
+       earlier draft of the post (same search results) hedged: "it might mean that NorthPole
+       has 2048 multiply-and-accumulate (MAC) units that work on INT8 precision operands".
+       He also writes "in Table 1 of the paper, the power consumption required to run an INT8
+       version of ResNet50 is 74 W" -- again his reading (his copy of the table lists the
+       formats "INT8,4,1").
+    4. Hot Chips 2023 talk as reported by SemiEngineering ("IBM's Energy-Efficient NorthPole
+       AI Unit", semiengineering.com/ibms-energy-efficient-northpole-ai-unit) [NEWS]: "a
+       Vector Matrix Multiplication Engine capable of 8-, 4- and 2-bit precision operations
+       at 2048, 4096 and 8192 Ops/cycle respectively ... a Vector Compute Unit capable of 256
+       FP16 ops/cycle ... an "Activation" Function Unit capable of 32 FP16 ops/cycle". Ops of
+       the VMM engine; a MAC is not mentioned. The slides themselves were not found.
+    5. IBM Research blog (research.ibm.com/blog/northpole-ibm-ai-chip, stored excerpt) and
+       press copies (tweaktown, saifontech, investlb): "2,048 operations per core per cycle at
+       8-bit precision"; no definition.
+    6. Appuswamy et al., HPEC 2024, abstract [PAPER]: tokens/s and W only. Cassidy et al. /
+       the HPEC full text: not found in the stores.
+    7. DeBole et al. 2025 (arXiv 2511.15950, abstract and introduction [PAPER]): "115
+       peta-ops at 4-bit integer precision" for 288 cards, i.e. 256 x 4096 ops x 381 MHz per
+       card: the same unit as the per-core figure, still undefined.
+    8. Generic convention only (not about NorthPole): "Some vendors count a multiply ... as one
+       operation and an accumulation ... as one operation. So a single Multiply-Accumulate =
+       2 Operations" (SemiEngineering, "Lies, Damn Lies, And TOPS/Watt").
+
+    Not found anywhere searchable: the paper's full text (Fig. 2F, Table 1 footnotes), its
+    supplementary material, the Hot Chips slides.
+
+    Convention kept: ONE MAC = TWO OPERATIONS (:data:`MACS_PER_OP` = 0.5), a documented
+    assumption, unchanged because no primary source decides it and the only explicit reading
+    (item 3, op = one MAC unit) is a third party's. The question is tied to another unknown,
+    the precision of the published ResNet-50 (4.09 GMAC/frame, 42,460 frames/s = 174 TMAC/s):
+
+    ============================  ======================  =========================
+    reading                       ResNet-50 interior 4 b   ResNet-50 all 8 b
+                                  ([RECALL] hardware.md)   (Ottati's reading, item 3)
+    ============================  ======================  =========================
+    op = 2 ops per MAC (default)  47,830 fps (+12.6 %)    23,915 fps (-43.7 %)
+    op = 1 MAC                    95,648 fps (+125 %)     47,830 fps (+12.6 %)
+    ============================  ======================  =========================
+
+    (``spikesim bench northpole --resnet50-shapes``, ``benchmarks/results/
+    northpole_resnet50_shapes.json``). The two diagonal pairs are the same schedule (both
+    mean 2048 MACs per core per cycle at the precision the network uses), so the frames/s
+    check within +/-30 % holds under either reading; it is a consistency check, not a
+    prediction, and which pair is true stays open. Every function takes ``macs_per_op`` to
+    override the default.
 """
 from __future__ import annotations
 
@@ -66,8 +110,8 @@ OPS_PER_CORE_PER_CYCLE: dict[int, int] = {8: 2048, 4: 4096, 2: 8192}
 #: Supported precisions (bits) for weights and activations.
 PRECISIONS: tuple[int, ...] = (8, 4, 2)
 
-#: MACs per "operation" -- see the module docstring: NOT stated in the sources read; assumed
-#: 0.5 (one MAC = two operations, the TOPS convention).
+#: MACs per "operation" -- see the module docstring: NOT stated in any primary source read
+#: (eight sources checked, listed there); assumed 0.5 (one MAC = two operations).
 MACS_PER_OP: float = 0.5
 
 #: Core memory for weights, activations and program, bytes: 768 KB per core [TRANS] (quote).
