@@ -20,10 +20,19 @@
 * Reported: ``ann_accuracy``, ``snn_accuracy``/``agreement``/``synops_per_inference`` (dicts
   keyed by ``T``), ``ann_macs``, run and JIT times; a plot of accuracy against ``T``
   (``--plot``, default next to ``--json``).
+* ``--time-limit S`` stops after the batch that passes ``S`` seconds (``snn_test_samples``
+  says how many test images were simulated); ``--resume PARTIAL.json`` continues such a run:
+  it checks that the settings, the ANN accuracy and the normalisation scales equal those of
+  ``PARTIAL.json``, simulates only the test images after its first ``snn_test_samples`` and
+  combines the two (accuracies, agreements and synaptic operations are sums over images and
+  each image is simulated on its own, so the result equals one uninterrupted run; ``parts``
+  in the JSON lists the runs). Analog input only (Poisson draws would differ).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 from pathlib import Path
 
@@ -115,6 +124,47 @@ def plot(path, ts, snn, ann, title) -> None:
     print(f"wrote {path}")
 
 
+#: settings that must equal those of a run continued with --resume
+RESUME_KEYS = ("benchmark", "dataset", "model", "method", "activation", "pool", "qcfs_levels",
+               "norm", "percentile", "v_init", "reset", "readout", "input_coding",
+               "calibration_samples", "dtype")
+
+
+def _load_resume(a, method_act: str, ann_acc: float, n_cal: int, net) -> dict:
+    """The JSON of ``--resume``, checked against this run's settings, ANN and scales."""
+    prev = json.loads(Path(a.resume).read_text())
+    if a.input != "analog":
+        raise ValueError(f"--resume needs --input analog (Poisson draws of a resumed run differ "
+                         f"from an uninterrupted one), got --input {a.input}")
+    now = {"benchmark": "convert", "dataset": a.dataset, "model": a.model, "method": a.method,
+           "activation": method_act, "pool": a.pool,
+           "qcfs_levels": a.qcfs_levels if a.method == "qcfs" else None,
+           "norm": ("max" if a.method == "max" else "percentile") if a.method != "qcfs"
+           else "qcfs-threshold",
+           "percentile": a.percentile if a.method == "percentile" else None,
+           "v_init": a.v_init, "reset": a.reset, "readout": a.readout, "input_coding": a.input,
+           "calibration_samples": n_cal, "dtype": a.dtype}
+    for k in RESUME_KEYS:
+        if prev.get(k) != now[k]:
+            raise ValueError(f"--resume {a.resume}: {k} = {prev.get(k)!r} there, {now[k]!r} in "
+                             f"this run; a run continues only with the same settings")
+    if prev.get("ann_accuracy") != ann_acc:
+        raise ValueError(f"--resume {a.resume}: ANN accuracy {prev.get('ann_accuracy')} there, "
+                         f"{ann_acc} now: not the same ANN (use its --checkpoint)")
+    s_prev = np.asarray(prev.get("scales"), dtype=float)
+    s_now = np.asarray(net.metadata["convert"]["scales"], dtype=float)
+    if s_prev.shape != s_now.shape or not np.allclose(s_prev, s_now, rtol=1e-9, atol=0):
+        raise ValueError(f"--resume {a.resume}: normalisation scales {s_prev.tolist()} there, "
+                         f"{s_now.tolist()} now: not the same conversion")
+    if sorted(int(T) for T in prev.get("snn_accuracy", {})) != sorted(set(a.timesteps)):
+        raise ValueError(f"--resume {a.resume}: timesteps {sorted(prev.get('snn_accuracy', {}))} "
+                         f"there, --timesteps {sorted(set(a.timesteps))} now")
+    if not isinstance(prev.get("snn_test_samples"), int) or prev["snn_test_samples"] < 1:
+        raise ValueError(f"--resume {a.resume}: snn_test_samples = "
+                         f"{prev.get('snn_test_samples')!r} must be an int >= 1")
+    return prev
+
+
 def main(argv: list[str] | None = None) -> int:
     from spikesim.convert import ann_macs, convert, fold_batchnorm, simulate
     from spikesim.nn import load_checkpoint, save_checkpoint
@@ -149,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=None,
                     help="stop simulating after the batch that passes this many seconds and "
                          "report the images done (snn_test_samples)")
+    ap.add_argument("--resume", default=None,
+                    help="JSON of an earlier (time-limited) run with the same settings: simulate "
+                         "only the test images after its snn_test_samples and combine")
     ap.add_argument("--checkpoint", default=None,
                     help="ANN .npz: loaded if it exists, else written after training")
     ap.add_argument("--seed", type=int, default=0)
@@ -191,18 +244,46 @@ def main(argv: list[str] | None = None) -> int:
         net = convert(model, cal, norm=norm, percentile=a.percentile, reset=a.reset,
                       v_init=a.v_init, readout=a.readout, input_coding=a.input)
     n = min(a.test_samples, len(xte))
-    xs, ys, ann_sub = xte[:n] / 255.0, yte[:n], ann_pred[:n]
+    prev = _load_resume(a, method_act, ann_acc, len(cal), net) if a.resume else None
+    n0 = prev["snn_test_samples"] if prev else 0
+    if n0 >= n:
+        raise ValueError(f"--resume {a.resume}: it already covers {n0} >= --test-samples {n} "
+                         f"test images")
     with common.Timer() as ts_:
-        run = simulate(net, xs, a.timesteps, batch=a.batch, rng=a.seed, dtype=a.dtype,
-                       threads=a.threads, max_seconds=a.time_limit, progress=progress)
+        run = simulate(net, xte[n0:n] / 255.0, a.timesteps, batch=a.batch, rng=a.seed,
+                       dtype=a.dtype, threads=a.threads, max_seconds=a.time_limit,
+                       progress=progress)
     ts = run.timesteps
-    if run.n < n:
-        print(f"time limit: simulated {run.n} of {n} test images")
-        n = run.n
-        xs, ys, ann_sub = xs[:n], ys[:n], ann_sub[:n]
-    snn_acc = {str(T): float(np.mean(run.predictions(T) == ys)) for T in ts}
-    agree = {str(T): float(np.mean(run.predictions(T) == ann_sub)) for T in ts}
-    synops = {str(T): run.synops[T] / n for T in ts}
+    if run.n < n - n0:
+        print(f"time limit: simulated {run.n} of {n - n0} test images")
+    n = n0 + run.n
+    ys, ann_sub = yte[:n], ann_pred[:n]
+    # totals over the images of this run, plus those of the resumed run
+    n_ok = {str(T): int(np.sum(run.predictions(T) == yte[n0:n])) for T in ts}
+    n_agree = {str(T): int(np.sum(run.predictions(T) == ann_pred[n0:n])) for T in ts}
+    tot = {k: {str(T): float(v) for T, v in getattr(run, k).items()}
+           for k in ("synops", "synops_ac", "synops_mac", "spikes")}
+    part = {"first": n0, "n": run.n, "git_commit": common.meta().get("git_commit"),
+            "date": common.meta().get("date"), "run_s": run.run_s, "jit_s": run.jit_s,
+            "simulate_wall_s": ts_.s, "batch": a.batch, "dtype": a.dtype, "threads": a.threads,
+            "loadavg_end": list(os.getloadavg())}
+    parts = [part]
+    if prev:
+        for T in map(str, ts):
+            n_ok[T] += int(round(prev["snn_accuracy"][T] * n0))
+            n_agree[T] += int(round(prev["agreement"][T] * n0))
+            for k in tot:
+                tot[k][T] += prev[f"{k}_per_inference"][T] * n0
+        parts = (prev.get("parts") or [{
+            "first": 0, "n": n0, **{k: prev.get(k) for k in (
+                "git_commit", "date", "run_s", "jit_s", "simulate_wall_s", "batch", "dtype",
+                "threads")}}]) + parts
+    run_s = sum(p_.get("run_s") or 0.0 for p_ in parts)
+    jit_s = sum(p_.get("jit_s") or 0.0 for p_ in parts)
+    wall_s = sum(p_.get("simulate_wall_s") or 0.0 for p_ in parts)
+    snn_acc = {T: n_ok[T] / n for T in n_ok}
+    agree = {T: n_agree[T] / n for T in n_agree}
+    synops = {T: tot["synops"][T] / n for T in n_ok}
     macs = ann_macs(fold_batchnorm(model), (1, 28, 28))
     ann_sub_acc = float(np.mean(ann_sub == ys))
     rows = [[T, 100 * snn_acc[str(T)], 100 * (snn_acc[str(T)] - ann_sub_acc),
@@ -212,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
           f"SNN depth {net.metadata['convert']['depth']} (runs T + depth steps)")
     common.print_table(rows, ["T", "SNN acc %", "SNN - ANN pp", "agreement %", "synops/inf",
                               "synops/MAC"])
-    print(f"simulate: run {run.run_s:.1f} s, jit {run.jit_s:.1f} s, wall {ts_.s:.1f} s")
+    print(f"simulate ({len(parts)} part(s)): run {run_s:.1f} s, jit {jit_s:.1f} s, "
+          f"wall {wall_s:.1f} s")
     out = {
         **common.meta(),
         "benchmark": "convert", "dataset": a.dataset, "model": a.model, "method": a.method,
@@ -225,18 +307,22 @@ def main(argv: list[str] | None = None) -> int:
         "ann_accuracy": ann_acc, "ann_test_samples": int(len(yte)),
         "snn_test_samples": n, "ann_accuracy_on_snn_samples": ann_sub_acc,
         "snn_accuracy": snn_acc, "agreement": agree, "synops_per_inference": synops,
-        "synops_ac_per_inference": {str(T): run.synops_ac[T] / n for T in ts},
-        "synops_mac_per_inference": {str(T): run.synops_mac[T] / n for T in ts},
-        "spikes_per_inference": {str(T): run.spikes[T] / n for T in ts},
+        "synops_ac_per_inference": {T: tot["synops_ac"][T] / n for T in n_ok},
+        "synops_mac_per_inference": {T: tot["synops_mac"][T] / n for T in n_ok},
+        "spikes_per_inference": {T: tot["spikes"][T] / n for T in n_ok},
         "ann_macs": macs, "depth": net.metadata["convert"]["depth"],
         "scales": net.metadata["convert"]["scales"],
         "steps_simulated": max(ts) + net.metadata["convert"]["depth"],
-        "batch": a.batch, "dtype": a.dtype, "threads": a.threads, "time_limit_s": a.time_limit, "run_s": run.run_s, "jit_s": run.jit_s,
-        "simulate_wall_s": ts_.s,
+        "batch": a.batch, "dtype": a.dtype, "threads": a.threads, "time_limit_s": a.time_limit, "run_s": run_s, "jit_s": jit_s,
+        "simulate_wall_s": wall_s, "parts": parts, "loadavg": list(os.getloadavg()),
         "notes": "SNN read out after T + depth clock steps (equal to the layer-synchronous SNN "
                  "after T steps); synops counted by the engine over those steps (AC from "
                  "spikes, MAC from analog input). Measured on a shared 2-core machine "
-                 "(other jobs running): times are noisy upper bounds.",
+                 "(other jobs running): times are noisy upper bounds."
+                 + (f" Combined from {len(parts)} runs of consecutive test images (--resume, "
+                    "see parts): same settings, ANN and scales (checked); images are "
+                    "simulated independently, so the sums equal one run's." if len(parts) > 1
+                    else ""),
     }
     common.write_json(a.json, out)
     plot_path = a.plot or (str(Path(a.json).with_suffix(".png")) if a.json else None)
