@@ -1,22 +1,29 @@
 """numba kernels of the TrueNorth model (private; the validated API is in ``core.py``/``chip.py``).
 
-Arrays of a set of ``C`` cores (see :class:`spikesim.backends.truenorth.core.CoreArrays`):
+Arrays of a set of ``C`` cores (see :class:`spikesim.backends.truenorth.core.CoreArrays`;
+:meth:`~spikesim.backends.truenorth.core.CoreArrays.kernel_args` derives the tick kernel's
+tables from them once per run):
 
 - ``xbar``   uint64 [C, 256, 4]  crossbar row of axon i, bit j%64 of word j//64 = w_ij;
+  ``xb32`` is the same memory as uint32 [C, 256, 8] (bit j%32 of word j//32);
 - ``atype``  int8   [C, 256]     axon type G_i;
-- ``wdet``   int16  [Kw, 4, 256] s_j^G where b_j^G = 0, else 0 (deterministic part);
-- ``wsto``   int16  [Kw, 4, 256] s_j^G where b_j^G = 1, else 0 (stochastic part);
-- ``widx``   int32  [C]          row of ``wdet``/``wsto`` of each core (identical weight
+- ``wdet``   int32  [Kw, 4, 256] s_j^G where b_j^G = 0, else 0 (deterministic part);
+- ``sabs``, ``ssgn`` int32 [Kw, 4, 256]  |s_j^G| and sgn(s_j^G) where b_j^G = 1, else 0
+  (stochastic part, F(s, rho) = ssgn if sabs >= rho);
+- ``tnz``    uint8  [Kw, 4, 2]   whether the deterministic / stochastic part of a type is
+  nonzero anywhere (an all-zero part is skipped);
+- ``widx``   int32  [C]          row of the weight tables of each core (identical weight
   tables are stored once, so they stay in cache);
-- ``smask``  uint64 [C, 4, 4]    packed b_j^G (stochastic-synapse flags);
 - ``nzmask`` uint64 [C, 4, 4]    packed (s_j^G != 0) (for counting effective synaptic events);
 - ``ptab``   int32  [K, NP]      distinct neuron parameter sets, columns ``P_*`` below;
-- ``pidx``   int32  [C, 256]     row of ``ptab`` of each neuron (deduplicated: the per-tick
-  neuron loop then streams 8 bytes per neuron instead of the whole parameter set);
-- ``route``  int32  [C, 256, 3]  target core (-1: none), target axon, delay;
+- ``pidx``   int   [C, 256]      row of ``ptab`` of each neuron;
+- ``route``  int32  [C, 256, 3]  target core (-1: none), target axon, delay; the chip kernels
+  take it packed, ``rpk`` int32/int64 [C, 256] = ``core << 12 | axon << 4 | delay`` or -1;
 - ``ucore``  int32  [C]          the ``ptab`` row shared by all 256 neurons of the core, or -1
   (uniform cores take a branch-free, vectorised neuron loop; the result is identical);
-- ``V``      int32  [C, 256]     membrane potentials; ``rkey`` uint32 [C] core PRNG keys.
+- ``V``      int32  [C, 256]     membrane potentials; ``rkey`` uint32 [C] core PRNG keys;
+- ``abuf``   uint64 [16, C, 4]   axon input bitmaps, one per delay slot (tick t reads slot
+  t % 16 and clears it; a spike with delay d sets its target bit in slot (t + d) % 16).
 
 Random numbers are counter based (Salmon et al., SC 2011, "Parallel random numbers: as easy
 as 1, 2, 3"): every draw is the MurmurHash3 32-bit finaliser ``fmix32`` (Appleby) of a counter
@@ -31,6 +38,13 @@ order, in parallel and vectorised) and a run is reproducible from its seed::
 with ``key_c`` from splitmix64(seed, c) and t the tick counter of the run. Per tick the order
 of work is: synaptic integration (exact sum), saturate, leak, saturate, threshold, fire/reset,
 saturate.
+
+Speed (the arithmetic above is unchanged): the active axons of a core are the set bits of its
+input bitmap; each active axon adds its crossbar row in 32-bit lanes (bit -> lane mask & weight;
+stochastic lanes draw 32-bit fmix32 numbers branch free) straight into V (exact: the per-tick
+sum is below 2**17 in magnitude, V is saturated after the sum); uniform cores run one
+branch-free 32-bit neuron loop; fired neurons are found from 8-byte words of the fired flags.
+The 2-thread kernel runs cores in parallel and routes the fired spikes serially afterwards.
 """
 from __future__ import annotations
 
@@ -68,6 +82,17 @@ def _fmix32(h):
 
 
 @njit(cache=True, inline="always")
+def _fmix32u(h):
+    """The same finaliser in uint32 arithmetic (vectorises in 32-bit lanes)."""
+    h = np.uint32(h ^ (h >> np.uint32(16)))
+    h = np.uint32(h * np.uint32(0x85EBCA6B))
+    h = np.uint32(h ^ (h >> np.uint32(13)))
+    h = np.uint32(h * np.uint32(0xC2B2AE35))
+    h = np.uint32(h ^ (h >> np.uint32(16)))
+    return h
+
+
+@njit(cache=True, inline="always")
 def _tick_base(key, rt):
     return _fmix32(np.uint64(key) ^ _fmix32((np.uint64(rt + 1) * np.uint64(0x9E3779B9)) & _M32))
 
@@ -98,308 +123,406 @@ def _bitindex(typingctx, x):
     return types.uint64(types.uint64), codegen
 
 
-@njit(cache=True)
-def _core_tick(c, act, act64, V, xbar, atype, wdet, wsto, widx, smask, nzmask, has_sto, pidx,
-               ptab, ucore, rkey, rt, a, fl, fired, cnt):
-    """One tick of core ``c`` at random-tick ``rt``: integrate the active axons ``act`` (uint8
-    [256], the same memory as ``act64`` uint64 [32]; zero words are skipped and the flags are
-    cleared), leak, threshold, fire, reset. ``a`` (int32 [256], zero on entry and exit) and
-    ``fl`` (uint8 [256]) are scratch. Writes the indices of the neurons that fired into
-    ``fired`` and returns how many; updates V and cnt."""
-    base = _tick_base(rkey[c], rt)
+@intrinsic
+def _prefetch(typingctx, addr):
+    """Hint the CPU to load the cache line at byte address ``addr`` (LLVM prefetch, read,
+    high locality); no effect on results."""
+    if not isinstance(addr, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+        builder.call(fn, [builder.inttoptr(args[0], i8p), ir.Constant(i32, 0),
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(addr), codegen
+
+
+@njit(cache=True, inline="always")
+def _prefetch_core(c, abuf, slot, xaddr, raddr, rbytes):
+    """Prefetch the crossbar rows (32 bytes each) of the active axons of core ``c`` and its
+    block of packed routes (``rbytes`` bytes); no effect on results."""
+    for wd in range(4):
+        bits = abuf[slot, c, wd]
+        while bits != 0:
+            i = wd * 64 + np.int64(_bitindex(bits))
+            bits &= bits - np.uint64(1)
+            _prefetch(xaddr + (c * 256 + i) * 32)
+    for o in range(0, rbytes, 64):
+        _prefetch(raddr + c * rbytes + o)
+
+
+@njit(cache=True, inline="always")
+def _add_row(V, c, xb32, i, wdet, wi, g):
+    """V[c, j] += s_j^g for every set bit j of crossbar row i, in 32-bit lanes."""
+    for k in range(8):
+        x = xb32[c, i, k]
+        if x == 0:
+            continue
+        o = k * 32
+        for b in range(32):
+            m = -np.int32((x >> np.uint32(b)) & np.uint32(1))
+            V[c, o + b] = np.int32(V[c, o + b] + (m & wdet[wi, g, o + b]))
+
+
+@njit(cache=True, inline="always")
+def _add_row_stochastic(V, c, xb32, i, sabs, ssgn, wi, g, hi):
+    """V[c, j] += F(s_j, rho_ij) for every set bit j of row i: sgn(s) if |s| >= rho with
+    rho = fmix32(hi ^ j) >> 24 (hi = base ^ i << 8); branch free, 32-bit lanes."""
+    for k in range(8):
+        x = xb32[c, i, k]
+        if x == 0:
+            continue
+        o = k * 32
+        for b in range(32):
+            m = -np.int32((x >> np.uint32(b)) & np.uint32(1))
+            rho = np.int32(_fmix32u(hi ^ np.uint32(o + b)) >> np.uint32(24))
+            take = -np.int32(sabs[wi, g, o + b] >= rho)
+            V[c, o + b] = np.int32(V[c, o + b] + (m & take & ssgn[wi, g, o + b]))
+
+
+@njit(cache=True, inline="always")
+def _integrate(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask, base,
+               cnt):
+    """Synaptic integration of core ``c``: add the rows of the active axons (set bits of
+    ``abuf[slot, c]``, cleared here) to V (exact sum, no saturation yet)."""
+    wi = widx[c]
     n_ax = 0
     n_syn = 0
-    for i in range(256):
-        if (i & 7) == 0 and act64[i >> 3] == 0:
+    for wd in range(4):
+        bits = abuf[slot, c, wd]
+        if bits == 0:
             continue
-        if act[i] == 0:
-            continue
-        act[i] = 0
-        g = atype[c, i]
-        n_ax += 1
-        wrow = wdet[widx[c], g]
-        srow = wsto[widx[c], g]
-        for wd in range(4):
-            word = xbar[c, i, wd]
-            if word == 0:
-                continue
-            n_syn += np.int64(_popcount64(word & nzmask[c, g, wd]))
-            o = wd * 64
-            for b in range(64):  # deterministic part (vectorises)
-                a[o + b] += np.int32((word >> np.uint64(b)) & np.uint64(1)) * wrow[o + b]
-            if has_sto[c]:
-                sw = word & smask[c, g, wd]
-                if sw != 0:
-                    hi = base ^ np.uint64(i << 8)
-                    for b in range(64):  # stochastic part: F(s, rho), branch free
-                        bit = np.int32((sw >> np.uint64(b)) & np.uint64(1))
-                        rho = np.int32(_fmix32(hi ^ np.uint64(o + b)) >> np.uint64(24))
-                        wv = np.int32(srow[o + b])
-                        sg = np.int32(wv > 0) - np.int32(wv < 0)
-                        a[o + b] += bit * sg * np.int32(abs(wv) >= rho)
+        abuf[slot, c, wd] = 0
+        while bits != 0:
+            i = wd * 64 + np.int64(_bitindex(bits))
+            bits &= bits - np.uint64(1)
+            g = atype[c, i]
+            n_ax += 1
+            for k in range(4):
+                n_syn += np.int64(_popcount64(xbar[c, i, k] & nzmask[c, g, k]))
+            if tnz[wi, g, 0]:
+                _add_row(V, c, xb32, i, wdet, wi, g)
+            if tnz[wi, g, 1]:
+                _add_row_stochastic(V, c, xb32, i, sabs, ssgn, wi, g,
+                                    np.uint32(base ^ np.uint64(i << 8)))
+    cnt[c, C_AXON_EVENTS] += n_ax
+    cnt[c, C_SYNOPS] += n_syn
+
+
+@njit(cache=True, inline="always")
+def _sat_count(v):
+    return np.int32(v > np.int32(V_MAX)) + np.int32(v < np.int32(V_MIN))
+
+
+@njit(cache=True, inline="always")
+def _clamp(v):
+    return np.int32(min(max(v, np.int32(V_MIN)), np.int32(V_MAX)))
+
+
+@njit(cache=True, inline="always")
+def _neurons_uniform(c, k, V, ptab, base, fl, ft, cnt):
+    """Leak, threshold, fire/reset of core ``c`` whose neurons all use ``ptab[k]``; V holds
+    V + synaptic sum on entry. Branch-free 32-bit lanes; fired flags into ``fl[ft]`` (uint8
+    [256]). Returns the number of spikes."""
+    lam = np.int32(ptab[k, P_LEAK])
+    cl = ptab[k, P_CLEAK]
+    eps = np.int32(ptab[k, P_EPS])
+    msk = np.uint32(ptab[k, P_MASK])
+    alpha = np.int32(ptab[k, P_ALPHA])
+    beta = np.int32(ptab[k, P_BETA])
+    kap = np.int32(ptab[k, P_KAPPA])
+    gam = ptab[k, P_GAMMA]
+    rst = np.int32(ptab[k, P_RESET])
+    g0 = np.int32(gam == 0)
+    g1 = np.int32(gam == 1)
+    g2 = np.int32(gam == 2)
+    lsg = np.int32(lam > 0) - np.int32(lam < 0)
+    labs = np.int32(abs(lam))
+    n_sat = np.int32(0)
+    n_neg = np.int32(0)
+    nf = np.int32(0)
+    if cl == 0 and msk == 0 and eps == 0:
+        # deterministic leak and threshold, no leak reversal: the same equations with
+        # eta = 0 and Omega = 1; reset values chosen once per core
+        nb = np.int32(-beta)
+        # v >= alpha: V = rf0 + rf1 * v ; v < -beta: V = rn0 + rn1 * v
+        rf0 = g0 * rst - g1 * alpha
+        rf1 = g1 + g2
+        if kap != 0:
+            rn0, rn1 = nb, np.int32(0)
+        else:
+            rn0, rn1 = -g0 * rst + g1 * beta, g1 + g2
+        for j in range(256):
+            v = V[c, j]
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            v = np.int32(v + lam)
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            f = np.int32(v >= alpha)
+            ng = (np.int32(1) - f) & np.int32(v < nb)
+            vr = np.int32(rf0 + rf1 * v)
+            vn = np.int32(rn0 + rn1 * v)
+            v = vr if f else (vn if ng else v)
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            V[c, j] = v
+            fl[ft, j] = np.uint8(f)
+            nf += f
+            n_neg += ng
+    else:
+        bl = np.uint32(base) ^ np.uint32(0x10000)
+        bt = np.uint32(base) ^ np.uint32(0x20000)
+        for j in range(256):
+            v = V[c, j]
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            sgv = np.int32(v > 0) - np.int32(v < 0)
+            om = np.int32(1) - eps + eps * sgv
+            rho = np.int32(_fmix32u(bl ^ np.uint32(j)) >> np.uint32(24))
+            step = lsg * np.int32(labs >= rho) if cl != 0 else lam
+            eta = np.int32(_fmix32u(bt ^ np.uint32(j)) & msk)
+            v = np.int32(v + om * step)
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            th = alpha + eta
+            f = np.int32(v >= th)
+            vr = g0 * rst + g1 * (v - th) + g2 * v
+            lim = kap * beta + (np.int32(1) - kap) * (beta + eta)
+            ng = (np.int32(1) - f) * np.int32(v < -lim)
+            vn = -beta * kap + (np.int32(1) - kap) * (-g0 * rst + g1 * (v + beta + eta) + g2 * v)
+            v = np.int32(f * vr + ng * vn + (np.int32(1) - f - ng) * v)
+            n_sat += _sat_count(v)
+            v = _clamp(v)
+            V[c, j] = v
+            fl[ft, j] = np.uint8(f)
+            nf += f
+            n_neg += ng
+    cnt[c, C_SAT] += n_sat
+    cnt[c, C_NEG] += n_neg
+    return nf
+
+
+@njit(cache=True)
+def _neurons_general(c, V, pidx, ptab, base, fired, fr, cnt):
+    """Per-neuron parameter sets (scalar loop); writes the fired neurons into ``fired[fr]`` in
+    ascending order and returns how many."""
     n_sat = 0
     n_neg = 0
     nf = 0
-    Vc = V[c]
-    k = ucore[c]
-    if k >= 0:
-        # uniform core: one parameter set, branch-free lanes
-        lam = np.int32(ptab[k, P_LEAK])
-        cl = ptab[k, P_CLEAK]
-        eps = np.int32(ptab[k, P_EPS])
-        msk = np.uint64(ptab[k, P_MASK])
-        alpha = np.int32(ptab[k, P_ALPHA])
-        beta = np.int32(ptab[k, P_BETA])
-        kap = np.int32(ptab[k, P_KAPPA])
-        gam = ptab[k, P_GAMMA]
-        rst = np.int32(ptab[k, P_RESET])
-        g0 = np.int32(gam == 0)
-        g1 = np.int32(gam == 1)
-        g2 = np.int32(gam == 2)
-        lsg = np.int32(lam > 0) - np.int32(lam < 0)
-        labs = abs(lam)
-        stoch = cl != 0 or msk != 0
-        if not stoch and eps == 0:
-            # deterministic leak and threshold, no leak reversal: the same equations with
-            # eta = 0 and Omega = 1, in 32-bit lanes (twice the SIMD width)
-            vmax = np.int32(V_MAX)
-            vmin = np.int32(V_MIN)
-            nb = np.int32(-beta)
-            for j in range(256):
-                v = np.int32(Vc[j] + a[j])
-                a[j] = 0
-                n_sat += np.int32(v > vmax) + np.int32(v < vmin)
-                v = np.int32(min(max(v, vmin), vmax))
-                v = np.int32(v + lam)
-                n_sat += np.int32(v > vmax) + np.int32(v < vmin)
-                v = np.int32(min(max(v, vmin), vmax))
-                f = v >= alpha
-                ng = (not f) and (v < nb)
-                if gam == 0:
-                    vr = rst
-                elif gam == 1:
-                    vr = np.int32(v - alpha)
-                else:
-                    vr = v
-                if kap != 0:
-                    vn = nb
-                elif gam == 0:
-                    vn = np.int32(-rst)
-                elif gam == 1:
-                    vn = np.int32(v + beta)
-                else:
-                    vn = v
-                v = vr if f else (vn if ng else v)
-                n_sat += np.int32(v > vmax) + np.int32(v < vmin)
-                v = np.int32(min(max(v, vmin), vmax))
-                Vc[j] = v
-                fl[j] = np.int32(f)
-                nf += np.int32(f)
-                n_neg += np.int32(ng)
-        else:
-            for j in range(256):
-                v = Vc[j] + a[j]
-                a[j] = 0
-                n_sat += np.int32(v > V_MAX) + np.int32(v < V_MIN)
-                v = min(max(v, V_MIN), V_MAX)
-                sgv = np.int32(v > 0) - np.int32(v < 0)
-                om = 1 - eps + eps * sgv
-                eta = np.int32(0)
-                if stoch:
-                    if cl != 0:
-                        rho = np.int32(_fmix32(base ^ np.uint64(0x10000 | j)) >> np.uint64(24))
-                        step = lsg * np.int32(labs >= rho)
-                    else:
-                        step = lam
-                    if msk != 0:
-                        eta = np.int32(_fmix32(base ^ np.uint64(0x20000 | j)) & msk)
-                else:
-                    step = lam
-                v = v + om * step
-                n_sat += np.int32(v > V_MAX) + np.int32(v < V_MIN)
-                v = min(max(v, V_MIN), V_MAX)
-                th = alpha + eta
-                f = np.int32(v >= th)
-                vr = g0 * rst + g1 * (v - th) + g2 * v
-                lim = kap * beta + (1 - kap) * (beta + eta)
-                ng = (1 - f) * np.int32(v < -lim)
-                vn = -beta * kap + (1 - kap) * (-g0 * rst + g1 * (v + beta + eta) + g2 * v)
-                v = f * vr + ng * vn + (1 - f - ng) * v
-                n_sat += np.int32(v > V_MAX) + np.int32(v < V_MIN)
-                v = min(max(v, V_MIN), V_MAX)
-                Vc[j] = v
-                fl[j] = f
-                nf += f
-                n_neg += ng
-        if nf > 0:
-            q = 0
-            for j in range(256):  # branch-free compaction of the fired flags
-                fired[q] = j
-                q += fl[j]
-    else:
-        pc = pidx[c]
-        for j in range(256):
-            kk = pc[j]
-            v = np.int64(Vc[j]) + a[j]
-            a[j] = 0
-            if v > V_MAX:
-                v = V_MAX
-                n_sat += 1
-            elif v < V_MIN:
-                v = V_MIN
-                n_sat += 1
-            lam = ptab[kk, P_LEAK]
-            cl = ptab[kk, P_CLEAK]
-            if lam != 0 or cl != 0:
-                # leak with leak reversal: Omega = (1 - eps) + eps * sgn(V)
-                if ptab[kk, P_EPS] != 0:
-                    om = 1 if v > 0 else (-1 if v < 0 else 0)
-                else:
-                    om = 1
-                if cl != 0:
-                    rho = np.int64(_fmix32(base ^ np.uint64(0x10000 | j)) >> np.uint64(24))
-                    if abs(lam) >= rho:
-                        v += om * (1 if lam > 0 else (-1 if lam < 0 else 0))
-                else:
-                    v += om * lam
-                if v > V_MAX:
-                    v = V_MAX
-                    n_sat += 1
-                elif v < V_MIN:
-                    v = V_MIN
-                    n_sat += 1
-            eta = 0
-            m = ptab[kk, P_MASK]
-            if m != 0:
-                eta = np.int64(_fmix32(base ^ np.uint64(0x20000 | j)) & np.uint64(m))
-            alpha = ptab[kk, P_ALPHA]
-            gamma = ptab[kk, P_GAMMA]
-            if v >= alpha + eta:
-                fired[nf] = j
-                nf += 1
-                if gamma == 0:
-                    v = ptab[kk, P_RESET]
-                elif gamma == 1:
-                    v = v - (alpha + eta)
+    for j in range(256):
+        kk = pidx[c, j]
+        v = np.int64(V[c, j])
+        if v > V_MAX:
+            v = V_MAX
+            n_sat += 1
+        elif v < V_MIN:
+            v = V_MIN
+            n_sat += 1
+        lam = ptab[kk, P_LEAK]
+        cl = ptab[kk, P_CLEAK]
+        if lam != 0 or cl != 0:
+            # leak with leak reversal: Omega = (1 - eps) + eps * sgn(V)
+            if ptab[kk, P_EPS] != 0:
+                om = 1 if v > 0 else (-1 if v < 0 else 0)
             else:
-                beta = ptab[kk, P_BETA]
-                kappa = ptab[kk, P_KAPPA]
-                lim = beta if kappa != 0 else beta + eta
-                if v < -lim:
-                    n_neg += 1
-                    if kappa != 0:
-                        v = -beta
-                    elif gamma == 0:
-                        v = -ptab[kk, P_RESET]
-                    elif gamma == 1:
-                        v = v + (beta + eta)
+                om = 1
+            if cl != 0:
+                rho = np.int64(_fmix32(base ^ np.uint64(0x10000 | j)) >> np.uint64(24))
+                if abs(lam) >= rho:
+                    v += om * (1 if lam > 0 else (-1 if lam < 0 else 0))
+            else:
+                v += om * lam
             if v > V_MAX:
                 v = V_MAX
                 n_sat += 1
             elif v < V_MIN:
                 v = V_MIN
                 n_sat += 1
-            Vc[j] = v
-    cnt[c, C_AXON_EVENTS] += n_ax
-    cnt[c, C_SYNOPS] += n_syn
+        eta = 0
+        m = ptab[kk, P_MASK]
+        if m != 0:
+            eta = np.int64(_fmix32(base ^ np.uint64(0x20000 | j)) & np.uint64(m))
+        alpha = ptab[kk, P_ALPHA]
+        gamma = ptab[kk, P_GAMMA]
+        if v >= alpha + eta:
+            fired[fr, nf] = j
+            nf += 1
+            if gamma == 0:
+                v = ptab[kk, P_RESET]
+            elif gamma == 1:
+                v = v - (alpha + eta)
+        else:
+            beta = ptab[kk, P_BETA]
+            kappa = ptab[kk, P_KAPPA]
+            lim = beta if kappa != 0 else beta + eta
+            if v < -lim:
+                n_neg += 1
+                if kappa != 0:
+                    v = -beta
+                elif gamma == 0:
+                    v = -ptab[kk, P_RESET]
+                elif gamma == 1:
+                    v = v + (beta + eta)
+        if v > V_MAX:
+            v = V_MAX
+            n_sat += 1
+        elif v < V_MIN:
+            v = V_MIN
+            n_sat += 1
+        V[c, j] = v
     cnt[c, C_SAT] += n_sat
     cnt[c, C_NEG] += n_neg
+    return nf
+
+
+@njit(cache=True, inline="always")
+def _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask, pidx, ptab,
+          ucore, rkey, rt, fl, fl64, ft, fired, fr, cnt):
+    """One tick of core ``c`` at random-tick ``rt``: integrate the active axons (set bits of
+    ``abuf[slot, c]``, cleared), leak, threshold, fire, reset. ``fl[ft]`` (uint8 [256], the
+    same memory as ``fl64[ft]`` uint64 [32]) is scratch. Writes the indices of the neurons
+    that fired into ``fired[fr]`` (ascending) and returns how many; updates V and the
+    counters ``cnt``."""
+    base = _tick_base(rkey[c], rt)
+    _integrate(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask, base,
+               cnt)
+    k = ucore[c]
+    if k >= 0:
+        nf = _neurons_uniform(c, k, V, ptab, base, fl, ft, cnt)
+        if nf > 0:
+            q = 0
+            for w in range(32):  # the fired flags, 8 neurons per word
+                x = fl64[ft, w]
+                while x != 0:
+                    fired[fr, q] = w * 8 + (np.int64(_bitindex(x)) >> 3)
+                    q += 1
+                    x &= x - np.uint64(1)
+    else:
+        nf = _neurons_general(c, V, pidx, ptab, base, fired, fr, cnt)
     cnt[c, C_SPIKES] += nf
     return nf
 
 
 @njit(cache=True)
-def _run_core(T, inputs, V, xbar, atype, wdet, wsto, widx, smask, nzmask, has_sto, pidx, ptab,
+def _run_core(T, inputs, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask, pidx, ptab,
               ucore, rkey, spikes, vrec, cnt):
-    """Run core 0 for T ticks on ``inputs`` (uint8 [T, 256], consumed: cleared while read);
-    record spikes and V."""
-    acc = np.zeros(256, dtype=np.int32)
-    fl = np.zeros(256, dtype=np.int32)
-    fired = np.zeros(256, dtype=np.int32)
-    in64 = inputs.view(np.uint64)
+    """Run core 0 for T ticks on ``inputs`` (uint8 [T, 256]); record spikes and V."""
+    act = np.zeros((1, 1, 4), dtype=np.uint64)
+    fl64 = np.zeros((1, 32), dtype=np.uint64)
+    fl = fl64.view(np.uint8)
+    fired = np.zeros((1, 256), dtype=np.int32)
     for t in range(T):
-        nf = _core_tick(0, inputs[t], in64[t], V, xbar, atype, wdet, wsto, widx, smask, nzmask,
-                        has_sto, pidx, ptab, ucore, rkey, t, acc, fl, fired, cnt)
+        for i in range(256):
+            if inputs[t, i] != 0:
+                act[0, 0, i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+        nf = _tick(0, act, 0, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask, pidx,
+                   ptab, ucore, rkey, t, fl, fl64, 0, fired, 0, cnt)
         for q in range(nf):
-            spikes[t, fired[q]] = 1
+            spikes[t, fired[0, q]] = 1
         for j in range(256):
             vrec[t, j] = V[0, j]
 
 
-@njit(cache=True)
-def _route(c, t, tl, nf, fired, route, buf8, core_x, core_y, rec_index, rec, out_count, cnt):
+@njit(cache=True, inline="always")
+def _route(c, t, tl, nf, fired, fr, rpk, abuf, core_x, core_y, rec_index, rec, out_count, cnt):
+    """Send the ``nf`` spikes of core ``c`` (neurons ``fired[fr]``) fired at tick t: set the
+    target axon bit in delay slot (t + d) % 16, count packets and hops, record. ``rpk``
+    [C, 256] packs each neuron's route as ``target_core << 12 | axon << 4 | delay`` (-1: no
+    target)."""
     n_r = 0
     n_h = 0
     recording = rec.shape[1] > 0
+    cx = core_x[c]
+    cy = core_y[c]
     for q in range(nf):
-        j = fired[q]
+        j = fired[fr, q]
         if recording:
             r = rec_index[c, j]
             if r >= 0:
                 if rec.shape[0] > 0:
                     rec[tl, r] = 1
                 out_count[r] += 1
-        tc = route[c, j, R_CORE]
-        if tc >= 0:
-            buf8[(t + route[c, j, R_DELAY]) % 16, tc, route[c, j, R_AXON]] = 1
+        pk = np.int64(rpk[c, j])
+        if pk >= 0:
+            tc = pk >> 12
+            ax = (pk >> 4) & 255
+            abuf[(t + (pk & 15)) % 16, tc, ax >> 6] |= np.uint64(1) << np.uint64(ax & 63)
             n_r += 1
-            n_h += abs(core_x[tc] - core_x[c]) + abs(core_y[tc] - core_y[c])
+            n_h += abs(core_x[tc] - cx) + abs(core_y[tc] - cy)
     cnt[c, C_ROUTED] += n_r
     cnt[c, C_HOPS] += n_h
 
 
 @njit(cache=True)
-def _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt):
+def _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt):
     slot = t % 16
     for k in range(inp.shape[1]):
         if inp[tl, k] != 0:
             in_cnt[0] += 1
             for q in range(in_ptr[k], in_ptr[k + 1]):
-                buf8[slot, in_core[q], in_axon[q]] = 1
+                ax = in_axon[q]
+                abuf[slot, in_core[q], ax >> 6] |= np.uint64(1) << np.uint64(ax & 63)
                 in_cnt[1] += 1
 
 
 @njit(cache=True)
-def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
-                 widx, smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
+def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, atype, wdet, sabs,
+                 ssgn, widx, tnz, nzmask, pidx, ptab, ucore, rpk, rkey, rt0, flbuf, fl64buf,
                  firedbuf, core_x, core_y, rec_index, rec, out_count, cnt, in_cnt):
     """Ticks t0..t0+T-1 of all cores, one thread. ``inp`` uint8 [T, n_in] (may have 0 columns);
-    ``rec`` uint8 [T, n_rec] (or [0, n_rec] to only count into ``out_count``). ``buf8`` uint8
-    [16, C, 256] is the delay buffer, ``buf64`` the same memory viewed as uint64 [16, C, 32];
-    ``acc``/``flbuf``/``firedbuf`` are per-thread scratch rows [threads, 256]; ``rt0`` is the
-    random-tick counter of the first tick (it keeps counting across samples)."""
+    ``rec`` uint8 [T, n_rec] (or [0, n_rec] to only count into ``out_count``). ``abuf`` uint64
+    [16, C, 4] are the delay-slot input bitmaps; ``flbuf`` uint8 [threads, 256] (the same
+    memory as ``fl64buf`` uint64 [threads, 32]) and ``firedbuf`` int32 [C, 256] are scratch;
+    ``rt0`` is the random-tick counter of the first tick (it keeps counting across samples)."""
     C = V.shape[0]
+    xaddr = xbar.ctypes.data
+    raddr = rpk.ctypes.data
+    rbytes = 256 * rpk.itemsize
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
-        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
+        _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt)
         for c in range(C):
-            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, widx,
-                            smask, nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[0], flbuf[0],
-                            firedbuf[0], cnt)
+            if c + 2 < C:
+                _prefetch_core(c + 2, abuf, slot, xaddr, raddr, rbytes)
+            nf = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask,
+                       pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, 0, firedbuf, 0, cnt)
             if nf > 0:
-                _route(c, t, tl, nf, firedbuf[0], route, buf8, core_x, core_y, rec_index, rec,
+                _route(c, t, tl, nf, firedbuf, 0, rpk, abuf, core_x, core_y, rec_index, rec,
                        out_count, cnt)
 
 
 @njit(cache=True, parallel=True)
-def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, buf8, buf64, V, xbar, atype, wdet, wsto,
-                   widx, smask, nzmask, has_sto, pidx, ptab, ucore, route, rkey, rt0, acc, flbuf,
+def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, atype, wdet, sabs,
+                   ssgn, widx, tnz, nzmask, pidx, ptab, ucore, rpk, rkey, rt0, flbuf, fl64buf,
                    firedbuf, core_x, core_y, rec_index, rec, out_count, cnt, in_cnt):
-    """Same as :func:`_chip_serial`, cores in parallel (numba threads). Each core's state,
-    counters are touched by one thread, random numbers are counter based; spike delivery writes the value 1 into a
-    future delay slot (never the slot being read, delays are 1..15), so results equal the
+    """Same as :func:`_chip_serial`, cores in parallel (numba threads), then the spikes are
+    routed serially. Each core's state and counters are touched by one thread, random numbers
+    are counter based and a core only reads its own slot of the tick, so results equal the
     serial kernel's."""
     C = V.shape[0]
+    nfs = np.zeros(C, dtype=np.int64)
+    xaddr = xbar.ctypes.data
+    raddr = rpk.ctypes.data
+    rbytes = 256 * rpk.itemsize
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
-        _inject(t, tl, inp, in_ptr, in_core, in_axon, buf8, in_cnt)
+        _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt)
         for c in prange(C):
             tid = get_thread_id()
-            nf = _core_tick(c, buf8[slot, c], buf64[slot, c], V, xbar, atype, wdet, wsto, widx,
-                            smask, nzmask, has_sto, pidx, ptab, ucore, rkey, rt0 + tl, acc[tid],
-                            flbuf[tid], firedbuf[tid], cnt)
-            if nf > 0:
-                _route(c, t, tl, nf, firedbuf[tid], route, buf8, core_x, core_y, rec_index, rec,
-                       out_count, cnt)
+            if c + 2 < C:
+                _prefetch_core(c + 2, abuf, slot, xaddr, raddr, rbytes)
+            nfs[c] = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz,
+                           nzmask, pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, tid,
+                           firedbuf, c, cnt)
+        for c in range(C):
+            if nfs[c] > 0:
+                _route(c, t, tl, nfs[c], firedbuf, c, rpk, abuf, core_x, core_y, rec_index,
+                       rec, out_count, cnt)

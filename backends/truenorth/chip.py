@@ -118,16 +118,30 @@ def _compile_kernels(threads: int) -> float:
     return time.perf_counter() - t0
 
 
+def packed_routes(route: np.ndarray) -> np.ndarray:
+    """[C, 256] routes packed as ``core << 12 | axon << 4 | delay`` (-1: no target), int32
+    (int64 beyond 2**19 cores): one small word per neuron, so a core's routes share cache
+    lines."""
+    from . import _kernels as K
+
+    tc = route[:, :, K.R_CORE].astype(np.int64)
+    pk = (tc << 12) | (route[:, :, K.R_AXON].astype(np.int64) << 4) | route[:, :, K.R_DELAY]
+    pk = np.where(tc >= 0, pk, -1)
+    dt = np.int32 if route.shape[0] < 2 ** 19 else np.int64
+    return np.ascontiguousarray(pk, dtype=dt)
+
+
 @dataclass
 class _State:
-    buf: np.ndarray
+    abuf: np.ndarray
     V: np.ndarray
     rkey: np.ndarray
-    acc: np.ndarray
-    fl: np.ndarray
+    fl64: np.ndarray
     fired: np.ndarray
     cnt: np.ndarray
     in_cnt: np.ndarray
+    args: tuple
+    rpk: np.ndarray
 
     @classmethod
     def new(cls, prog: Program, seed: int) -> "_State":
@@ -138,14 +152,14 @@ class _State:
 
         C = prog.n_cores
         nt = numba.config.NUMBA_NUM_THREADS
-        return cls(np.zeros((16, C, 256), np.uint8), prog.cores.v_init.copy(),
-                   splitmix_seeds(seed, C), np.zeros((nt, 256), np.int32),
-                   np.zeros((nt, 256), np.int32), np.zeros((nt, 256), np.int32),
-                   np.zeros((C, K.NC), np.int64),
-                   np.zeros(2, np.int64))
+        return cls(np.zeros((16, C, 4), np.uint64), prog.cores.v_init.copy(),
+                   splitmix_seeds(seed, C), np.zeros((nt, 32), np.uint64),
+                   np.zeros((max(C, 1), 256), np.int32), np.zeros((C, K.NC), np.int64),
+                   np.zeros(2, np.int64), prog.cores.kernel_args(),
+                   packed_routes(prog.cores.route))
 
     def reset(self, prog: Program) -> None:
-        self.buf[:] = 0
+        self.abuf[:] = 0
         self.V[:] = prog.cores.v_init
 
 
@@ -153,9 +167,9 @@ def _run_ticks(prog, threads, t0, T, inp, st, rec, out_count, rt0=0):
     from . import _kernels as K
 
     kern = K._chip_parallel if threads > 1 else K._chip_serial
-    kern(t0, T, inp, prog.in_ptr, prog.in_core, prog.in_axon, st.buf, st.buf.view(np.uint64),
-         st.V, *prog.cores.kernel_args(), prog.cores.route, st.rkey, rt0, st.acc, st.fl,
-         st.fired, prog.core_x, prog.core_y, prog.rec_index, rec, out_count, st.cnt, st.in_cnt)
+    kern(t0, T, inp, prog.in_ptr, prog.in_core, prog.in_axon, st.abuf, st.V, *st.args,
+         st.rpk, st.rkey, rt0, st.fl64.view(np.uint8), st.fl64, st.fired,
+         prog.core_x, prog.core_y, prog.rec_index, rec, out_count, st.cnt, st.in_cnt)
 
 
 def run_program(prog: Program, inputs: Any = None, ticks: int | None = None, seed: int = 0,

@@ -25,6 +25,7 @@ splitmix64(seed, core). rho for F is the top 8 bits of a draw, eta is ``draw & M
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -193,8 +194,20 @@ class CoreArrays:
         return int(self.xbar.shape[0])
 
     def kernel_args(self) -> tuple:
-        return (self.xbar, self.atype, self.wdet, self.wsto, self.widx, self.smask,
-                self.nzmask, self.has_sto, self.pidx, self.ptab, self.ucore)
+        """The tick kernel's arrays (layout in ``_kernels.py``): the stored ones plus tables
+        derived once per run (int32 weights, |s| and sgn(s) of the stochastic part, which
+        type parts are nonzero, the crossbar as uint32 words)."""
+        wdet = np.ascontiguousarray(self.wdet, dtype=np.int32)
+        wsto = np.asarray(self.wsto, dtype=np.int32)
+        sabs = np.ascontiguousarray(np.abs(wsto), dtype=np.int32)
+        ssgn = np.ascontiguousarray(np.sign(wsto), dtype=np.int32)
+        tnz = np.stack([(wdet != 0).any(axis=2), (wsto != 0).any(axis=2)], axis=2).astype(np.uint8)
+        xbar = np.ascontiguousarray(self.xbar, dtype=np.uint64)
+        xb32 = xbar.view(np.uint32)
+        if sys.byteorder != "little":  # pragma: no cover - the uint32 view assumes it
+            raise RuntimeError("the TrueNorth kernels need a little-endian machine")
+        return (xbar, xb32, self.atype, wdet, sabs, ssgn, self.widx, tnz, self.nzmask,
+                self.pidx, self.ptab, self.ucore)
 
 
 def uniform_rows(pidx: np.ndarray) -> np.ndarray:
@@ -303,7 +316,7 @@ def run_core(crossbar: Any, axon_types: Any, neuron_params: NeuronParams, axon_i
     spikes = np.zeros((T, 256), dtype=np.uint8)
     vrec = np.zeros((T, 256), dtype=np.int32)
     cnt = np.zeros((1, K.NC), dtype=np.int64)
-    K._run_core(T, np.array(A, dtype=np.uint8, order="C"), V, *arrs.kernel_args(), rkey, spikes,
+    K._run_core(T, np.ascontiguousarray(A, dtype=np.uint8), V, *arrs.kernel_args(), rkey, spikes,
                 vrec, cnt)
     if not return_counts:
         return spikes, vrec
