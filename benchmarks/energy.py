@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--timesteps", type=int, default=32)
     ap.add_argument("--epochs-ann", type=int, default=3)
-    ap.add_argument("--epochs-snn", type=int, default=2)
+    ap.add_argument("--epochs-snn", type=int, default=4)
     ap.add_argument("--batch", type=int, default=1000, help="test samples per run call")
     ap.add_argument("--gpu-batch", type=int, default=256)
     ap.add_argument("--num-bits", type=int, default=8, help="Loihi weight bits")

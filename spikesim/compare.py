@@ -650,8 +650,8 @@ def compare(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test
             "layers": [{"layer": r["name"], "weight_bytes": int(r["weight_bytes"]),
                         "cores_for_memory": int(r["cores_mem"]), "cores": int(r["cores"])}
                        for r in sch.rows],
-            "summary": (f"native, {sch.cores_used} cores (largest core "
-                        f"{sch.max_core_bytes / 1024:.0f} of {kb} KB)")}
+            "summary": (f"native, {sch.cores_used} cores (largest layer: "
+                        f"{max(r['weight_bytes'] for r in sch.rows) / 1024:.0f} KB of weights)")}
         return make_row(ANN_Q, "northpole", res.counts, accuracy=acc, engine="northpole",
                         latency_s=float(res.meta["latency_s"]),
                         notes=["INT8 weights and activations (post-training quantisation)"],
