@@ -66,6 +66,9 @@ NC = 8
 V_MIN = -(2 ** 19)
 V_MAX = 2 ** 19 - 1
 
+# the chip kernels prefetch the crossbar rows and routes of the core this many cores ahead
+PREFETCH_CORES = 4
+
 
 _M32 = np.uint64(0xFFFFFFFF)
 
@@ -81,15 +84,23 @@ def _fmix32(h):
     return h
 
 
-@njit(cache=True, inline="always")
-def _fmix32u(h):
-    """The same finaliser in uint32 arithmetic (vectorises in 32-bit lanes)."""
-    h = np.uint32(h ^ (h >> np.uint32(16)))
-    h = np.uint32(h * np.uint32(0x85EBCA6B))
-    h = np.uint32(h ^ (h >> np.uint32(13)))
-    h = np.uint32(h * np.uint32(0xC2B2AE35))
-    h = np.uint32(h ^ (h >> np.uint32(16)))
-    return h
+@intrinsic
+def _fmix32u(typingctx, h):
+    """The same finaliser on a uint32, emitted as 32-bit LLVM operations (numba would widen
+    the products to 64 bits, which AVX-512 multiplies slowly); vectorises in 32-bit lanes."""
+    if not isinstance(h, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        x = context.cast(builder, args[0], signature.args[0], types.uint32)
+        x = builder.xor(x, builder.lshr(x, ir.Constant(i32, 16)))
+        x = builder.mul(x, ir.Constant(i32, 0x85EBCA6B))
+        x = builder.xor(x, builder.lshr(x, ir.Constant(i32, 13)))
+        x = builder.mul(x, ir.Constant(i32, 0xC2B2AE35))
+        return builder.xor(x, builder.lshr(x, ir.Constant(i32, 16)))
+
+    return types.uint32(h), codegen
 
 
 @njit(cache=True, inline="always")
@@ -165,8 +176,8 @@ def _add_row(V, c, xb32, i, wdet, wi, g):
             continue
         o = k * 32
         for b in range(32):
-            m = -np.int32((x >> np.uint32(b)) & np.uint32(1))
-            V[c, o + b] = np.int32(V[c, o + b] + (m & wdet[wi, g, o + b]))
+            m = np.int32(-np.int32(np.uint32(x >> np.uint32(b)) & np.uint32(1)))
+            V[c, o + b] = np.int32(V[c, o + b] + np.int32(m & wdet[wi, g, o + b]))
 
 
 @njit(cache=True, inline="always")
@@ -179,10 +190,10 @@ def _add_row_stochastic(V, c, xb32, i, sabs, ssgn, wi, g, hi):
             continue
         o = k * 32
         for b in range(32):
-            m = -np.int32((x >> np.uint32(b)) & np.uint32(1))
-            rho = np.int32(_fmix32u(hi ^ np.uint32(o + b)) >> np.uint32(24))
-            take = -np.int32(sabs[wi, g, o + b] >= rho)
-            V[c, o + b] = np.int32(V[c, o + b] + (m & take & ssgn[wi, g, o + b]))
+            m = np.int32(-np.int32(np.uint32(x >> np.uint32(b)) & np.uint32(1)))
+            rho = np.int32(_fmix32u(np.uint32(hi ^ np.uint32(o + b))) >> np.uint32(24))
+            take = np.int32(-np.int32(sabs[wi, g, o + b] >= rho))
+            V[c, o + b] = np.int32(V[c, o + b] + np.int32(np.int32(m & take) & ssgn[wi, g, o + b]))
 
 
 @njit(cache=True, inline="always")
@@ -227,82 +238,94 @@ def _clamp(v):
 @njit(cache=True, inline="always")
 def _neurons_uniform(c, k, V, ptab, base, fl, ft, cnt):
     """Leak, threshold, fire/reset of core ``c`` whose neurons all use ``ptab[k]``; V holds
-    V + synaptic sum on entry. Branch-free 32-bit lanes; fired flags into ``fl[ft]`` (uint8
-    [256]). Returns the number of spikes."""
-    lam = np.int32(ptab[k, P_LEAK])
+    V + synaptic sum on entry. Branch-free 32-bit lanes (every intermediate is cast to int32
+    so the loop vectorises 16 neurons wide); fired flags into ``fl[ft]`` (uint8 [256]).
+    Returns the number of spikes. The per-core choices (gamma, kappa, epsilon, c) are taken
+    once: fire: V = R (gamma 0), V - alpha - eta (1), V (2); below -(beta + eta (kappa 0)):
+    V = -beta (kappa 1), -R (gamma 0), V + beta + eta (1), V (2)."""
+    i32 = np.int32
+    lam = i32(ptab[k, P_LEAK])
     cl = ptab[k, P_CLEAK]
-    eps = np.int32(ptab[k, P_EPS])
+    eps = ptab[k, P_EPS]
     msk = np.uint32(ptab[k, P_MASK])
-    alpha = np.int32(ptab[k, P_ALPHA])
-    beta = np.int32(ptab[k, P_BETA])
-    kap = np.int32(ptab[k, P_KAPPA])
+    alpha = i32(ptab[k, P_ALPHA])
+    beta = i32(ptab[k, P_BETA])
+    kap = ptab[k, P_KAPPA]
     gam = ptab[k, P_GAMMA]
-    rst = np.int32(ptab[k, P_RESET])
-    g0 = np.int32(gam == 0)
-    g1 = np.int32(gam == 1)
-    g2 = np.int32(gam == 2)
-    lsg = np.int32(lam > 0) - np.int32(lam < 0)
-    labs = np.int32(abs(lam))
-    n_sat = np.int32(0)
-    n_neg = np.int32(0)
-    nf = np.int32(0)
-    if cl == 0 and msk == 0 and eps == 0:
-        # deterministic leak and threshold, no leak reversal: the same equations with
-        # eta = 0 and Omega = 1; reset values chosen once per core
-        nb = np.int32(-beta)
-        # v >= alpha: V = rf0 + rf1 * v ; v < -beta: V = rn0 + rn1 * v
-        rf0 = g0 * rst - g1 * alpha
-        rf1 = g1 + g2
-        if kap != 0:
-            rn0, rn1 = nb, np.int32(0)
-        else:
-            rn0, rn1 = -g0 * rst + g1 * beta, g1 + g2
-        for j in range(256):
-            v = V[c, j]
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            v = np.int32(v + lam)
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            f = np.int32(v >= alpha)
-            ng = (np.int32(1) - f) & np.int32(v < nb)
-            vr = np.int32(rf0 + rf1 * v)
-            vn = np.int32(rn0 + rn1 * v)
-            v = vr if f else (vn if ng else v)
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            V[c, j] = v
-            fl[ft, j] = np.uint8(f)
-            nf += f
-            n_neg += ng
+    rst = i32(ptab[k, P_RESET])
+    g0 = i32(gam == 0)
+    g1 = i32(gam == 1)
+    g2 = i32(gam == 2)
+    lsg = i32(i32(lam > 0) - i32(lam < 0))
+    labs = i32(abs(lam))
+    rf0 = i32(g0 * rst - g1 * alpha)
+    m_rf1 = i32(-(g1 + g2))            # -1: the fire reset keeps V (gamma 1, 2)
+    m_g1 = i32(-g1)
+    if kap != 0:
+        rn0, m_rn1, m_rn2, m_nk = i32(-beta), i32(0), i32(0), i32(0)
     else:
-        bl = np.uint32(base) ^ np.uint32(0x10000)
-        bt = np.uint32(base) ^ np.uint32(0x20000)
+        rn0, m_rn1, m_rn2, m_nk = i32(-g0 * rst + g1 * beta), i32(-(g1 + g2)), i32(-g1), i32(-1)
+    n_sat = i32(0)
+    n_neg = i32(0)
+    nf = i32(0)
+    Vc = V[c]
+    flc = fl[ft]
+    if cl == 0 and msk == 0 and eps == 0:
+        # deterministic leak and threshold, no leak reversal: eta = 0, Omega = 1
+        nb = i32(-beta)
         for j in range(256):
-            v = V[c, j]
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            sgv = np.int32(v > 0) - np.int32(v < 0)
-            om = np.int32(1) - eps + eps * sgv
-            rho = np.int32(_fmix32u(bl ^ np.uint32(j)) >> np.uint32(24))
-            step = lsg * np.int32(labs >= rho) if cl != 0 else lam
-            eta = np.int32(_fmix32u(bt ^ np.uint32(j)) & msk)
-            v = np.int32(v + om * step)
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            th = alpha + eta
-            f = np.int32(v >= th)
-            vr = g0 * rst + g1 * (v - th) + g2 * v
-            lim = kap * beta + (np.int32(1) - kap) * (beta + eta)
-            ng = (np.int32(1) - f) * np.int32(v < -lim)
-            vn = -beta * kap + (np.int32(1) - kap) * (-g0 * rst + g1 * (v + beta + eta) + g2 * v)
-            v = np.int32(f * vr + ng * vn + (np.int32(1) - f - ng) * v)
-            n_sat += _sat_count(v)
-            v = _clamp(v)
-            V[c, j] = v
-            fl[ft, j] = np.uint8(f)
-            nf += f
-            n_neg += ng
+            v = Vc[j]
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            v = i32(cv + lam)
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            v = cv
+            f = i32(v >= alpha)
+            ng = i32(i32(v < nb) & i32(1 - f))
+            vr = i32(rf0 + i32(v & m_rf1))
+            vn = i32(rn0 + i32(v & m_rn1))
+            mf = i32(-f)
+            mg = i32(-ng)
+            v = i32(i32(vr & mf) | i32(vn & mg) | i32(v & i32(~i32(mf | mg))))
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            Vc[j] = cv
+            flc[j] = np.uint8(f)
+            nf = i32(nf + f)
+            n_neg = i32(n_neg + ng)
+    else:
+        bl = np.uint32(np.uint32(base) ^ np.uint32(0x10000))
+        bt = np.uint32(np.uint32(base) ^ np.uint32(0x20000))
+        m_cl = i32(-i32(cl != 0))
+        m_eps = i32(-i32(eps != 0))
+        for j in range(256):
+            v = Vc[j]
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            v = cv
+            rho = i32(_fmix32u(bl ^ np.uint32(j)) >> np.uint32(24))
+            eta = i32(_fmix32u(bt ^ np.uint32(j)) & msk)
+            # leak step: F(lambda, rho) (stochastic) or lambda, times Omega = 1 or sgn(V)
+            step = i32(i32(i32(lsg & i32(-i32(labs >= rho))) & m_cl) | i32(lam & i32(~m_cl)))
+            om = i32(i32(1 & i32(~m_eps)) | i32(i32(i32(v > 0) - i32(v < 0)) & m_eps))
+            v = i32(v + i32(om * step))
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            v = cv
+            f = i32(v >= i32(alpha + eta))
+            ng = i32(i32(v < i32(-i32(beta + i32(eta & m_nk)))) & i32(1 - f))
+            vr = i32(i32(rf0 + i32(v & m_rf1)) - i32(eta & m_g1))
+            vn = i32(i32(rn0 + i32(v & m_rn1)) + i32(eta & m_rn2))
+            mf = i32(-f)
+            mg = i32(-ng)
+            v = i32(i32(vr & mf) | i32(vn & mg) | i32(v & i32(~i32(mf | mg))))
+            cv = _clamp(v)
+            n_sat = i32(n_sat + i32(cv != v))
+            Vc[j] = cv
+            flc[j] = np.uint8(f)
+            nf = i32(nf + f)
+            n_neg = i32(n_neg + ng)
     cnt[c, C_SAT] += n_sat
     cnt[c, C_NEG] += n_neg
     return nf
@@ -489,8 +512,8 @@ def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, atyp
         slot = t % 16
         _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt)
         for c in range(C):
-            if c + 2 < C:
-                _prefetch_core(c + 2, abuf, slot, xaddr, raddr, rbytes)
+            if c + PREFETCH_CORES < C:
+                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes)
             nf = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask,
                        pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, 0, firedbuf, 0, cnt)
             if nf > 0:
@@ -517,8 +540,8 @@ def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, at
         _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt)
         for c in prange(C):
             tid = get_thread_id()
-            if c + 2 < C:
-                _prefetch_core(c + 2, abuf, slot, xaddr, raddr, rbytes)
+            if c + PREFETCH_CORES < C:
+                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes)
             nfs[c] = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz,
                            nzmask, pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, tid,
                            firedbuf, c, cnt)

@@ -128,7 +128,9 @@ def packed_routes(route: np.ndarray) -> np.ndarray:
     pk = (tc << 12) | (route[:, :, K.R_AXON].astype(np.int64) << 4) | route[:, :, K.R_DELAY]
     pk = np.where(tc >= 0, pk, -1)
     dt = np.int32 if route.shape[0] < 2 ** 19 else np.int64
-    return np.ascontiguousarray(pk, dtype=dt)
+    from .core import aligned_copy
+
+    return aligned_copy(pk, dt)
 
 
 @dataclass
@@ -152,7 +154,10 @@ class _State:
 
         C = prog.n_cores
         nt = numba.config.NUMBA_NUM_THREADS
-        return cls(np.zeros((16, C, 4), np.uint64), prog.cores.v_init.copy(),
+        from .core import aligned_copy
+
+        return cls(aligned_copy(np.zeros((16, C, 4), np.uint64), np.uint64),
+                   aligned_copy(prog.cores.v_init, np.int32),
                    splitmix_seeds(seed, C), np.zeros((nt, 32), np.uint64),
                    np.zeros((max(C, 1), 256), np.int32), np.zeros((C, K.NC), np.int64),
                    np.zeros(2, np.int64), prog.cores.kernel_args(),

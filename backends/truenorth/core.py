@@ -202,12 +202,24 @@ class CoreArrays:
         sabs = np.ascontiguousarray(np.abs(wsto), dtype=np.int32)
         ssgn = np.ascontiguousarray(np.sign(wsto), dtype=np.int32)
         tnz = np.stack([(wdet != 0).any(axis=2), (wsto != 0).any(axis=2)], axis=2).astype(np.uint8)
-        xbar = np.ascontiguousarray(self.xbar, dtype=np.uint64)
+        xbar = aligned_copy(self.xbar, np.uint64)  # a 32-byte row never straddles 2 lines
         xb32 = xbar.view(np.uint32)
         if sys.byteorder != "little":  # pragma: no cover - the uint32 view assumes it
             raise RuntimeError("the TrueNorth kernels need a little-endian machine")
         return (xbar, xb32, self.atype, wdet, sabs, ssgn, self.widx, tnz, self.nzmask,
                 self.pidx, self.ptab, self.ucore)
+
+
+def aligned_copy(a: np.ndarray, dtype, align: int = 64) -> np.ndarray:
+    """A C-contiguous copy of ``a`` whose data starts on an ``align``-byte boundary (a cache
+    line), so that small rows never straddle two lines."""
+    a = np.asarray(a)
+    nbytes = a.size * np.dtype(dtype).itemsize
+    raw = np.empty(nbytes + align, np.uint8)
+    off = (-raw.ctypes.data) % align
+    out = raw[off:off + nbytes].view(dtype).reshape(a.shape)
+    out[...] = a
+    return out
 
 
 def uniform_rows(pidx: np.ndarray) -> np.ndarray:
