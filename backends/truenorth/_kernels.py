@@ -154,9 +154,10 @@ def _prefetch(typingctx, addr):
 
 
 @njit(cache=True, inline="always")
-def _prefetch_core(c, abuf, slot, xaddr, raddr, rbytes):
-    """Prefetch the crossbar rows (32 bytes each) of the active axons of core ``c`` and its
-    block of packed routes (``rbytes`` bytes); no effect on results."""
+def _prefetch_core(c, abuf, slot, xaddr, raddr, rbytes, vaddr, aaddr):
+    """Prefetch what the tick of core ``c`` reads: the crossbar rows (32 bytes each) of its
+    active axons, its block of packed routes (``rbytes`` bytes), its V row (1 KB) and axon
+    types (256 B); no effect on results."""
     for wd in range(4):
         bits = abuf[slot, c, wd]
         while bits != 0:
@@ -165,6 +166,10 @@ def _prefetch_core(c, abuf, slot, xaddr, raddr, rbytes):
             _prefetch(xaddr + (c * 256 + i) * 32)
     for o in range(0, rbytes, 64):
         _prefetch(raddr + c * rbytes + o)
+    for o in range(0, 1024, 64):
+        _prefetch(vaddr + c * 1024 + o)
+    for o in range(0, 256, 64):
+        _prefetch(aaddr + c * 256 + o)
 
 
 @njit(cache=True, inline="always")
@@ -507,13 +512,15 @@ def _chip_serial(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, atyp
     xaddr = xbar.ctypes.data
     raddr = rpk.ctypes.data
     rbytes = 256 * rpk.itemsize
+    vaddr = V.ctypes.data
+    aaddr = atype.ctypes.data
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
         _inject(t, tl, inp, in_ptr, in_core, in_axon, abuf, in_cnt)
         for c in range(C):
             if c + PREFETCH_CORES < C:
-                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes)
+                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes, vaddr, aaddr)
             nf = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz, nzmask,
                        pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, 0, firedbuf, 0, cnt)
             if nf > 0:
@@ -534,6 +541,8 @@ def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, at
     xaddr = xbar.ctypes.data
     raddr = rpk.ctypes.data
     rbytes = 256 * rpk.itemsize
+    vaddr = V.ctypes.data
+    aaddr = atype.ctypes.data
     for tl in range(T):
         t = t0 + tl
         slot = t % 16
@@ -541,7 +550,7 @@ def _chip_parallel(t0, T, inp, in_ptr, in_core, in_axon, abuf, V, xbar, xb32, at
         for c in prange(C):
             tid = get_thread_id()
             if c + PREFETCH_CORES < C:
-                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes)
+                _prefetch_core(c + PREFETCH_CORES, abuf, slot, xaddr, raddr, rbytes, vaddr, aaddr)
             nfs[c] = _tick(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz,
                            nzmask, pidx, ptab, ucore, rkey, rt0 + tl, flbuf, fl64buf, tid,
                            firedbuf, c, cnt)

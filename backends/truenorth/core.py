@@ -206,8 +206,8 @@ class CoreArrays:
         xb32 = xbar.view(np.uint32)
         if sys.byteorder != "little":  # pragma: no cover - the uint32 view assumes it
             raise RuntimeError("the TrueNorth kernels need a little-endian machine")
-        return (xbar, xb32, self.atype, wdet, sabs, ssgn, self.widx, tnz, self.nzmask,
-                self.pidx, self.ptab, self.ucore)
+        return (xbar, xb32, aligned_copy(self.atype, np.int8), wdet, sabs, ssgn, self.widx, tnz,
+                np.ascontiguousarray(self.nzmask), self.pidx, self.ptab, self.ucore)
 
 
 def aligned_copy(a: np.ndarray, dtype, align: int = 64) -> np.ndarray:
