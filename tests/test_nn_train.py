@@ -253,3 +253,27 @@ def test_early_stopping_and_cosine():
                  schedule=CosineLR(10), patience=2, restore_best=True, progress=False)
     h = tr.fit(x, y, epochs=10, val=(x, y))
     assert h.stopped_early and len(h.train_loss) == 3
+
+
+@pytest.mark.parametrize("decoupled,wd", [(False, 0.0), (False, 0.1), (True, 0.1)])
+def test_adam_matches_textbook_formula(decoupled, wd):
+    """The fused numba Adam step against the formula written out in numpy (float64)."""
+    rng = np.random.default_rng(0)
+    net = Sequential(Dense(5, 4, rng=0, dtype=np.float64))
+    opt = Adam(net, lr=1e-2, betas=(0.8, 0.95), eps=1e-6, weight_decay=wd, decoupled=decoupled)
+    p = net[0].params["weight"].copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t in range(1, 4):
+        g = rng.normal(size=p.shape)
+        net[0].grads["weight"] = g.copy()
+        net[0].grads["bias"] = np.zeros(4)
+        opt.step()
+        if wd and not decoupled:
+            g = g + wd * p
+        m = 0.8 * m + 0.2 * g
+        v = 0.95 * v + 0.05 * g * g
+        if decoupled:
+            p = p - 1e-2 * wd * p
+        p = p - 1e-2 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.95**t)) + 1e-6)
+        np.testing.assert_allclose(net[0].params["weight"], p, rtol=1e-12, atol=1e-14)

@@ -198,6 +198,20 @@ def _li_backward(gU, U, beta, gX, gbeta):
             gbeta[bi, j] = gb[j]
 
 
+def _adam(p, g, m, v, b1, c1, b2, c2, step, ibc2, eps, keep):
+    """One Adam step on flat arrays in a single pass, in the arrays' precision (the scalars
+    come in that dtype): m = b1 m + c1 g; v = b2 v + c2 g^2; p *= keep (AdamW decay);
+    p -= step * m / (sqrt(v * ibc2) + eps), with c = 1 - b, step = lr / (1 - b1^t) and
+    ibc2 = 1 / (1 - b2^t)."""
+    for i in prange(p.size):
+        gi = g[i]
+        mi = b1 * m[i] + c1 * gi
+        vi = b2 * v[i] + c2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] * keep - step * mi / (np.sqrt(vi * ibc2) + eps)
+
+
 # Each kernel exists in a parallel (prange over the batch) and a serial build; small problems
 # use the serial one because thread start-up costs more than the work. Both compile lazily.
 _SMALL = 200_000  # T * B * N below which the serial build runs
@@ -212,6 +226,7 @@ _LIF_BWD = _pair(_lif_backward)
 _LIF_BWD_DET = _pair(_lif_backward_detached)
 _LI_FWD = _pair(_li_forward)
 _LI_BWD = _pair(_li_backward)
+_ADAM = _pair(_adam)
 
 
 def lif_forward(X, T, beta, theta, reset_zero, smooth, code, p, U, S):
@@ -233,6 +248,14 @@ def li_forward(X, T, beta, U):
 
 def li_backward(gU, U, beta, gX, gbeta):
     _LI_BWD[U.size < _SMALL](gU, U, beta, gX, gbeta)
+
+
+def adam_update(p, g, m, v, b1, b2, step, bc2, eps, decay):
+    """In place on ``p``, ``m``, ``v`` (C-contiguous, same shape and dtype)."""
+    f = p.dtype.type
+    _ADAM[p.size < _SMALL](p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1),
+                           m.reshape(-1), v.reshape(-1), f(b1), f(1 - b1), f(b2), f(1 - b2),
+                           f(step), f(1 / bc2), f(eps), f(1 - decay))
 
 
 def set_threads(n: int) -> None:

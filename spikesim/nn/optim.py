@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spikesim.nn import _kernels as K
+
 
 def _check_lr(lr: float) -> float:
     if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
@@ -117,16 +119,21 @@ class Adam(Optimizer):
         if "m" not in st:
             st["m"] = np.zeros_like(p)
             st["v"] = np.zeros_like(p)
+        t = self.steps
+        decay = self.lr * self.weight_decay if self.decoupled else 0.0
+        if p.flags.c_contiguous:  # one fused pass (numba)
+            K.adam_update(p, g, st["m"], st["v"], b1, b2, self.lr / (1 - b1**t), 1 - b2**t,
+                          self.eps, decay)
+            return
         m, v = st["m"], st["v"]
         m *= b1
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * (g * g)
-        t = self.steps
         step = self.lr / (1 - b1**t)
         denom = np.sqrt(v / (1 - b2**t)) + self.eps
-        if self.decoupled and self.weight_decay:
-            p -= (self.lr * self.weight_decay * p).astype(p.dtype)
+        if decay:
+            p -= (decay * p).astype(p.dtype)
         p -= (step * m / denom).astype(p.dtype)
 
 
