@@ -49,13 +49,34 @@ def versions(extra: Iterable[str] = ()) -> dict[str, str]:
 
 
 def meta(extra_versions: Iterable[str] = ()) -> dict[str, Any]:
-    """Fields every benchmark JSON carries: versions, git commit, cpu, date."""
+    """Fields every benchmark JSON carries: versions, git commit, cpu, date, and how busy the
+    machine was (load averages, this process's nice value, Linux's autogroup setting, under
+    which nice only ranks processes of the same session)."""
     return {
         "versions": versions(extra_versions),
         "git_commit": git_commit(),
         "cpu": cpu_info(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine_load": machine_load(),
     }
+
+
+def machine_load() -> dict[str, Any]:
+    """Load averages (1, 5, 15 min), nice value and ``sched_autogroup_enabled`` (None where the
+    platform has no such thing)."""
+    try:
+        load = list(os.getloadavg())
+    except (AttributeError, OSError):
+        load = None
+    try:
+        nice = os.nice(0)
+    except (AttributeError, OSError):
+        nice = None
+    try:
+        autogroup = int(Path("/proc/sys/kernel/sched_autogroup_enabled").read_text())
+    except (OSError, ValueError):
+        autogroup = None
+    return {"load_avg": load, "nice": nice, "sched_autogroup": autogroup}
 
 
 def _jsonable(x: Any) -> Any:
