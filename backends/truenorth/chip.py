@@ -21,7 +21,7 @@ from spikesim.sim.counts import Counts
 from spikesim.sim.result import Result, SpikeTrain
 
 from . import params as P
-from .core import CoreArrays
+from .core import CoreArrays, aligned_copy
 
 
 def mesh_coordinates(n_cores: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,10 +127,7 @@ def packed_routes(route: np.ndarray) -> np.ndarray:
     tc = route[:, :, K.R_CORE].astype(np.int64)
     pk = (tc << 12) | (route[:, :, K.R_AXON].astype(np.int64) << 4) | route[:, :, K.R_DELAY]
     pk = np.where(tc >= 0, pk, -1)
-    dt = np.int32 if route.shape[0] < 2 ** 19 else np.int64
-    from .core import aligned_copy
-
-    return aligned_copy(pk, dt)
+    return aligned_copy(pk, np.int32 if route.shape[0] < 2 ** 19 else np.int64)
 
 
 @dataclass
@@ -154,8 +151,6 @@ class _State:
 
         C = prog.n_cores
         nt = numba.config.NUMBA_NUM_THREADS
-        from .core import aligned_copy
-
         return cls(aligned_copy(np.zeros((16, C, 4), np.uint64), np.uint64),
                    aligned_copy(prog.cores.v_init, np.int32),
                    splitmix_seeds(seed, C), np.zeros((nt, 32), np.uint64),
