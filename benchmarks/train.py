@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=1,
                     help="train this many times (each tool, alternating); timings are the "
                          "minimum, accuracy and memory come from the first run")
+    ap.add_argument("--note", default="", help="free text stored in the JSON note")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--json", default=None, help="write results as JSON to this path")
     args = ap.parse_args(argv)
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                "direct_input_once_per_sample": args.encoding == "direct",
                **res, "partial": partial, "loadavg_at_write": os.getloadavg(),
                "note": "measured on a 2-core machine shared with other jobs; timings are noisy "
-                       "(see loadavg_1_5_15min)"}
+                       "(see loadavg_1_5_15min)" + (f". {args.note}" if args.note else "")}
 
     def on_epoch(res: dict) -> None:
         if args.json and res["epochs_completed"] < args.epochs:
