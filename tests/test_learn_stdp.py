@@ -215,3 +215,82 @@ def test_threads_give_identical_weights():
         ws.append((learn.weights(sim, "syn"), learn.weights(sim, "rec")))
     np.testing.assert_array_equal(ws[0][0], ws[1][0])
     np.testing.assert_array_equal(ws[0][1], ws[1][1])
+
+
+def _lazy_net(rule, n_pre=20, n_post=6, seed=5, n_extra=0):
+    """Plastic inputs at 1-40 Hz onto LIF neurons that a fixed drive makes fire at ~150 Hz
+    (so their lists of postsynaptic spikes overflow), plus a plastic recurrent projection
+    (neurons as presynaptic side) and duplicate input events."""
+    rng = np.random.default_rng(seed)
+    N = n_post + n_extra
+    W = np.where(rng.random((N, n_pre)) < 0.8, rng.uniform(0.1, 0.5, (N, n_pre)), 0.0)
+    Wr = np.where(rng.random((N, N)) < min(0.3, 20.0 / N), rng.uniform(0.0, 0.3, (N, N)), 0.0)
+    np.fill_diagonal(Wr, 0.0)
+    nodes = {"in": ir.Input(n_pre), "drive": ir.Input(N),
+             "syn": ir.Sparse.from_dense(W, plasticity=rule),
+             "rec": ir.Sparse.from_dense(Wr, plasticity=rule),
+             "dsyn": ir.Sparse.from_dense(np.eye(N) * 0.6),
+             "out": ir.LIF(N, tau=0.01, v_threshold=1.0, refractory=1e-3)}
+    net = ir.Network(nodes, [("in", "syn"), ("syn", "out"), ("drive", "dsyn"), ("dsyn", "out"),
+                             ("out", "rec"), ("rec", "out")])
+    dur = 1.0
+    rates = rng.uniform(1.0, 40.0, n_pre)
+    t, i = [], []
+    for k, r in enumerate(rates):
+        tk = rng.uniform(0, dur, rng.poisson(r * dur))
+        t.append(tk)
+        i.append(np.full(tk.size, k))
+    t, i = np.concatenate(t), np.concatenate(i)
+    dup = rng.integers(0, t.size, 15)  # the same channel twice in one step
+    t, i = np.concatenate([t, t[dup]]), np.concatenate([i, i[dup]])
+    td = rng.uniform(0, dur, int((300 if N < 100 else 20) * dur * N))
+    stim = {"in": SpikeTimes(t, i), "drive": SpikeTimes(td, rng.integers(0, N, td.size))}
+    return net, stim, dur
+
+
+@pytest.mark.parametrize("pairing", ["all", "nearest"])
+def test_lazy_potentiation_equals_eager_kernel(pairing):
+    """Pair STDP with additive dependence runs the lazy kernel (potentiation deferred to the
+    next presynaptic spike); the eager kernel gives the same weights bit for bit, with full
+    lists, duplicate input events, a weight monitor and a run split in two."""
+    rule = learn.PairSTDP(a_plus=0.02, a_minus=0.021, w_max=0.6, pairing=pairing)
+    net, stim, dur = _lazy_net(rule)
+    out = {}
+    for lazy in (True, False):
+        sim = Simulator(net, dt=DT, rng=0, monitors=[learn.WeightMonitor("syn", every=1234)])
+        assert sim.engine.learning.lazy
+        sim.engine.learning.lazy = lazy
+        r1 = sim.run(0.4, inputs=stim, progress=False)
+        r2 = sim.run(dur - 0.4, inputs=stim, progress=False)
+        assert len(r2.spikes["out"]) > 100 * 6 * 0.5  # the drive makes the neurons fire
+        out[lazy] = (learn.weights(sim, "syn"), learn.weights(sim, "rec"),
+                     r1.meta["weights"]["syn"][1], r2.meta["weights"]["syn"][1],
+                     r1.counts.total("plasticity_updates"), sim.engine.learning.pupd.sum())
+    for a, b in zip(out[True], out[False]):
+        np.testing.assert_array_equal(a, b)
+    w0 = np.asarray(net["syn"].weight)
+    assert np.abs(out[True][0] - w0).max() > 0.05  # the weights did move
+
+
+def test_lazy_kernel_not_used_for_other_rules():
+    for rule in (learn.PairSTDP(weight_dependence="multiplicative"),
+                 learn.TripletSTDP.published(), learn.RewardSTDP()):
+        net, _, _ = _lazy_net(rule)
+        assert not Simulator(net, dt=DT, rng=0).engine.learning.lazy
+
+
+@pytest.mark.slow
+def test_lazy_kernel_threads_equal_serial_and_eager():
+    """The thread-partitioned lazy kernel equals the serial lazy and eager kernels (two
+    blocks need >= 4096 neurons)."""
+    rule = learn.PairSTDP(a_plus=0.02, a_minus=0.021, w_max=0.6)
+    net, stim, _ = _lazy_net(rule, n_extra=4200, seed=1)
+    ws = []
+    for th, lazy in ((1, True), (2, True), (2, False)):
+        sim = Simulator(net, dt=DT, rng=0, threads=th)
+        sim.engine.learning.lazy = lazy
+        sim.run(0.1, inputs=stim, progress=False)
+        ws.append((learn.weights(sim, "syn"), learn.weights(sim, "rec")))
+    for w in ws[1:]:
+        np.testing.assert_array_equal(ws[0][0], w[0])
+        np.testing.assert_array_equal(ws[0][1], w[1])

@@ -84,6 +84,9 @@ class ClockLearning:
         k = np.arange(4096)
         self.ptab = np.ascontiguousarray(self.rp[:, 5:9, None] ** k[None, None, :])
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
+        # pair STDP with additive dependence everywhere: lazy potentiation (kernels docs)
+        self.lazy = bool(R > 0 and not self.has_reward and np.all(self.rp[:, 2] == 0.0)
+                         and np.all(self.rp[:, 4] == 0.0) and np.all(self.rp[:, 10] == 0.0))
         self.T = eng.blocks.size - 1
         self.sw0 = eng.sw.copy()
         self.reset()
@@ -102,10 +105,41 @@ class ClockLearning:
         self.dopa = np.zeros(R)
         self.pupd = np.zeros(self.T, np.int64)  # per thread (all plastic projections)
         eng.sw[:] = self.sw0
+        self._reset_lazy()
+
+    LAZY_LIST = 16  # postsynaptic spikes listed per neuron before they are applied
+
+    def _reset_lazy(self) -> None:
+        """Empty the pending-potentiation lists (nothing pending)."""
+        eng = self.eng
+        if self.lazy:
+            self.lz = (np.zeros((eng.N, self.LAZY_LIST), np.int64), np.zeros(eng.N, np.int64),
+                       np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
+                       np.zeros(eng.N, np.int8))
+
+    def flush(self) -> None:
+        """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
+        if self.lazy:
+            from spikesim.kernels.plasticity import lazy_flush
+
+            lazy_flush(self.plas(np.zeros((self.R, 1))), self.eng.sw, self.lz)
+
+    def run_chunk(self, args: tuple, plas: tuple, blocks: np.ndarray | None) -> tuple:
+        """Call the plastic chunk kernel (lazy or eager; serial or on ``blocks``)."""
+        from spikesim.kernels import plasticity as k
+
+        if self.lazy:
+            if blocks is not None:
+                return k.run_chunk_lazy_parallel(*args, plas, self.lz, blocks)
+            return k.run_chunk_lazy(*args, plas, self.lz)
+        if blocks is not None:
+            return k.run_chunk_learn_parallel(*args, plas, blocks)
+        return k.run_chunk_learn(*args, plas)
 
     KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "elig", "dopa", "pupd")
 
     def get_state(self) -> dict[str, np.ndarray]:
+        self.flush()
         st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS}
         st["learn_sw"] = self.eng.sw.copy()
         return st
@@ -120,6 +154,7 @@ class ClockLearning:
             if arr.shape != tgt.shape:
                 raise ValueError(f"state[{key!r}]: shape {arr.shape} != {tgt.shape}")
             tgt[...] = arr
+        self._reset_lazy()
 
     # ------------------------------------------------------------------ run support
     def split_inputs(self, inputs: Mapping[str, Any] | None) -> tuple[dict, dict]:
@@ -193,6 +228,8 @@ def projection_weights(eng: Any, name: str) -> np.ndarray:
         sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
         pos = sel[np.argsort(eng.sorig[sel] - start, kind="stable")]
         cache[name] = pos
+    if getattr(eng, "learning", None) is not None:
+        eng.learning.flush()
     return eng.sw[pos].astype(np.float64)
 
 

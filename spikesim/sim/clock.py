@@ -514,8 +514,6 @@ class ClockEngine:
         syn = (self.pstart, self.sidx, self.sw, self.sdly, self.sport)
         T = self.blocks.size - 1
         if learn is not None:
-            from spikesim.kernels.plasticity import run_chunk_learn, run_chunk_learn_parallel
-
             rew_all = learn.reward_array(rewards, n_start, nsteps)
         wmon = self.weight_monitors
         wevery = int(np.gcd.reduce([m.every for m in wmon])) if wmon else 0
@@ -529,9 +527,7 @@ class ClockEngine:
             if learn is not None:  # plastic networks only: the fast path above is untouched
                 k = min(n_from - n_start, rew_all.shape[1] - 1)
                 plas = learn.plas(np.ascontiguousarray(rew_all[:, k:]))
-                if T > 1:
-                    return run_chunk_learn_parallel(*args, plas, self.blocks)
-                return run_chunk_learn(*args, plas)
+                return learn.run_chunk(args, plas, self.blocks if T > 1 else None)
             if T > 1:
                 return run_chunk_parallel(*args, self.blocks)
             return run_chunk(*args)
@@ -541,6 +537,8 @@ class ClockEngine:
         z = np.zeros(0, np.int64)
         call(self.step, 0, (z, z, z, np.zeros(0, self.dtype)),
              np.empty((1, B, mon_idx.size, 2 + P), self.dtype))
+        if learn is not None:
+            learn.flush()  # compiles the flush kernel (nothing is pending here)
         jit_s = time.perf_counter() - t0
         t_run0 = time.perf_counter()
         bar = None
@@ -591,6 +589,8 @@ class ClockEngine:
         finally:
             if bar is not None:
                 bar.close()
+            if learn is not None:
+                learn.flush()  # pending potentiation (lazy kernels) into the weights
         run_s = time.perf_counter() - t_run0
         res = self._result(recs, mons, mon_idx, every, n_start, nsteps, count0, mu0,
                            binary_input, jit_s, run_s)
