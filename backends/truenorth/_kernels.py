@@ -231,11 +231,6 @@ def _integrate(c, abuf, slot, V, xbar, xb32, atype, wdet, sabs, ssgn, widx, tnz,
 
 
 @njit(cache=True, inline="always")
-def _sat_count(v):
-    return np.int32(v > np.int32(V_MAX)) + np.int32(v < np.int32(V_MIN))
-
-
-@njit(cache=True, inline="always")
 def _clamp(v):
     return np.int32(min(max(v, np.int32(V_MIN)), np.int32(V_MAX)))
 
