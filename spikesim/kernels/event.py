@@ -68,7 +68,6 @@ W_REFR = 3
 W_STALE = 4   # a wake-up left in place after an input moved the true one later: re-evaluate
 
 PF = 12           # how many synapses ahead the delivery loop touches target state
-LAZY = False      # leave an earlier pending wake-up in place after an input (re-check it then)
 
 # ctr slots
 C_QSIZE = 0
@@ -132,7 +131,7 @@ def _hdown(hkey, hidx, hpos, p, size):
     hpos[i] = p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hset(hkey, hidx, hpos, ctr, i, key):
     """Set neuron ``i``'s wake-up time (``inf`` removes it)."""
     p = hpos[i]
@@ -261,61 +260,57 @@ def _ipow(x, n):
 
 
 @njit(cache=True, inline="always")
-def _advance(S, j, pr, t, nupd):
+def _advance(S, j, prm, r, t, nupd):
     """Advance neuron ``j``'s state analytically from ``S[j, S_TL]`` to ``t``."""
     tl = S[j, S_TL]
     dt = t - tl
     if dt <= 0.0:
         return
-    nupd[int(pr[P_GROUP])] += 1
-    npj = int(pr[P_NPORTS])
+    nupd[int(prm[r, P_GROUP])] += 1
+    npj = int(prm[r, P_NPORTS])
     tr = S[j, S_TREF]
     if tl < tr:
         if t <= tr:
-            S[j, S_V] = pr[P_VRESET]
+            S[j, S_V] = prm[r, P_VRESET]
             for k in range(npj):
-                S[j, S_CUR0 + k] *= np.exp(-dt * pr[P_PORT0 + 3 * k])
+                S[j, S_CUR0 + k] *= np.exp(-dt * prm[r, P_PORT0 + 3 * k])
             S[j, S_TL] = t
             return
         d1 = tr - tl
         for k in range(npj):
-            S[j, S_CUR0 + k] *= np.exp(-d1 * pr[P_PORT0 + 3 * k])
-        S[j, S_V] = pr[P_VRESET]
+            S[j, S_CUR0 + k] *= np.exp(-d1 * prm[r, P_PORT0 + 3 * k])
+        S[j, S_V] = prm[r, P_VRESET]
         dt = t - tr
-    kd = int(pr[P_KIND])
-    vinf = pr[P_VINF]
+    kd = int(prm[r, P_KIND])
+    vinf = prm[r, P_VINF]
     if kd == K_LIF:
-        S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt * pr[P_TAU])
+        S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt * prm[r, P_TAU])
     elif kd == K_IF:
-        S[j, S_V] += pr[P_SLOPE] * dt
+        S[j, S_V] += prm[r, P_SLOPE] * dt
     else:
-        poly = pr[P_POLY] > 0.0
+        poly = prm[r, P_POLY] > 0.0
         if poly:
             # commensurate rates: one exponential, the others are integer powers of it
-            x = np.exp(-dt * pr[P_POLY])
-            em = _ipow(x, int(pr[P_EXPM]))
+            x = np.exp(-dt * prm[r, P_POLY])
+            em = _ipow(x, int(prm[r, P_EXPM]))
         else:
-            em = np.exp(-dt * pr[P_TAU])
+            em = np.exp(-dt * prm[r, P_TAU])
         vn = vinf + (S[j, S_V] - vinf) * em
         for k in range(npj):
             if poly:
-                ek = _ipow(x, int(pr[P_PORT0 + 3 * k + 2]))
+                ek = _ipow(x, int(prm[r, P_PORT0 + 3 * k + 2]))
             else:
-                ek = np.exp(-dt * pr[P_PORT0 + 3 * k])
+                ek = np.exp(-dt * prm[r, P_PORT0 + 3 * k])
             c = S[j, S_CUR0 + k]
-            vn += pr[P_PORT0 + 3 * k + 1] * c * (ek - em)
+            vn += prm[r, P_PORT0 + 3 * k + 1] * c * (ek - em)
             S[j, S_CUR0 + k] = c * ek
         S[j, S_V] = vn
     S[j, S_TL] = t
 
 
 @njit(cache=True, inline="always")
-def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy=False):
-    """Schedule neuron ``j``'s wake-up. ``lazy``: if an earlier wake-up is pending, leave it
-    (marked stale, re-evaluated when reached) instead of moving it down the heap."""
-    if lazy and S[j, S_WAKE] != W_NONE and hkey[hpos[j]] <= key:
-        S[j, S_WAKE] = W_STALE
-        return
+def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
+    """Schedule neuron ``j``'s wake-up of kind ``wk`` at ``key`` (``inf``: none)."""
     if key == np.inf:
         if S[j, S_WAKE] != W_NONE:
             S[j, S_WAKE] = W_NONE
@@ -325,27 +320,28 @@ def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy=False):
     _hset(hkey, hidx, hpos, ctr, j, key)
 
 
-@njit(cache=True)
-def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
-    """Re-schedule neuron ``j`` (state current at ``t``, not refractory): exact crossing for
-    LIF/IF, cheap bounds for CubaLIF (see the module docstring)."""
-    vt = pr[P_VTH]
+@njit(cache=True, inline="always")
+def _bound(S, j, prm, r, t):
+    """Next wake-up ``(time, kind)`` of neuron ``j`` (state current at ``t``, not refractory):
+    exact crossing for LIF/IF, cheap bounds for CubaLIF (see the module docstring); time
+    ``inf`` if it cannot cross."""
+    vt = prm[r, P_VTH]
     if vt == np.inf:
-        return
+        return np.inf, W_NONE
     vj = S[j, S_V]
     key = np.inf
     wk = W_FIRE
     if vj >= vt:
         key = t
     else:
-        kd = int(pr[P_KIND])
-        vinf = pr[P_VINF]
+        kd = int(prm[r, P_KIND])
+        vinf = prm[r, P_VINF]
         if kd == K_LIF:
             if vinf > vt:
-                key = t + np.log((vinf - vj) / (vinf - vt)) / pr[P_TAU]
+                key = t + np.log((vinf - vj) / (vinf - vt)) / prm[r, P_TAU]
         elif kd == K_IF:
-            if pr[P_SLOPE] > 0.0:
-                key = t + (vt - vj) / pr[P_SLOPE]
+            if prm[r, P_SLOPE] > 0.0:
+                key = t + (vt - vj) / prm[r, P_SLOPE]
         else:
             # f(s) = amp + b e^{-s/tau_m} + sum_k c_k e^{-s/tau_k}, f(0) = f0 < 0
             f0 = vj - vt
@@ -355,17 +351,17 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
             sp = 0.0    # sum of positive slopes: f(s) <= f0 + sp s
             fp = 0.0    # f'(0)
             mp = 0.0    # f'' <= mp: f(s) <= f0 + fp s + mp s^2 / 2
-            for k in range(int(pr[P_NPORTS])):
-                c = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
+            for k in range(int(prm[r, P_NPORTS])):
+                c = prm[r, P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
                 b -= c
-                lam = pr[P_PORT0 + 3 * k]
+                lam = prm[r, P_PORT0 + 3 * k]
                 fp -= c * lam
                 if c > 0.0:
                     up += c
                     mp += c * lam * lam
                 else:
                     sp -= c * lam
-            lam = pr[P_TAU]
+            lam = prm[r, P_TAU]
             fp -= b * lam
             if b > 0.0:
                 up += b
@@ -387,44 +383,50 @@ def _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, lazy):
                 if lb < np.inf:
                     key = t + lb
                     wk = W_CHECK
-    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr, lazy)
+    return key, wk
 
 
 @njit(cache=True)
-def _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots, wc, wts):
-    """Exact scheduling of CubaLIF neuron ``j`` at ``t`` (after a CHECK wake-up)."""
-    ctr[C_SOLVES] += 1
-    f0 = S[j, S_V] - pr[P_VTH]
+def _schedule(S, j, prm, r, t, hkey, hidx, hpos, ctr):
+    """Re-schedule neuron ``j`` (state current at ``t``, not refractory): :func:`_bound`."""
+    key, wk = _bound(S, j, prm, r, t)
+    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
+
+
+@njit(cache=True)
+def _exact(S, j, prm, r, t, wcoef, wlam, wa, wroots, wnroots, wc, wts):
+    """Exact first threshold crossing time (absolute; ``t`` if at or above threshold, ``inf``
+    if none) of CubaLIF neuron ``j`` from ``t`` (after a CHECK wake-up)."""
+    f0 = S[j, S_V] - prm[r, P_VTH]
     if f0 >= 0.0:
-        _set_wake(S, j, t, W_FIRE, hkey, hidx, hpos, ctr)
-        return
-    b = S[j, S_V] - pr[P_VINF]
-    npj = int(pr[P_NPORTS])
+        return t
+    b = S[j, S_V] - prm[r, P_VINF]
+    npj = int(prm[r, P_NPORTS])
     for k in range(npj):
-        wc[k] = pr[P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
-        wts[k] = 1.0 / pr[P_PORT0 + 3 * k]
+        wc[k] = prm[r, P_PORT0 + 3 * k + 1] * S[j, S_CUR0 + k]
+        wts[k] = 1.0 / prm[r, P_PORT0 + 3 * k]
         b -= wc[k]
-    if pr[P_POLY] > 0.0:
-        deg = int(pr[P_EXPM])
+    if prm[r, P_POLY] > 0.0:
+        deg = int(prm[r, P_EXPM])
         for k in range(npj):
-            deg = max(deg, int(pr[P_PORT0 + 3 * k + 2]))
+            deg = max(deg, int(prm[r, P_PORT0 + 3 * k + 2]))
         for i in range(deg + 1):
             wcoef[i] = 0.0
-        wcoef[0] = pr[P_VINF] - pr[P_VTH]
-        wcoef[int(pr[P_EXPM])] += b
+        wcoef[0] = prm[r, P_VINF] - prm[r, P_VTH]
+        wcoef[int(prm[r, P_EXPM])] += b
         for k in range(npj):
-            wcoef[int(pr[P_PORT0 + 3 * k + 2])] += wc[k]
-        s = poly_first_crossing(wcoef, deg, pr[P_POLY], wa, wroots, wnroots)
+            wcoef[int(prm[r, P_PORT0 + 3 * k + 2])] += wc[k]
+        s = poly_first_crossing(wcoef, deg, prm[r, P_POLY], wa, wroots, wnroots)
     else:
-        s = cuba_first_crossing(pr[P_VINF] - pr[P_VTH], b, 1.0 / pr[P_TAU], wc, wts, npj,
-                                wcoef, wlam, wa, wroots, wnroots)
-    _set_wake(S, j, t + s, W_FIRE, hkey, hidx, hpos, ctr)
+        s = cuba_first_crossing(prm[r, P_VINF] - prm[r, P_VTH], b, 1.0 / prm[r, P_TAU], wc, wts,
+                                npj, wcoef, wlam, wa, wroots, wnroots)
+    return t + s
 
 
 @njit(cache=True)
-def _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i,
-          spike_count):
-    """Emit a spike of neuron ``j`` at ``t`` and reset it; returns True when refractory."""
+def _fire(S, j, prm, r, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr, rec_mask, rec_t, rec_i,
+          spike_count, hkey, hidx, hpos):
+    """Emit a spike of neuron ``j`` at ``t``, reset it and schedule its next wake-up."""
     spike_count[j] += 1
     if rec_mask[j]:
         n = ctr[C_NREC]
@@ -434,23 +436,16 @@ def _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr, rec_mask, rec
     q0 = indptr[j]
     if q0 < indptr[j + 1]:
         _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], j, q0, t)
-    if pr[P_RMODE] == 0.0:
-        S[j, S_V] = pr[P_VRESET]
+    if prm[r, P_RMODE] == 0.0:
+        S[j, S_V] = prm[r, P_VRESET]
     else:
-        S[j, S_V] -= pr[P_VTH] - pr[P_VRESET]
-    if pr[P_REFR] > 0.0:
-        S[j, S_V] = pr[P_VRESET]
-        S[j, S_TREF] = t + pr[P_REFR]
-        return True
-    return False
-
-
-@njit(cache=True)
-def _after_fire(S, j, pr, t, refractory, hkey, hidx, hpos, ctr):
-    if refractory:
+        S[j, S_V] -= prm[r, P_VTH] - prm[r, P_VRESET]
+    if prm[r, P_REFR] > 0.0:
+        S[j, S_V] = prm[r, P_VRESET]
+        S[j, S_TREF] = t + prm[r, P_REFR]
         _set_wake(S, j, S[j, S_TREF], W_REFR, hkey, hidx, hpos, ctr)
     else:
-        _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, False)
+        _schedule(S, j, prm, r, t, hkey, hidx, hpos, ctr)
 
 
 # ------------------------------------------------------------------------- main loop
@@ -469,6 +464,11 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     spike times, :mod:`spikesim.kernels.plasticity`), off when no projection has a rule.
     Returns the (possibly grown) queue and record arrays
     ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``.
+
+    This wrapper allocates (workspace, growth of the queue and record arrays); the events are
+    processed by :func:`_run_core`, compiled without reference counting (``_nrt=False``) and
+    with its per-event helpers inlined, so that a synaptic event costs no reference-count
+    update. The core returns when an array must grow and is called again.
     """
     N = S.shape[0]
     P = S.shape[1] - S_CUR0
@@ -482,19 +482,18 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     wts = np.empty(max(P, 1))
     if init:
         for j in range(N):
-            pr = prm[pidx[j]]
-            if pr[P_VTH] == np.inf:
+            r = pidx[j]
+            if prm[r, P_VTH] == np.inf:
                 continue  # readouts (LI, CubaLI) never fire
-            if S[j, S_V] >= pr[P_VTH] or int(pr[P_KIND]) != K_CUBA:
-                _schedule(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, False)
+            if S[j, S_V] >= prm[r, P_VTH] or int(prm[r, P_KIND]) != K_CUBA:
+                _schedule(S, j, prm, r, S[j, S_TL], hkey, hidx, hpos, ctr)
             else:
-                _exact(S, j, pr, S[j, S_TL], hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots,
-                       wnroots, wc, wts)
-    nin = in_t.shape[0]
-    ip = 0
+                ctr[C_SOLVES] += 1
+                key = _exact(S, j, prm, r, S[j, S_TL], wcoef, wlam, wa, wroots, wnroots, wc,
+                             wts)
+                _set_wake(S, j, key, W_FIRE, hkey, hidx, hpos, ctr)
     need = maxrow + 2
-    one_row = prm.shape[0] == 1
-    touch = 0.0
+    ip = 0
     while True:
         # room for the worst case of one event (every target fires)
         if ctr[C_QSIZE] + need > qt.shape[0]:
@@ -517,6 +516,29 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             ri2 = np.empty(cap, np.int64)
             ri2[:rec_t.shape[0]] = rec_i
             rec_t, rec_i = rt2, ri2
+        ip = _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq, qts,
+                       indptr, sidx, sw, sdly, sport, sproj, need, in_t, in_i, rec_mask, rec_t,
+                       rec_i, spike_count, nupd, syn_count, learn, eplas, wcoef, wlam, wa,
+                       wroots, wnroots, wc, wts)
+        if ip < 0:
+            break
+    return qt, qseq, qpre, qq, qts, rec_t, rec_i
+
+
+@njit(cache=True, _nrt=False)
+def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq, qts,
+              indptr, sidx, sw, sdly, sport, sproj, need, in_t, in_i, rec_mask, rec_t, rec_i,
+              spike_count, nupd, syn_count, learn, eplas, wcoef, wlam, wa, wroots, wnroots, wc,
+              wts):
+    """The event loop of :func:`run_events` from input position ``ip``. Returns -1 when every
+    event before ``t_end`` is processed, else the input position at which the queue or the
+    record arrays lack room for ``need`` more entries (the caller grows them and calls again)."""
+    nin = in_t.shape[0]
+    one_row = prm.shape[0] == 1
+    touch = 0.0
+    while True:
+        if ctr[C_QSIZE] + need > qt.shape[0] or ctr[C_NREC] + need > rec_t.shape[0]:
+            return ip
         td = qt[0] if ctr[C_QSIZE] > 0 else np.inf
         tw = hkey[0] if ctr[C_HSIZE] > 0 else np.inf
         ti = in_t[ip] if ip < nin else np.inf
@@ -563,10 +585,10 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                     ev_depress(eplas, s, pre, j, t, sw)
                 if w != 0.0:
                     syn_count[sproj[s]] += 1
-                pr = prm[0] if one_row else prm[pidx[j]]
-                _advance(S, j, pr, t, nupd)
+                r = 0 if one_row else pidx[j]
+                _advance(S, j, prm, r, t, nupd)
                 refractory = t < S[j, S_TREF]
-                cuba = int(pr[P_KIND]) == K_CUBA
+                cuba = int(prm[r, P_KIND]) == K_CUBA
                 if cuba:
                     S[j, S_CUR0 + sport[s]] += w
                     if refractory:
@@ -574,8 +596,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                 else:
                     if refractory:
                         continue
-                    S[j, S_V] += pr[P_R] * w
-                rw = pr[P_R] * w
+                    S[j, S_V] += prm[r, P_R] * w
+                rw = prm[r, P_R] * w
                 if rw <= 0.0:
                     # An input with r*w <= 0 lowers v(t') at every later t' (for CubaLIF the
                     # kernel r w q_k (e^{-s/tau_k} - e^{-s/tau_m}) has the sign of r w), so the
@@ -584,18 +606,18 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                     if rw < 0.0 and S[j, S_WAKE] == W_FIRE:
                         S[j, S_WAKE] = W_CHECK if cuba else W_STALE
                     continue
-                if S[j, S_V] >= pr[P_VTH]:
-                    ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
-                                rec_mask, rec_t, rec_i, spike_count)
+                if S[j, S_V] >= prm[r, P_VTH]:
+                    _fire(S, j, prm, r, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
+                          rec_mask, rec_t, rec_i, spike_count, hkey, hidx, hpos)
                     if learn:
                         ev_post(eplas, j, t, sw)
                         ev_pre(eplas, j, t)
-                    _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
-                elif (not cuba and S[j, S_WAKE] == W_NONE and pr[P_SLOPE] <= 0.0
-                      and pr[P_VINF] <= pr[P_VTH]):
+                elif (not cuba and S[j, S_WAKE] == W_NONE and prm[r, P_SLOPE] <= 0.0
+                      and prm[r, P_VINF] <= prm[r, P_VTH]):
                     continue  # a delta neuron that cannot cross without input: nothing to do
                 else:
-                    _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, LAZY)
+                    key, wk = _bound(S, j, prm, r, t)
+                    _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
         elif src == 1:
             # ---- an external input spike
             pre = in_i[ip]
@@ -610,23 +632,25 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             # ---- a neuron wake-up
             j = hidx[0]
             ctr[C_WAKES] += 1
-            pr = prm[pidx[j]]
+            r = pidx[j]
             wk = S[j, S_WAKE]
-            _advance(S, j, pr, t, nupd)
-            if wk == W_FIRE or S[j, S_V] >= pr[P_VTH]:
-                ref = _fire(S, j, pr, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
-                            rec_mask, rec_t, rec_i, spike_count)
+            _advance(S, j, prm, r, t, nupd)
+            if wk == W_FIRE or S[j, S_V] >= prm[r, P_VTH]:
+                _fire(S, j, prm, r, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
+                      rec_mask, rec_t, rec_i, spike_count, hkey, hidx, hpos)
                 if learn:
                     ev_post(eplas, j, t, sw)
                     ev_pre(eplas, j, t)
-                _after_fire(S, j, pr, t, ref, hkey, hidx, hpos, ctr)
-            elif wk == W_STALE or int(pr[P_KIND]) != K_CUBA:
-                _schedule(S, j, pr, t, hkey, hidx, hpos, ctr, False)
+                continue
+            if wk == W_STALE or int(prm[r, P_KIND]) != K_CUBA:
+                key, wk = _bound(S, j, prm, r, t)
             else:
                 # a lower bound reached with no input in between (or the end of the
                 # refractory period): solve exactly
-                _exact(S, j, pr, t, hkey, hidx, hpos, ctr, wcoef, wlam, wa, wroots, wnroots,
-                       wc, wts)
+                ctr[C_SOLVES] += 1
+                key = _exact(S, j, prm, r, t, wcoef, wlam, wa, wroots, wnroots, wc, wts)
+                wk = W_FIRE
+            _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
     if touch == -1.2345e300:  # keeps the prefetch loads alive
         ctr[C_WAKES] += 0
-    return qt, qseq, qpre, qq, qts, rec_t, rec_i
+    return -1

@@ -19,7 +19,7 @@ ROOT_TOL = 1e-13  # s, absolute tolerance of the crossing time
 MAX_POLY_DEG = 8  # largest rate ratio handled by the polynomial fast path
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _g(a, lam, k, m, t):
     """Level-``k`` sum ``G_k(t) = sum_{j>=k} a[k, j] exp(-(lam[j] - lam[k]) t)``."""
     s = 0.0
@@ -28,7 +28,7 @@ def _g(a, lam, k, m, t):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gd(a, lam, k, m, t):
     s = 0.0
     for j in range(k + 1, m):
@@ -200,7 +200,7 @@ def cuba_first_crossing(f0_const, bmem, taum, c, taus, nports, coef, lam, a, roo
 
 
 # ------------------------------------------------------------------------- commensurate fast path
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _peval(dc, k, deg, x):
     """``p^{(k)}(x)`` by Horner on the derivative coefficients ``dc[k, :deg - k + 1]``."""
     s = 0.0
