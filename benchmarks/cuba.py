@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,8 @@ def run_spikesim(args) -> tuple[dict, np.ndarray]:
     kw = dict(dt=args.dt * ms, dtype=args.dtype) if args.engine == "clock" else {}
     t0 = time.perf_counter()
     sim = Simulator(net, engine=args.engine, rng=args.seed, threads=args.threads, **kw)
+    if getattr(args, "_stdp_eager", False):  # the eager plastic kernel, for comparison
+        sim.engine.learning.lazy = False
     build_s += time.perf_counter() - t0
     runs, jit, cpus = [], [], []
     res = None
@@ -231,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.stdp:
         args._stdp_on = True
         plastic, _ = run_spikesim(args)
+        eager = None
+        if args.engine == "clock":
+            args._stdp_eager = True
+            eager, _ = run_spikesim(args)
+            args._stdp_eager = False
         args._stdp_on = False
         result["stdp"] = {
             "rule": "PairSTDP additive, tau 20 ms, a_plus = eta*we, a_minus = 1.05*eta*we, "
@@ -239,11 +247,26 @@ def main(argv: list[str] | None = None) -> int:
             "rate_hz": plastic["rate_hz"], "syn_events": plastic["syn_events"],
             "ns_per_syn_event": plastic["ns_per_syn_event"],
             "ns_per_event_ratio": plastic["ns_per_syn_event"] / ours["ns_per_syn_event"],
+            "run_cpu_s": plastic["run_cpu_s"],
+            "ns_per_event_ratio_cpu": (plastic["run_cpu_s"] / max(plastic["syn_events"], 1))
+            / (ours["run_cpu_s"] / max(ours["syn_events"], 1)),
             "rate_change": abs(plastic["rate_hz"] - ours["rate_hz"]) / ours["rate_hz"],
+            "loadavg": list(os.getloadavg()),
+            "kernel": "lazy potentiation (clock engine)" if args.engine == "clock" else "event",
         }
+        if eager is not None:  # the eager kernel (potentiation at every postsynaptic spike)
+            result["stdp"]["eager"] = {
+                "run_s": eager["run_s"], "run_cpu_s": eager["run_cpu_s"],
+                "ns_per_event_ratio": eager["ns_per_syn_event"] / ours["ns_per_syn_event"],
+                "ns_per_event_ratio_cpu": (eager["run_cpu_s"] / max(eager["syn_events"], 1))
+                / (ours["run_cpu_s"] / max(ours["syn_events"], 1))}
         st = result["stdp"]
         print(f"with STDP: {st['ns_per_syn_event']:.2f} ns/event ({st['ns_per_event_ratio']:.2f}x "
-              f"without), rate {st['rate_hz']:.2f} Hz ({100 * st['rate_change']:.1f} % change)")
+              f"without; CPU time {st['ns_per_event_ratio_cpu']:.2f}x), rate {st['rate_hz']:.2f} Hz "
+              f"({100 * st['rate_change']:.1f} % change); load average {st['loadavg'][0]:.1f}")
+        if "eager" in st:
+            print(f"eager plastic kernel: {st['eager']['ns_per_event_ratio']:.2f}x without "
+                  f"(CPU time {st['eager']['ns_per_event_ratio_cpu']:.2f}x)")
     common.write_json(args.json, result)
     return 0
 
