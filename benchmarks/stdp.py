@@ -1,7 +1,11 @@
 """STDP results (issue 7): window, triplet frequency dependence, Song-Miller-Abbott 2000,
 Izhikevich 2007 distal reward, clock vs event engine.
 
-``spikesim bench stdp window|triplet|song|rstdp|engines [--small] [--json PATH]``
+``spikesim bench stdp window|triplet|song|song-null|rstdp|engines [--small] [--json PATH]``
+
+``song-null`` is the control of ``song``: the same rule with the postsynaptic spikes
+independent of the inputs, against the analytic equilibrium of the depressed synapses
+(:func:`spikesim.learn.experiments.weak_peak`).
 
 ``--small`` runs the reduced versions used by the smoke tests (the full versions are the
 claims of the issue). Every subcommand prints a table and the pass/fail of its criterion.
@@ -81,7 +85,9 @@ def run_triplet(small: bool) -> dict:
     return out
 
 
-def run_song(small: bool, progress: bool, duration: float | None = None) -> dict:
+def run_song(small: bool, progress: bool, duration: float | None = None,
+             a_plus: float | None = None, ratio: float | None = None,
+             compare: bool = False) -> dict:
     from spikesim.learn.experiments import song2000
 
     if small:
@@ -90,6 +96,10 @@ def run_song(small: bool, progress: bool, duration: float | None = None) -> dict
         kw = dict(duration=500.0, measure=100.0, a_plus=0.005)
     if duration is not None:
         kw["duration"] = float(duration)
+    if a_plus is not None:
+        kw["a_plus"] = float(a_plus)
+    if ratio is not None:
+        kw["ratio"] = float(ratio)
     t0 = time.perf_counter()
     r = song2000(rates=(10.0, 40.0), progress=progress, **kw)
     wall = time.perf_counter() - t0
@@ -101,12 +111,126 @@ def run_song(small: bool, progress: bool, duration: float | None = None) -> dict
     common.print_table(rows, ["input_hz", "output_hz", "frac within 10% of 0/gmax",
                               "histogram (10 bins of w/gmax)"])
     print(f"output rate ratio 40/10 Hz: {r['rate_ratio']:.2f} (target < 2)")
+    print(f"depressed synapses at equilibrium (Fokker-Planck, this A+ and A-/A+): exponential "
+          f"of mean {r['weak_peak_mean']:.3f} g_max, {100 * r['weak_within_10pct']:.1f} % of them "
+          f"within 0.1 g_max of 0")
     out = {"params": kw, "rates": r["rates"], "out_rate_hz": r["out_rate_hz"],
+           "weak_peak_mean": r["weak_peak_mean"], "weak_within_10pct": r["weak_within_10pct"],
            "fraction_near_bounds": r["fraction_near_bounds"], "rate_ratio": r["rate_ratio"],
            "final_weights": r["weights"], "snapshots_t": r["snapshots_t"],
            "snapshot_means": [s.mean(axis=1) for s in r["snapshots"]], "wall_s": wall,
            "neuron": "CobaLIF (conductance-based)"}
     out["pass"] = bool(min(r["fraction_near_bounds"]) >= 0.9 and r["rate_ratio"] < 2.0)
+    if compare:
+        b2 = song_brian2(dict(duration=kw["duration"], measure=kw["measure"],
+                              a_plus=kw["a_plus"], ratio=kw.get("ratio", 1.05)), r["rates"], 0)
+        common.print_table([[d["rate"], d["out_rate_hz"], d["fraction_near_bounds"],
+                             " ".join(str(x) for x in d["hist"])] for d in b2],
+                           ["input_hz", "brian2 output_hz", "frac within 10%", "histogram"])
+        out["compare"] = {"tool": "brian2-cpp_standalone (forward Euler)", "runs": b2}
+    return out
+
+
+SONG_BRIAN2 = r'''
+import json, sys, time
+import numpy as np
+import brian2
+from brian2 import (NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, defaultclock, device,
+                    run, set_device, ms, mV, Hz, second)
+a = json.loads(sys.argv[1])
+set_device("cpp_standalone", directory=a["workdir"], build_on_run=False)
+brian2.seed(a["seed"])
+defaultclock.dt = 0.1 * ms
+gmax, Ap, ratio = 0.015, a["a_plus"], a["ratio"]
+eqs = """dv/dt = (-70*mV - v + ge*(0*mV - v) + gi*(-70*mV - v))/(20*ms) : volt
+dge/dt = -ge/(5*ms) : 1
+dgi/dt = -gi/(5*ms) : 1"""
+post = NeuronGroup(1, eqs, threshold="v > -54*mV", reset="v = -60*mV", method="euler")
+post.v = -60 * mV
+exc = PoissonGroup(1000, a["rate"] * Hz)
+inh = PoissonGroup(200, 10 * Hz)
+S = Synapses(exc, post, """w : 1
+  dP/dt = -P/(20*ms) : 1 (event-driven)
+  dM/dt = -M/(20*ms) : 1 (event-driven)""",
+             on_pre="""ge += w
+  P += Ap
+  w = clip(w + M*gmax, 0, gmax)""",
+             on_post="""M -= ratio*Ap
+  w = clip(w + P*gmax, 0, gmax)""", namespace=dict(Ap=Ap, ratio=ratio, gmax=gmax))
+S.connect()
+S.w = np.random.default_rng(a["seed"]).uniform(0, gmax, 1000)
+Si = Synapses(inh, post, on_pre="gi += 0.05")
+Si.connect()
+sm = SpikeMonitor(post)
+run((a["duration"] - a["measure"]) * second)
+run(a["measure"] * second)
+t0 = time.time()
+device.build(run=True, compile=True)
+sp = np.asarray(sm.t / second)
+w = np.asarray(S.w) / gmax
+print(json.dumps({"rate": a["rate"], "out_rate_hz": float(np.sum(sp >= a["duration"] - a["measure"]))
+                  / a["measure"], "fraction_near_bounds": float(np.mean((w <= 0.1) | (w >= 0.9))),
+                  "hist": np.histogram(w, 10, (0, 1))[0].tolist(), "mean_w": float(w.mean()),
+                  "wall_s": time.time() - t0, "version": brian2.__version__}))
+'''
+
+
+def song_brian2(kw: dict, rates, seed: int) -> list[dict]:
+    """The same Song et al. model in Brian2 (cpp_standalone, forward Euler, event-driven
+    traces), run in the Brian2 virtualenv (``$SPIKESIM_VENVS/brian2``)."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from spikesim.benchmarks.cuba import brian2_python
+
+    py = brian2_python(common.venv_dir("brian2"))
+    out = []
+    for rate in rates:
+        with tempfile.TemporaryDirectory() as wd:
+            script = Path(wd) / "song_brian2.py"
+            script.write_text(SONG_BRIAN2)
+            payload = json.dumps(dict(kw, rate=float(rate), ratio=kw.get("ratio", 1.05),
+                                      seed=seed, workdir=str(Path(wd) / "build")))
+            proc = subprocess.run([str(py), str(script), payload], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Brian2 run failed:\n{proc.stderr[-3000:]}")
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def run_song_null(small: bool, progress: bool, duration: float | None = None,
+                  a_plus: float | None = None, ratio: float | None = None) -> dict:
+    """The control of ``song``: uncorrelated pre/post spikes (40 and 15 Hz)."""
+    from spikesim.learn.experiments import song_null
+
+    if small:  # 4x the paper's learning rate: equilibrium within ~100 s
+        kw = dict(duration=200.0, chunk=20.0, a_plus=0.02, ratio=1.05)
+    else:
+        kw = dict(duration=1000.0, chunk=100.0, a_plus=0.005, ratio=1.05)
+    if duration is not None:
+        kw["duration"] = float(duration)
+    if a_plus is not None:
+        kw["a_plus"] = float(a_plus)
+    if ratio is not None:
+        kw["ratio"] = float(ratio)
+    t0 = time.perf_counter()
+    r = song_null(progress=progress, **kw)
+    wall = time.perf_counter() - t0
+    rows = [[t, p, m, f, " ".join(str(int(x)) for x in h)] for t, p, m, f, h in
+            zip(r["t"], r["post_rate_hz"], r["mean_w"], r["fraction_below_10pct"], r["hist"])]
+    common.print_table(rows, ["t_s", "post_hz", "mean w/wmax", "frac <= 0.1 wmax",
+                              "histogram (10 bins)"])
+    half = len(r["t"]) // 2
+    late_mean = float(np.mean(r["mean_w"][half:]))
+    late_frac = float(np.mean(r["fraction_below_10pct"][half:]))
+    print(f"second half: mean w {late_mean:.4f} (analytic {r['weak_peak_mean']:.4f}), within "
+          f"0.1: {late_frac:.3f} (analytic {r['weak_within_10pct']:.3f})")
+    out = dict(r, params=kw, late_mean_w=late_mean, late_fraction_below_10pct=late_frac,
+               wall_s=wall)
+    # the control agrees with the analytic equilibrium (mean within 10 %)
+    out["pass"] = bool(abs(late_mean / r["weak_peak_mean"] - 1.0) < 0.1)
     return out
 
 
@@ -151,11 +275,18 @@ def run_engines(small: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="spikesim bench stdp", description=DESCRIPTION)
-    ap.add_argument("result", choices=["window", "triplet", "song", "rstdp", "engines"])
+    ap.add_argument("result", choices=["window", "triplet", "song", "song-null", "rstdp",
+                                       "engines"])
     ap.add_argument("--small", action="store_true", help="reduced sizes (smoke test)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--duration", type=float, default=None,
                     help="song: simulated seconds per input rate (default 500; 60 with --small)")
+    ap.add_argument("--a-plus", type=float, default=None,
+                    help="song, song-null: A+ in units of g_max (default 0.005, the paper's)")
+    ap.add_argument("--ratio", type=float, default=None,
+                    help="song, song-null: A-/A+ (default 1.05, the paper's)")
+    ap.add_argument("--compare", choices=["brian2"], default=None,
+                    help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -166,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "triplet":
         out = run_triplet(args.small)
     elif args.result == "song":
-        out = run_song(args.small, progress, args.duration)
+        out = run_song(args.small, progress, args.duration, args.a_plus, args.ratio,
+                       args.compare == "brian2")
+    elif args.result == "song-null":
+        out = run_song_null(args.small, progress, args.duration, args.a_plus, args.ratio)
     elif args.result == "rstdp":
         out = run_rstdp(args.small, progress, args.seed)
     else:

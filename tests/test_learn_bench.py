@@ -49,6 +49,22 @@ def test_bench_song_small(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(180)
+def test_bench_song_null_small(tmp_path):
+    """The control of Song et al.: with the postsynaptic spikes independent of the inputs,
+    every weight drifts down and diffuses into the analytic exponential (mean
+    (A+**2 + A-**2) / (4 (A- - A+)) w_max = 0.210 at A+ = 0.02, A-/A+ = 1.05; measured
+    0.2025 over 100-200 s, seed 0)."""
+    from spikesim.learn.experiments import weak_peak
+
+    assert abs(weak_peak(0.005, 1.05)["weak_peak_mean"] - 0.05256) < 1e-4
+    assert abs(weak_peak(0.005, 1.05)["weak_within_10pct"] - 0.8508) < 1e-3
+    out = _run(tmp_path, "song-null")
+    assert out["params"]["a_plus"] == 0.02 and out["pass"]
+    assert abs(out["late_mean_w"] / out["weak_peak_mean"] - 1.0) < 0.1
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(180)
 def test_bench_rstdp_small(tmp_path):
     """600 s of the distal-reward experiment: the rewarded synapse is already the strongest."""
     out = _run(tmp_path, "rstdp")

@@ -114,6 +114,15 @@ def song2000(rates: Any = (10.0, 40.0), *, duration: float = 500.0, n_exc: int =
     For each input rate: ``duration`` seconds of learning; the output rate over the last
     ``measure`` seconds; the final weights (fraction of ``g_max``).
 
+    How bimodal the result can be: the synapses that end up depressed do not sit at 0 but
+    form an exponential of mean ``(A+**2 + A-**2) / (4 (A- - A+))`` in units of ``g_max``
+    (:func:`weak_peak`; 0.053 with the paper's A+ = 0.005 and A-/A+ = 1.05, confirmed by
+    :func:`song_null`), so about 15 % of them lie above 0.1 ``g_max`` at any time. At 10 Hz
+    the drift of an uncorrelated synapse, ``r_pre r_post (A- - A+) tau`` (about 5e-4
+    ``g_max``/s), needs well over 500 s to empty the middle of the distribution. Brian2
+    running the same model (``spikesim bench stdp song --compare brian2``) gives the same
+    fractions.
+
     Example: ``song2000(rates=(10.0,), duration=20.0, a_plus=0.05)``.
     """
     from spikesim.sim import Poisson, Simulator
@@ -150,8 +159,70 @@ def song2000(rates: Any = (10.0, 40.0), *, duration: float = 500.0, n_exc: int =
         out["snapshots"].append(np.concatenate(ws) / g_max)
     fr = [float(np.mean((w <= 0.1) | (w >= 0.9))) for w in out["weights"]]
     out["fraction_near_bounds"] = fr
+    out.update(weak_peak(a_plus, ratio))
     out["rate_ratio"] = (max(out["out_rate_hz"]) / max(min(out["out_rate_hz"]), 1e-12)
                          if len(rates) > 1 else 1.0)
+    return out
+
+
+def weak_peak(a_plus: float, ratio: float) -> dict[str, float]:
+    """Where additive pair STDP leaves the synapses it depresses (weights in units of
+    ``w_max``, ``A+ = a_plus``, ``A- = ratio * a_plus``, equal time constants).
+
+    A synapse whose input is uncorrelated with the output spikes drifts down at
+    ``r_pre r_post (A+ - A-) tau`` and diffuses with variance rate ``r_pre r_post
+    (A+**2 + A-**2) tau / 2`` (Fokker-Planck limit; van Rossum et al. 2000). Against the
+    reflecting bound at 0 its stationary density is exponential with mean
+    ``(A+**2 + A-**2) / (4 (A- - A+))``, whatever the rates. Returns that mean and the
+    fraction of such synapses within 0.1 ``w_max`` of 0. Song et al.'s values
+    (``a_plus = 0.005``, ``ratio = 1.05``) give a mean of 0.053 and 0.85.
+
+    Example: ``weak_peak(0.005, 1.05)["weak_within_10pct"]``.
+    """
+    a_minus = ratio * a_plus
+    if not a_minus > a_plus > 0:
+        return {"weak_peak_mean": float("nan"), "weak_within_10pct": float("nan")}
+    mean = (a_plus ** 2 + a_minus ** 2) / (4.0 * (a_minus - a_plus))
+    return {"weak_peak_mean": float(mean), "weak_within_10pct": float(1.0 - np.exp(-0.1 / mean))}
+
+
+def song_null(*, rate: float = 40.0, post_rate: float = 15.0, duration: float = 1000.0,
+              n_syn: int = 1000, a_plus: float = 0.005, ratio: float = 1.05,
+              tau: float = 0.020, dt: float = 1e-4, seed: int = 0, chunk: float = 100.0,
+              progress: bool = True) -> dict[str, Any]:
+    """The control of :func:`song2000`: the same rule (weights in units of ``w_max = 1``,
+    starting uniform in [0, 1]) on ``n_syn`` inputs at ``rate`` Hz whose postsynaptic
+    neuron fires as an independent Poisson process at ``post_rate`` Hz (the plastic
+    synapses cannot make it fire). Every synapse then only drifts down and diffuses; the
+    measured stationary distribution is compared with :func:`weak_peak`.
+
+    Returns the fraction within 0.1 of 0, the mean weight and a 10-bin histogram after
+    every ``chunk`` seconds, and the analytic values.
+
+    Example: ``song_null(duration=200.0, chunk=100.0)``.
+    """
+    from spikesim.sim import Poisson, Simulator
+
+    rule = PairSTDP(a_plus=a_plus, a_minus=ratio * a_plus, tau_plus=tau, tau_minus=tau,
+                    w_min=0.0, w_max=1.0)
+    w0 = np.random.default_rng(seed).uniform(0.0, 1.0, (1, n_syn))
+    nodes = dict(_probe_net(rule, n_syn, 0.0).nodes)
+    nodes["syn"] = ir.Sparse.from_dense(w0, plasticity=rule)
+    net = ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"),
+                             ("dsyn", "post")])
+    sim = Simulator(net, dt=dt, rng=seed)
+    out: dict[str, Any] = {"t": [], "fraction_below_10pct": [], "mean_w": [], "hist": [],
+                           "post_rate_hz": []}
+    for k in range(int(round(duration / chunk))):
+        res = sim.run(chunk, inputs={"pre": Poisson(float(rate)), "drive": Poisson(float(post_rate))},
+                      progress=progress)
+        w = weights(sim, "syn")
+        out["t"].append((k + 1) * chunk)
+        out["fraction_below_10pct"].append(float(np.mean(w <= 0.1)))
+        out["mean_w"].append(float(w.mean()))
+        out["hist"].append(np.histogram(w, bins=10, range=(0.0, 1.0))[0])
+        out["post_rate_hz"].append(len(res.spikes["post"]) / chunk)
+    out.update(weak_peak(a_plus, ratio))
     return out
 
 
