@@ -168,8 +168,9 @@ t0 = time.time()
 device.build(run=True, compile=True)
 sp = np.asarray(sm.t / second)
 w = np.asarray(S.w) / gmax
-print(json.dumps({"rate": a["rate"], "out_rate_hz": float(np.sum(sp >= a["duration"] - a["measure"]))
-                  / a["measure"], "fraction_near_bounds": float(np.mean((w <= 0.1) | (w >= 0.9))),
+n_out = float(np.sum(sp >= a["duration"] - a["measure"]))
+frac = float(np.mean((w <= 0.1) | (w >= 0.9)))
+print(json.dumps({"rate": a["rate"], "out_rate_hz": n_out / a["measure"], "fraction_near_bounds": frac,
                   "hist": np.histogram(w, 10, (0, 1))[0].tolist(), "mean_w": float(w.mean()),
                   "wall_s": time.time() - t0, "version": brian2.__version__}))
 '''

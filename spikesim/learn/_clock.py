@@ -120,18 +120,19 @@ class ClockLearning:
     def flush(self) -> None:
         """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
         if self.lazy:
-            from spikesim.kernels.plasticity import lazy_flush
+            from spikesim.kernels.plasticity_lazy import lazy_flush
 
             lazy_flush(self.plas(np.zeros((self.R, 1))), self.eng.sw, self.lz)
 
     def run_chunk(self, args: tuple, plas: tuple, blocks: np.ndarray | None) -> tuple:
         """Call the plastic chunk kernel (lazy or eager; serial or on ``blocks``)."""
         from spikesim.kernels import plasticity as k
+        from spikesim.kernels import plasticity_lazy as kl
 
         if self.lazy:
             if blocks is not None:
-                return k.run_chunk_lazy_parallel(*args, plas, self.lz, blocks)
-            return k.run_chunk_lazy(*args, plas, self.lz)
+                return kl.run_chunk_lazy_parallel(*args, plas, self.lz, blocks)
+            return kl.run_chunk_lazy(*args, plas, self.lz)
         if blocks is not None:
             return k.run_chunk_learn_parallel(*args, plas, blocks)
         return k.run_chunk_learn(*args, plas)

@@ -214,8 +214,8 @@ def song_null(*, rate: float = 40.0, post_rate: float = 15.0, duration: float = 
     out: dict[str, Any] = {"t": [], "fraction_below_10pct": [], "mean_w": [], "hist": [],
                            "post_rate_hz": []}
     for k in range(int(round(duration / chunk))):
-        res = sim.run(chunk, inputs={"pre": Poisson(float(rate)), "drive": Poisson(float(post_rate))},
-                      progress=progress)
+        res = sim.run(chunk, inputs={"pre": Poisson(float(rate)),
+                                     "drive": Poisson(float(post_rate))}, progress=progress)
         w = weights(sim, "syn")
         out["t"].append((k + 1) * chunk)
         out["fraction_below_10pct"].append(float(np.mean(w <= 0.1)))

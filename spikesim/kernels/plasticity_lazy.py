@@ -1,0 +1,292 @@
+"""numba kernels of the clock engine's plasticity for pair STDP with additive weight
+dependence (no reward): lazy potentiation, the weights of
+:func:`spikesim.kernels.plasticity.run_chunk_learn` bit for bit without its scattered writes.
+Used by :class:`spikesim.learn._clock.ClockLearning` when every plastic projection has such
+a rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from spikesim.kernels.clock import _after_update, _monitor, _update_block, fired_buffers
+from spikesim.kernels.plasticity import _bump, _change, _rd
+
+
+# ----------------------------------------------------------------------------------------
+# Lazy potentiation (pair STDP with additive weight dependence, no reward): the weights of
+# the eager kernels (spikesim.kernels.plasticity), bit for bit, without their scattered writes.
+#
+# A synapse is depressed only when its presynaptic neuron spikes and its potentiation does
+# not depend on its weight (additive), so the potentiations a synapse takes between two
+# spikes of its presynaptic neuron can wait until the second one, as long as they are then
+# applied in their order. So a postsynaptic spike at step ``s`` is only listed
+# (``ring[j, :cnt[j]]``) instead of touching every input synapse. When presynaptic neuron
+# ``i`` (last spike at step ``m``, trace ``x = r1`` after it) spikes at step ``n``, each of
+# its plastic synapses ``i -> j`` first takes the potentiations ``A+ x d**(s - m)`` of the
+# listed spikes ``m < s < n``, oldest first (the eager kernel's arithmetic and
+# clipping, :func:`_pot`), is delivered, is depressed as before, and is potentiated if ``j``
+# spiked at step ``n`` too. A full list is applied to all input synapses of ``j`` (CSC
+# order, as the eager kernel does at every spike) and emptied (:func:`_lazy_flush_neuron`),
+# so a listed spike is pending exactly for the input synapses whose presynaptic neuron has
+# not spiked since;
+# :func:`lazy_flush` empties every list (the engine calls it at the end of a run and before
+# weights are read). A step in which one presynaptic index fires twice (duplicate input
+# events) runs in the eager order: the lists of that step's spiking neurons are applied
+# first, their spikes potentiate at once. The twin is ``tests/naive_learn.py``.
+# ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _pot(w, x, k, ptab, r, rp):
+    """One potentiation ``k`` steps after the presynaptic spike whose trace is ``x``: the
+    arithmetic of :func:`_rd` and :func:`_change` (additive), so the weights equal the
+    eager kernel's bit for bit."""
+    if k < ptab.shape[2]:
+        x = x * ptab[r, 0, k]
+    else:
+        x = x * rp[r, 5] ** k
+    w += x * rp[r, 1]
+    if w > rp[r, 12]:
+        w = rp[r, 12]
+    elif w < rp[r, 11]:
+        w = rp[r, 11]
+    return w
+
+
+@njit(cache=True, nogil=True)
+def _lazy_flush_neuron(j, plas, sw, ring, cnt):
+    """Apply the listed postsynaptic spikes of neuron ``j`` to all its plastic input
+    synapses and empty its list."""
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
+    c = cnt[j]
+    if c == 0:
+        return
+    for k in range(cptr[j], cptr[j + 1]):
+        r = crule[k]
+        i = cpre[k]
+        x = r1[r, i]
+        if x == 0.0:
+            continue
+        m = tpre[r, i]
+        h0 = c
+        while h0 > 0 and ring[j, h0 - 1] > m:
+            h0 -= 1
+        if h0 < c:
+            q = cq[k]
+            w = sw[q]
+            for h in range(h0, c):
+                w = _pot(w, x, ring[j, h] - m, ptab, r, rp)
+            sw[q] = w
+    cnt[j] = 0
+
+
+@njit(cache=True, nogil=True)
+def lazy_flush(plas, sw, lz):
+    """Apply every pending potentiation (all lists emptied)."""
+    ring, cnt = lz[0], lz[1]
+    for j in range(cnt.shape[0]):
+        if cnt[j] > 0:
+            _lazy_flush_neuron(j, plas, sw, ring, cnt)
+
+
+@njit(cache=True, nogil=True)
+def _lazy_mark(n, nf, fired_i, N, lz, on):
+    """Before the delivery of step ``n`` (``on=True``): ``first[f]`` tells whether event
+    ``f`` is the first of its index in this step (``seen[i]``: the last step index ``i``
+    fired in) and ``now[j] = 1`` marks the neurons that spiked; returns True if an index
+    fires twice (the step then runs in the eager order). After it (``on=False``): clears
+    ``now``."""
+    ring, cnt, first, seen, now = lz
+    dup = False
+    for f in range(nf):
+        i = fired_i[f]
+        if not on:
+            if i < N:
+                now[i] = 0
+            continue
+        if i < N:
+            now[i] = 1
+        if seen[i] == n:
+            first[f] = False
+            dup = True
+        else:
+            seen[i] = n
+            first[f] = True
+    return dup
+
+
+@njit(cache=True, nogil=True)
+def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N, eager,
+                  st, syn, plas, lz):
+    """:func:`_deliver_learn` for pair STDP with additive dependence (see above): list the
+    postsynaptic spikes of block ``t``, then deliver each spike with its synapses' pending
+    potentiation applied first, depress, and potentiate for a postsynaptic spike in the
+    same step. ``eager``: this step runs in the eager order (nothing is listed)."""
+    v, cur, refc, ath, buf, spike_count, mu_count = st
+    pstart, sidx, sw, sdly, sport = syn
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
+    ring, cnt, first, seen, spk = lz
+    H = ring.shape[1]
+    nup = 0
+    if eager:  # keep each synapse's order: apply the lists of this step's spiking neurons
+        for f in range(nf):
+            j = fired_i[f]
+            if lo <= j < hi and j < N:
+                _lazy_flush_neuron(j, plas, sw, ring, cnt)
+    else:
+        for f in range(nf):
+            j = fired_i[f]
+            if j < lo or j >= hi or j >= N:
+                continue
+            k0 = cptr[j]
+            k1 = cptr[j + 1]
+            if k1 == k0:
+                continue
+            nup += k1 - k0
+            if cnt[j] == H:
+                _lazy_flush_neuron(j, plas, sw, ring, cnt)
+            ring[j, cnt[j]] = n
+            cnt[j] += 1
+    base = (n + 1) % L
+    t_u = base + uniform_delay
+    if t_u >= L:
+        t_u -= L
+    for f in range(nf):
+        b = fired_b[f]
+        pre = fired_i[f]
+        val = fired_v[f]
+        pend = first[f]
+        for q in range(pstart[pre, t], pstart[pre, t + 1]):
+            post = sidx[q]
+            r = srule[q]
+            w = sw[q]
+            now = -1
+            tp = 0
+            if r >= 0:
+                x = r1[r, pre]
+                tp = tpost[r, post]  # the last spike of post before step n
+                if pend and x != 0.0:
+                    m = tpre[r, pre]
+                    if tp > m or spk[post] != 0:  # listed spikes after m may exist
+                        c = cnt[post]
+                        h0 = c
+                        while h0 > 0 and ring[post, h0 - 1] > m:
+                            h0 -= 1
+                        for h in range(h0, c):
+                            s = ring[post, h]
+                            if s == n:  # the newest entry: applied after the depression
+                                now = n - m
+                            else:
+                                w = _pot(w, x, s - m, ptab, r, rp)
+            if direct:
+                cur[sport[q], b, post] += w * val
+            else:
+                tt = t_u
+                if uniform_delay < 0:
+                    tt = base + sdly[q]
+                    if tt >= L:
+                        tt -= L
+                buf[tt, sport[q], b, post] += w * val
+            if r >= 0:
+                y = _rd(o1[r, post], tp, n, ptab, r, 2, rp[r, 7])
+                if y != 0.0:
+                    w -= y * rp[r, 3]
+                    if w < rp[r, 11]:
+                        w = rp[r, 11]
+                    elif w > rp[r, 12]:
+                        w = rp[r, 12]
+                if now >= 0:
+                    w = _pot(w, r1[r, pre], now, ptab, r, rp)
+                sw[q] = w
+                nup += 1
+    if eager:  # the eager potentiation of this step's postsynaptic spikes
+        for f in range(nf):
+            j = fired_i[f]
+            if j < lo or j >= hi or j >= N:
+                continue
+            for k in range(cptr[j], cptr[j + 1]):
+                q = cq[k]
+                r = crule[k]
+                i = cpre[k]
+                x = _rd(r1[r, i], tpre[r, i], n, ptab, r, 0, rp[r, 5])
+                if x != 0.0:
+                    _change(q, r, x * rp[r, 1], sw, rp, elig)
+                nup += 1
+    pupd[t] += nup
+
+
+@njit(cache=True, nogil=True)
+def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
+                   uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, plas, lz):
+    """:func:`run_chunk_learn` for rules that are all pair STDP with additive dependence
+    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, now)``)."""
+    v = st[0]
+    buf = st[4]
+    L = buf.shape[0]
+    N = v.shape[1]
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4])
+    n_rec = 0
+    n_mon = 0
+    ev_ptr = 0
+    for s in range(nsteps):
+        n = n0 + s
+        if n_rec + batch * N > rec_cap:
+            return s, n_rec, n_mon
+        nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
+                           fired_b, fired_i)
+        nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
+                                          n_rec, st[5])
+        eager = _lazy_mark(n, nf, fired_i, N, lz, True)
+        _deliver_lazy(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N,
+                      eager, st, syn, plas, lz)
+        _lazy_mark(n, nf, fired_i, N, lz, False)
+        _bump(n, fired_i, nf, plas)
+        n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    return nsteps, n_rec, n_mon
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
+                            uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out,
+                            plas, lz, blocks):
+    """:func:`run_chunk_lazy` on ``len(blocks) - 1`` threads (thread ``t`` lists, delivers
+    to and flushes only the neurons of its block); identical results."""
+    v = st[0]
+    buf = st[4]
+    L = buf.shape[0]
+    N = v.shape[1]
+    T = blocks.shape[0] - 1
+    fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4])
+    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)
+    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
+    tn = np.zeros(T, dtype=np.int64)
+    n_rec = 0
+    n_mon = 0
+    ev_ptr = 0
+    for s in range(nsteps):
+        n = n0 + s
+        if n_rec + batch * N > rec_cap:
+            return s, n_rec, n_mon
+        slot = n % L
+        for t in prange(T):
+            tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
+                                  grp, prm, pbias, dt, tb[t], ti[t])
+        nf = 0
+        for t in range(T):
+            for f in range(tn[t]):
+                fired_b[nf] = tb[t, f]
+                fired_i[nf] = ti[t, f]
+                nf += 1
+        nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
+                                          n_rec, st[5])
+        eager = _lazy_mark(n, nf, fired_i, N, lz, True)
+        for t in prange(T):
+            _deliver_lazy(t, blocks[t], blocks[t + 1], n, L, direct, uniform_delay, fired_b,
+                          fired_i, fired_v, nf, N, eager, st, syn, plas, lz)
+        _lazy_mark(n, nf, fired_i, N, lz, False)
+        _bump(n, fired_i, nf, plas)
+        n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    return nsteps, n_rec, n_mon
