@@ -138,7 +138,7 @@ import brian2
 from brian2 import (NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, defaultclock, device,
                     run, set_device, ms, mV, Hz, second)
 a = json.loads(sys.argv[1])
-set_device("cpp_standalone", directory=a["workdir"], build_on_run=False)
+set_device("cpp_standalone", build_on_run=False)
 brian2.seed(a["seed"])
 defaultclock.dt = 0.1 * ms
 gmax, Ap, ratio = 0.015, a["a_plus"], a["ratio"]
@@ -165,7 +165,7 @@ sm = SpikeMonitor(post)
 run((a["duration"] - a["measure"]) * second)
 run(a["measure"] * second)
 t0 = time.time()
-device.build(run=True, compile=True)
+device.build(directory=a["workdir"], run=True, compile=True)
 sp = np.asarray(sm.t / second)
 w = np.asarray(S.w) / gmax
 n_out = float(np.sum(sp >= a["duration"] - a["measure"]))
