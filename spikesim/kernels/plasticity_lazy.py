@@ -96,7 +96,7 @@ def _lazy_mark(n, nf, fired_i, N, lz, on):
     fired in) and ``now[j] = 1`` marks the neurons that spiked; returns True if an index
     fires twice (the step then runs in the eager order). After it (``on=False``): clears
     ``now``."""
-    ring, cnt, first, seen, now = lz
+    ring, cnt, first, seen, now, prev = lz
     dup = False
     for f in range(nf):
         i = fired_i[f]
@@ -126,7 +126,7 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
-    ring, cnt, first, seen, spk = lz
+    ring, cnt, first, seen, spk, prev = lz
     H = ring.shape[1]
     nup = 0
     if eager:  # keep each synapse's order: apply the lists of this step's spiking neurons
@@ -144,10 +144,13 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
             if k1 == k0:
                 continue
             nup += k1 - k0
-            if cnt[j] == H:
+            c = cnt[j]
+            if c == H:
                 _lazy_flush_neuron(j, plas, sw, ring, cnt)
-            ring[j, cnt[j]] = n
-            cnt[j] += 1
+                c = 0
+            prev[j] = ring[j, c - 1] if c > 0 else -1  # the second newest entry
+            ring[j, c] = n
+            cnt[j] = c + 1
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -168,7 +171,16 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
                 tp = tpost[r, post]  # the last spike of post before step n
                 if pend and x != 0.0:
                     m = tpre[r, pre]
-                    if tp > m or spk[post] != 0:  # listed spikes after m may exist
+                    sp = spk[post]
+                    one = (sp == 0) & (tp > m) & (cnt[post] > 0) & (prev[post] <= m)
+                    # one pending potentiation, the newest entry (tp): applied without a
+                    # branch (a zero increment leaves w unchanged)
+                    k = (tp - m) * one
+                    g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
+                    w += (x * g) * rp[r, 1] * one
+                    if w > rp[r, 12]:
+                        w = rp[r, 12]
+                    if not one and (tp > m or sp != 0):  # listed spikes after m may exist
                         c = cnt[post]
                         h0 = c
                         while h0 > 0 and ring[post, h0 - 1] > m:
@@ -220,13 +232,13 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
 def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
                    uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, plas, lz):
     """:func:`run_chunk_learn` for rules that are all pair STDP with additive dependence
-    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, now)``)."""
+    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, now, prev)``)."""
     v = st[0]
     buf = st[4]
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4])
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5])
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -259,7 +271,7 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4])
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5])
     tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)
     ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
     tn = np.zeros(T, dtype=np.int64)

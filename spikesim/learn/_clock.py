@@ -115,7 +115,7 @@ class ClockLearning:
         if self.lazy:
             self.lz = (np.zeros((eng.N, self.LAZY_LIST), np.int64), np.zeros(eng.N, np.int64),
                        np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
-                       np.zeros(eng.N, np.int8))
+                       np.zeros(eng.N, np.int8), np.full(eng.N, -1, np.int64))
 
     def flush(self) -> None:
         """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
