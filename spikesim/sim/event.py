@@ -34,8 +34,9 @@ for LIF; ``1 + ports`` for CubaLIF, or one when its rates are commensurate), a b
 flops and an ``O(log N)`` update of an indexed 4-ary heap of neuron wake-up times (none for an
 inhibitory input, which can only delay a crossing, nor for a delta neuron that cannot cross
 without input); a spike costs one ``O(log Q)`` operation on the queue of arrivals per distinct
-delay of its synapses; a CubaLIF neuron solves for its exact crossing time (about 0.2 us)
-only when its lower-bound wake-up time is reached with no input in between. A neuron that no
+delay of its synapses; when a CubaLIF neuron's lower-bound wake-up time is reached with no
+input in between, the bound is taken again from there, and the exact crossing time is solved
+for (about 0.4 us) only once that bound is nearer than ``REBOUND_S`` (1 ms). A neuron that no
 event reaches is never touched. Measured: ``spikesim bench sparse [--accuracy | --cuba]``.
 
 ``Counts`` (source ``"event"``): ``neuron_updates`` (= ``membrane_updates``) are the analytic
