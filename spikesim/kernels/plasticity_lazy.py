@@ -29,11 +29,12 @@ from spikesim.kernels.plasticity import _bump, _change, _rd
 # spiked at step ``n`` too. A full list is applied to all input synapses of ``j`` (CSC
 # order, as the eager kernel does at every spike) and emptied (:func:`_lazy_flush_neuron`),
 # so a listed spike is pending exactly for the input synapses whose presynaptic neuron has
-# not spiked since;
-# :func:`lazy_flush` empties every list (the engine calls it at the end of a run and before
-# weights are read). A step in which one presynaptic index fires twice (duplicate input
-# events) runs in the eager order: the lists of that step's spiking neurons are applied
-# first, their spikes potentiate at once. The twin is ``tests/naive_learn.py``.
+# not spiked since; :func:`lazy_flush` empties every list (the engine calls it at the end of
+# a run and before weights are read). The common case, one pending spike (the newest; the
+# second newest ``prev[j]`` is older than ``m``), is applied without scanning the list.
+# A step in which one presynaptic index fires twice (duplicate input events) runs in the
+# eager order: the lists of that step's spiking neurons are applied first, their spikes
+# potentiate at once. The twin is ``tests/naive_learn.py``.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _pot(w, x, k, ptab, r, rp):
