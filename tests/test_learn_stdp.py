@@ -249,16 +249,19 @@ def _lazy_net(rule, n_pre=20, n_post=6, seed=5, n_extra=0):
 
 
 @pytest.mark.parametrize("pairing", ["all", "nearest"])
-def test_lazy_potentiation_equals_eager_kernel(pairing):
+def test_lazy_potentiation_equals_eager_kernel(pairing, monkeypatch):
     """Pair STDP with additive dependence runs the lazy kernel (potentiation deferred to the
     next presynaptic spike); the eager kernel gives the same weights bit for bit, with full
-    lists, duplicate input events, a weight monitor and a run split in two."""
+    lists (4 entries here), duplicate input events, a weight monitor and a run split in two."""
+    from spikesim.learn._clock import ClockLearning
+
+    monkeypatch.setattr(ClockLearning, "LAZY_LIST", 4)
     rule = learn.PairSTDP(a_plus=0.02, a_minus=0.021, w_max=0.6, pairing=pairing)
     net, stim, dur = _lazy_net(rule)
     out = {}
     for lazy in (True, False):
         sim = Simulator(net, dt=DT, rng=0, monitors=[learn.WeightMonitor("syn", every=1234)])
-        assert sim.engine.learning.lazy
+        assert sim.engine.learning.lazy and sim.engine.learning.lz[0].shape[1] == 4
         sim.engine.learning.lazy = lazy
         r1 = sim.run(0.4, inputs=stim, progress=False)
         r2 = sim.run(dur - 0.4, inputs=stim, progress=False)

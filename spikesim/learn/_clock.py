@@ -107,13 +107,19 @@ class ClockLearning:
         eng.sw[:] = self.sw0
         self._reset_lazy()
 
-    LAZY_LIST = 16  # postsynaptic spikes listed per neuron before they are applied
+    # postsynaptic spikes listed per neuron before they are applied to its input synapses:
+    # 64 (a full list costs the eager kernel's scattered writes once), fewer when the lists
+    # would take more than 16 MB
+    LAZY_LIST, LAZY_BYTES = 64, 16 << 20
 
     def _reset_lazy(self) -> None:
         """Empty the pending-potentiation lists (nothing pending)."""
         eng = self.eng
         if self.lazy:
-            self.lz = (np.zeros((eng.N, self.LAZY_LIST), np.int64), np.zeros(eng.N, np.int64),
+            h = self.LAZY_LIST
+            while h > 8 and eng.N * h * 8 > self.LAZY_BYTES:
+                h //= 2
+            self.lz = (np.zeros((eng.N, h), np.int64), np.zeros(eng.N, np.int64),
                        np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
                        np.zeros(eng.N, np.int8), np.full(eng.N, -1, np.int64))
 
