@@ -141,37 +141,44 @@ def _hdown(hkey, hidx, hpos, p, size):
 
 @njit(cache=True, inline="always")
 def _hset(hkey, hidx, hpos, ctr, i, key):
-    """Set neuron ``i``'s wake-up time (``inf`` removes it)."""
+    """Set neuron ``i``'s wake-up time (``inf`` removes it). One sift-up and one sift-down
+    site (this is inlined into the event loop)."""
     p = hpos[i]
+    size = ctr[C_HSIZE]
+    x = i          # the neuron left at position p
+    up = True
+    down = False
     if key == np.inf:
         if p < 0:
             return
-        size = ctr[C_HSIZE] - 1
+        size -= 1
         ctr[C_HSIZE] = size
         hpos[i] = -1
         if p == size:
             return
-        last = hidx[size]
+        x = hidx[size]
         hkey[p] = hkey[size]
-        hidx[p] = last
-        hpos[last] = p
+        hidx[p] = x
+        hpos[x] = p
+        down = True
+    elif p < 0:
+        p = size
+        hkey[p] = key
+        hidx[p] = i
+        hpos[i] = p
+        size += 1
+        ctr[C_HSIZE] = size
+    else:
+        old = hkey[p]
+        if key == old:
+            return
+        hkey[p] = key
+        up = key < old
+        down = not up
+    if up:
         _hup(hkey, hidx, hpos, p)
-        _hdown(hkey, hidx, hpos, hpos[last], size)
-        return
-    if p < 0:
-        size = ctr[C_HSIZE]
-        hkey[size] = key
-        hidx[size] = i
-        hpos[i] = size
-        ctr[C_HSIZE] = size + 1
-        _hup(hkey, hidx, hpos, size)
-        return
-    old = hkey[p]
-    hkey[p] = key
-    if key < old:
-        _hup(hkey, hidx, hpos, p)
-    elif key > old:
-        _hdown(hkey, hidx, hpos, p, ctr[C_HSIZE])
+    if down:
+        _hdown(hkey, hidx, hpos, hpos[x], size)
 
 
 # ------------------------------------------------------------------------- delivery queue
@@ -320,11 +327,11 @@ def _advance(S, j, prm, r, t, nupd):
 def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
     """Schedule neuron ``j``'s wake-up of kind ``wk`` at ``key`` (``inf``: none)."""
     if key == np.inf:
-        if S[j, S_WAKE] != W_NONE:
-            S[j, S_WAKE] = W_NONE
-            _hset(hkey, hidx, hpos, ctr, j, np.inf)
-        return
-    S[j, S_WAKE] = wk
+        if S[j, S_WAKE] == W_NONE:
+            return
+        S[j, S_WAKE] = W_NONE
+    else:
+        S[j, S_WAKE] = wk
     _hset(hkey, hidx, hpos, ctr, j, key)
 
 
