@@ -211,6 +211,58 @@ def test_kernel_matches_naive_twin(seed):
     assert sum(len(v) for v in spikes.values()) > 50      # the network is active
 
 
+def dense_net(rng, current_based):
+    """Input -> Linear -> hidden -> Affine -> output, the hidden layer firing often, so its
+    dense projection is delivered by a matrix product in most steps."""
+    if current_based:  # every target current-based, no delays: the kernel's `direct` mode
+        hid = ir.CubaLIF(30, tau_mem=10 * ms, tau_syn=3 * ms, v_threshold=1.0, bias=1.1,
+                         reset="subtract")
+        out = ir.CubaLIF(25, tau_mem=10 * ms, tau_syn=5 * ms, v_threshold=1.0)
+    else:
+        hid = ir.LIF(30, tau=10 * ms, v_threshold=1.0, bias=1.1, reset="subtract")
+        out = ir.LIF(25, tau=10 * ms, v_threshold=1.0, refractory=0.3 * ms)
+    nodes = {"in": ir.Input((20,)), "w1": ir.Linear(rng.normal(0.3, 0.3, (30, 20))),
+             "hid": hid, "w2": ir.Affine(rng.normal(0.05, 0.2, (25, 30)), bias=rng.normal(0, 0.01, 25)),
+             "out": out}
+    edges = [ir.Edge("in", "w1"), ir.Edge("w1", "hid"), ir.Edge("hid", "w2"), ir.Edge("w2", "out")]
+    return ir.Network(nodes, edges)
+
+
+@pytest.mark.parametrize("current_based", [False, True])
+def test_dense_projection_blas_delivery(current_based):
+    """A dense projection from a busy layer goes through S @ W (BLAS); spikes and traces
+    equal the naive twin's and the row-by-row delivery's (to rounding), batch entries too."""
+    rng = np.random.default_rng(4)
+    net = dense_net(rng, current_based)
+    steps = 200
+    ev_rng = np.random.default_rng(5)
+    st = np.sort(ev_rng.integers(0, steps, 400))
+    idx = ev_rng.integers(0, 20, 400)
+    runs = {}
+    for act in (0.0, 2.0):  # 0: matrix product whenever the layer spikes; 2: never
+        sim = Simulator(net, dt=DT, rng=0, batch=2, monitors=[StateMonitor("out")])
+        assert sim.engine.dsrc.shape[0] == 1 and sim.engine.dsrc[0, 1] == 30
+        sim.engine.dense_min_activity = act
+        runs[act] = sim.run(steps * DT, inputs={"in": SpikeTimes(st * DT, idx)}, progress=False)
+    a, b = runs[0.0], runs[2.0]
+    assert a.spikes["hid"].t.size > 0.05 * 30 * steps * 2    # busy: > 5 % per step
+    for name in ("hid", "out"):
+        np.testing.assert_array_equal(a.spikes[name].t, b.spikes[name].t)
+        np.testing.assert_array_equal(a.spikes[name].i, b.spikes[name].i)
+    np.testing.assert_allclose(a.state["out"]["v"], b.state["out"]["v"], rtol=1e-12, atol=1e-13)
+    pairs = {}
+    for s_, i_ in zip(st, idx):
+        pairs[(s_, i_)] = pairs.get((s_, i_), 0.0) + 1.0
+    spikes, vtr = naive_simulate(net, DT, steps, {"in": [(s_, i_, v_) for (s_, i_), v_ in pairs.items()]})
+    np.testing.assert_allclose(a.state["out"]["v"][:, 0, :], vtr["out"], rtol=1e-9, atol=1e-12)
+    for name in ("hid", "out"):
+        sp = a.spikes[name]
+        got = sorted((int(k) - 1, int(i)) for k, i, bb in
+                     zip(np.rint(sp.t / DT), sp.i, sp.b) if bb == 0)
+        assert got == sorted(spikes[name]), name
+    assert len(spikes["out"]) > 20
+
+
 def test_kernel_without_jit_matches(tmp_path):
     code = (
         "import numpy as np, sys; sys.path.insert(0, 'tests');"
@@ -367,6 +419,36 @@ def test_threads_give_identical_results(delay, batch, every):
         out.append(got + [sim.engine.v.copy(), sim.engine.cur.copy()])
     for a, b in zip(out[0], out[1]):
         np.testing.assert_array_equal(a, b)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.mark.slow  # compiles the parallel kernel
+def test_threads_dense_projection_identical():
+    """Dense (BLAS) delivery with 2 threads, each multiplying its own column block, gives the
+    1-thread result bit for bit."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    rng = np.random.default_rng(2)
+    nodes = {"in": ir.Input((50,)), "w1": ir.Linear(rng.normal(0.2, 0.3, (2500, 50))),
+             "hid": ir.LIF(2500, tau=10 * ms, v_threshold=1.0, bias=1.2, reset="subtract"),
+             "w2": ir.Linear(rng.normal(0.0, 0.05, (2000, 2500))),
+             "out": ir.CubaLIF(2000, tau_mem=10 * ms, tau_syn=5 * ms, v_threshold=1.0)}
+    net = ir.Network(nodes, [ir.Edge("in", "w1"), ir.Edge("w1", "hid"), ir.Edge("hid", "w2"),
+                             ir.Edge("w2", "out")])
+    ev = np.random.default_rng(3)
+    st, idx = np.sort(ev.integers(0, 100, 2000)) * DT, ev.integers(0, 50, 2000)
+    out = []
+    for threads in (1, 2):
+        sim = Simulator(net, dt=DT, rng=0, threads=threads, batch=2)
+        assert sim.engine.blocks.size - 1 == threads and sim.engine.dsrc.shape[0] == 1
+        sim.engine.dense_min_activity = 0.0  # matrix product in every step with a spike
+        r = sim.run(100 * DT, inputs={"in": SpikeTimes(st, idx)}, progress=False)
+        out.append([r.spikes["hid"].t, r.spikes["out"].t, r.spikes["out"].i, sim.engine.v.copy()])
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+    assert out[0][1].size > 0
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 

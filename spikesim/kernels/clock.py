@@ -252,10 +252,73 @@ def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias
 
 
 @njit(cache=True, nogil=True)
-def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn):
-    """Deliver ``nf`` fired (batch, pre, value) to the synapses of target block ``t``."""
+def _dense_on(fired_i, nf, batch, dense):
+    """Which dense projections are delivered by a matrix product this step: those with at
+    least ``min_activity`` of their sources (over the batch) among the ``nf`` spikes."""
+    dense_of, dsrc, dport, dcols, dwoff, dw, min_act = dense
+    D = dsrc.shape[0]
+    on = np.zeros(D, dtype=np.bool_)
+    if D == 0:
+        return on
+    cnt = np.zeros(D, dtype=np.int64)
+    for f in range(nf):
+        d = dense_of[fired_i[f]]
+        if d >= 0:
+            cnt[d] += 1
+    for d in range(D):
+        on[d] = cnt[d] > 0 and cnt[d] >= min_act * batch * dsrc[d, 1]
+    return on
+
+
+@njit(cache=True, nogil=True)
+def _deliver_dense(t, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on):
+    """Deliver the spikes of the projections flagged in ``on`` to target block ``t`` as
+    ``S @ W`` (BLAS): ``S[b, j]`` is the value of source ``j``'s spike in batch entry ``b``."""
+    v, cur, refc, ath, buf, spike_count, mu_count = st
+    dense_of, dsrc, dport, dcols, dwoff, dw, min_act = dense
+    B = v.shape[0]
+    slot = (n + 1) % L
+    for d in range(dsrc.shape[0]):
+        if not on[d]:
+            continue
+        c0 = dcols[d, t, 0]
+        c1 = dcols[d, t, 1]
+        if c1 <= c0:
+            continue
+        s0 = dsrc[d, 0]
+        ns = dsrc[d, 1]
+        nc = c1 - c0
+        S = np.zeros((B, ns), dtype=dw.dtype)
+        for f in range(nf):
+            j = fired_i[f] - s0
+            if j >= 0 and j < ns:
+                S[fired_b[f], j] = fired_v[f]
+        W = dw[dwoff[d, t]:dwoff[d, t] + ns * nc].reshape((ns, nc))
+        Y = np.dot(S, W)
+        p = dport[d]
+        for b in range(B):
+            if direct:
+                tgt = cur[p, b, c0:c1]
+            else:
+                tgt = buf[slot, p, b, c0:c1]
+            yb = Y[b]
+            for j in range(nc):
+                tgt[j] += yb[j]
+
+
+@njit(cache=True, nogil=True)
+def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense):
+    """Deliver ``nf`` fired (batch, pre, value) to the synapses of target block ``t``: dense
+    projections with enough spikes this step as one matrix product, the rest row by row."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
+    dense_of = dense[0]
+    on = _dense_on(fired_i, nf, v.shape[0], dense)
+    any_on = False
+    for d in range(on.shape[0]):
+        any_on |= on[d]
+    if any_on:
+        _deliver_dense(t, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on)
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -263,6 +326,10 @@ def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, 
     for f in range(nf):
         b = fired_b[f]
         pre = fired_i[f]
+        if any_on:
+            d = dense_of[pre]
+            if d >= 0 and on[d]:
+                continue
         val = fired_v[f]
         q0 = pstart[pre, t]
         q1 = pstart[pre, t + 1]
@@ -334,7 +401,7 @@ def fired_buffers(batch, n_neurons, n_events, dtype):
 
 @njit(cache=True, nogil=True)
 def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uniform_delay,
-              syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out):
+              syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, dense):
     """Advance ``nsteps`` steps from absolute step ``n0`` on one thread.
 
     ``st = (v, cur, refc, ath, buf, spike_count, mu_count)`` is updated in place.
@@ -359,7 +426,7 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
                            fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
-        _deliver(0, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn)
+        _deliver(0, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
 
@@ -370,14 +437,15 @@ def _monitor_due(n, mon_idx, mon_every):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn):
+def _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense):
     for t in prange(T):
-        _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn)
+        _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
-                       uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, blocks):
+                       uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, dense,
+                       blocks):
     """:func:`run_chunk` with the neurons cut into ``len(blocks) - 1`` blocks, one per
     thread (``blocks`` are the block boundaries; the CSR in ``syn`` is partitioned the same
     way). Same results as the serial kernel, bit for bit.
@@ -404,13 +472,13 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
         if n_rec + batch * N > rec_cap:
             if pending > 0:
                 _deliver_all(T, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v,
-                             pending, st, syn)
+                             pending, st, syn, dense)
             return s, n_rec, n_mon
         slot = n % L
         for t in prange(T):
             if pending > 0:
                 _deliver(t, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending,
-                         st, syn)
+                         st, syn, dense)
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
         # merge per-thread spike lists in block order (= serial order seen from each target)
@@ -425,7 +493,7 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
         pending = nf
         if pending > 0 and (s == nsteps - 1 or _monitor_due(n, mon_idx, mon_every)):
             _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending, st,
-                         syn)
+                         syn, dense)
             pending = 0
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon

@@ -30,6 +30,13 @@ from spikesim.sim.inputs import Frames, as_stimulus
 from spikesim.sim.result import Result, SpikeTrain
 
 CHUNK = 1000  # steps per chunk; chunks are aligned to absolute multiples (determinism)
+DENSE_MIN_DENSITY = 0.5  # a projection at least this full gets a dense copy (BLAS delivery)
+# share of a dense projection's sources firing in a step (over the batch) above which one
+# matrix product (BLAS) delivers it: 0.03 + 0.035 / batch, the break-even measured with
+# `spikesim bench dense` (benchmarks/results/dense_delivery.json; 1000 x 1000 Linear, 1 BLAS
+# thread: about 0.057 at batch 1, 0.036 at batch 8, 0.024 at batch 64)
+DENSE_ACTIVITY_BASE = 0.03
+DENSE_ACTIVITY_PER_BATCH = 0.035
 
 
 from spikesim.sim.monitors import StateMonitor  # noqa: E402,F401  (re-exported)
@@ -237,7 +244,12 @@ class ClockEngine:
         cache: dict = {}
         self.syn_origin: dict[str, tuple[int, int]] = {}  # Sparse name -> (first id, nnz)
         n_ids = 0
-        for src, path, dst, port_name in chains(net):
+        all_chains = list(chains(net))
+        n_out: dict[str, int] = {}
+        for c in all_chains:
+            n_out[c[0]] = n_out.get(c[0], 0) + 1
+        dense_cand: list = []  # composed, delay-free chains from a neuron node with one output
+        for src, path, dst, port_name in all_chains:
             port = net[dst].port_index(port_name)
             n_src = net.size(src)
             if not path:  # direct neuron/input -> neuron edge: identity, weight 1
@@ -277,6 +289,9 @@ class ClockEngine:
                 post = mt.indices.astype(np.int64)
                 w = mt.data
                 dl = np.zeros(pre.shape, np.int16)
+                if (not isinstance(net[src], ir.Input) and n_out[src] == 1
+                        and pre.size >= DENSE_MIN_DENSITY * n_src * net[dst].n):
+                    dense_cand.append((src, dst, port, pre, post, w))
             n_ids += int(pre.size)
             if isinstance(net[src], ir.Input):  # kept for dense (frame) delivery, see run()
                 delayed = bool(np.any(dl > 0))
@@ -314,6 +329,7 @@ class ClockEngine:
             self.sorig = np.zeros(0, np.int64)
             self.indptr = np.zeros(self.N_pre + 1, np.int64)
         self._partition()
+        self._build_dense(dense_cand)
         self.L = int(self.sdly.max()) + 2 if self.sdly.size else 2
         # all synapses with one delay: the kernel skips the per-synapse delay lookup
         self.uniform_delay = int(self.sdly[0]) if self.sdly.size and (self.sdly == self.sdly[0]).all() else (0 if not self.sdly.size else -1)
@@ -333,6 +349,46 @@ class ClockEngine:
         tgt_kinds = set(np.flatnonzero(np.bincount(kind_of[self.sidx], minlength=3)).tolist()) \
             if self.sidx.size else set()
         self.direct = bool(self.uniform_delay == 0 and 0 not in tgt_kinds)
+
+    def _build_dense(self, cand: list) -> None:
+        """Dense copies of dense projections for BLAS delivery at high activity.
+
+        A projection qualifies when it is a composed chain (Linear, Affine, Conv2d, ...; not a
+        lone Sparse node) without delays from a neuron node that has no other outgoing chain,
+        its matrix is at least ``DENSE_MIN_DENSITY`` full, and the network has no plasticity or
+        weight monitors (their weights live in the CSR only). The CSR keeps these synapses too:
+        in a step where at least ``dense_min_activity`` of the source's neurons (over the
+        batch; default ``0.03 + 0.035 / batch``, settable on the engine, above 1 = never) fired, the kernel delivers the projection as one matrix product ``S @ W`` (BLAS)
+        instead of one CSR row per spike; otherwise it uses the CSR rows as usual. The matrix
+        product sums in another order, so results can differ in the last bits from the
+        row-by-row sums. Each thread gets the contiguous column block of its own neurons."""
+        D = 0 if self._want_origin else len(cand)
+        T = self.blocks.size - 1
+        self.dense_of = np.full(self.N_pre, -1, np.int64)
+        self.dsrc = np.zeros((D, 2), np.int64)    # first source index, number of sources
+        self.dport = np.zeros(D, np.int64)
+        self.dcols = np.zeros((D, T, 2), np.int64)  # per thread: first and end target index
+        self.dwoff = np.zeros((D, T), np.int64)
+        blocks, parts, off = [], [], 0
+        for d in range(D):
+            src, dst, port, pre, post, w = cand[d]
+            s0, ns = self.offset[src], self.net.size(src)
+            t0, nt = self.offset[dst], self.net[dst].n
+            W = np.zeros((ns, nt), self.dtype)
+            W[pre, post] = w
+            self.dense_of[s0:s0 + ns] = d
+            self.dsrc[d] = (s0, ns)
+            self.dport[d] = port
+            for t in range(T):
+                c0 = max(t0, int(self.blocks[t]))
+                c1 = max(c0, min(t0 + nt, int(self.blocks[t + 1])))
+                self.dcols[d, t] = (c0, c1)
+                self.dwoff[d, t] = off
+                blk = np.ascontiguousarray(W[:, c0 - t0:c1 - t0]).ravel()
+                parts.append(blk)
+                off += blk.size
+        self.dw = np.concatenate(parts).astype(self.dtype) if parts else np.zeros(0, self.dtype)
+        self.dense_min_activity = DENSE_ACTIVITY_BASE + DENSE_ACTIVITY_PER_BATCH / self.batch
 
     def _pbias_at(self, step: int) -> np.ndarray:
         """Per-step projection bias acting in ``step``: a chain's bias starts in the step its
@@ -528,9 +584,11 @@ class ClockEngine:
                 k = min(n_from - n_start, rew_all.shape[1] - 1)
                 plas = learn.plas(np.ascontiguousarray(rew_all[:, k:]))
                 return learn.run_chunk(args, plas, self.blocks if T > 1 else None)
+            dense_arg = (self.dense_of, self.dsrc, self.dport, self.dcols, self.dwoff, self.dw,
+                         float(self.dense_min_activity))
             if T > 1:
-                return run_chunk_parallel(*args, self.blocks)
-            return run_chunk(*args)
+                return run_chunk_parallel(*args, dense_arg, self.blocks)
+            return run_chunk(*args, dense_arg)
 
         # JIT (or cache load) happens in a zero-step call, timed separately from the run.
         t0 = time.perf_counter()
