@@ -28,7 +28,8 @@ def _sparse_dense_fwd(x, wt, bias, y):
                 y[r, o] += v * wt[i, o]
 
 
-_SMALL = 200_000  # non-zeros * outputs below which the serial build runs
+_SMALL = 50_000_000  # non-zeros * outputs below which the serial build runs (see
+#                     spikesim.nn._kernels._SMALL: only long kernels are split over threads)
 
 
 def _pair(f):
