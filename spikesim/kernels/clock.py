@@ -400,6 +400,28 @@ def fired_buffers(batch, n_neurons, n_events, dtype):
 
 
 @njit(cache=True, nogil=True)
+def thread_lists(T, cap):
+    """Per-thread spike lists ``(tb, ti, tn)``: batch and index of up to ``cap`` spikes of
+    each of ``T`` threads, and their counts."""
+    return (np.empty((T, cap), dtype=np.int64), np.empty((T, cap), dtype=np.int64),
+            np.zeros(T, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def merge_thread_lists(tl, fired_b, fired_i):
+    """Concatenate the per-thread spike lists in block order (the serial order, seen from
+    each target) into ``fired_b``/``fired_i``; returns their number."""
+    tb, ti, tn = tl
+    nf = 0
+    for t in range(tn.shape[0]):
+        for f in range(tn[t]):
+            fired_b[nf] = tb[t, f]
+            fired_i[nf] = ti[t, f]
+            nf += 1
+    return nf
+
+
+@njit(cache=True, nogil=True)
 def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uniform_delay,
               syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, dense):
     """Advance ``nsteps`` steps from absolute step ``n0`` on one thread.
@@ -460,9 +482,8 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)  # per-thread spike lists
-    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
-    tn = np.zeros(T, dtype=np.int64)
+    tl = thread_lists(T, fired_b.shape[0])
+    tb, ti, tn = tl
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -481,13 +502,7 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
                          st, syn, dense)
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
-        # merge per-thread spike lists in block order (= serial order seen from each target)
-        nf = 0
-        for t in range(T):
-            for f in range(tn[t]):
-                fired_b[nf] = tb[t, f]
-                fired_i[nf] = ti[t, f]
-                nf += 1
+        nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         pending = nf

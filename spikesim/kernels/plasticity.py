@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from spikesim.kernels.clock import _after_update, _monitor, _update_block, fired_buffers
+from spikesim.kernels.clock import (_after_update, _monitor, _update_block, fired_buffers,
+                                     merge_thread_lists, thread_lists)
 
 #: Column layout of the per-slot parameter table ``rp[R, 16]``.
 RP = ("kind", "a2p", "a3p", "a2m", "a3m", "d_r1", "d_r2", "d_o1", "d_o2", "nearest", "mult",
@@ -224,9 +225,8 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)  # per-thread spike lists
-    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
-    tn = np.zeros(T, dtype=np.int64)
+    tl = thread_lists(T, fired_b.shape[0])
+    tb, ti, tn = tl
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -240,12 +240,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         for t in prange(T):
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
-        nf = 0
-        for t in range(T):
-            for f in range(tn[t]):
-                fired_b[nf] = tb[t, f]
-                fired_i[nf] = ti[t, f]
-                nf += 1
+        nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         for t in prange(T):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from spikesim.kernels.clock import _after_update, _monitor, _update_block, fired_buffers
+from spikesim.kernels.clock import (_after_update, _monitor, _update_block, fired_buffers,
+                                     merge_thread_lists, thread_lists)
 from spikesim.kernels.plasticity import _bump, _change, _rd
 
 
@@ -273,9 +274,8 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5])
-    tb = np.empty((T, fired_b.shape[0]), dtype=np.int64)
-    ti = np.empty((T, fired_b.shape[0]), dtype=np.int64)
-    tn = np.zeros(T, dtype=np.int64)
+    tl = thread_lists(T, fired_b.shape[0])
+    tb, ti, tn = tl
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -287,12 +287,7 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
         for t in prange(T):
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
                                   grp, prm, pbias, dt, tb[t], ti[t])
-        nf = 0
-        for t in range(T):
-            for f in range(tn[t]):
-                fired_b[nf] = tb[t, f]
-                fired_i[nf] = ti[t, f]
-                nf += 1
+        nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         eager = _lazy_mark(n, nf, fired_i, N, lz, True)
