@@ -358,7 +358,8 @@ class ClockEngine:
         its matrix is at least ``DENSE_MIN_DENSITY`` full, and the network has no plasticity or
         weight monitors (their weights live in the CSR only). The CSR keeps these synapses too:
         in a step where at least ``dense_min_activity`` of the source's neurons (over the
-        batch; default ``0.03 + 0.035 / batch``, settable on the engine, above 1 = never) fired, the kernel delivers the projection as one matrix product ``S @ W`` (BLAS)
+        batch; default ``0.03 + 0.035 / batch``, settable on the engine, above 1 = never)
+        fired, the kernel delivers the projection as one matrix product ``S @ W`` (BLAS)
         instead of one CSR row per spike; otherwise it uses the CSR rows as usual. The matrix
         product sums in another order, so results can differ in the last bits from the
         row-by-row sums. Each thread gets the contiguous column block of its own neurons."""
@@ -369,7 +370,7 @@ class ClockEngine:
         self.dport = np.zeros(D, np.int64)
         self.dcols = np.zeros((D, T, 2), np.int64)  # per thread: first and end target index
         self.dwoff = np.zeros((D, T), np.int64)
-        blocks, parts, off = [], [], 0
+        parts, off = [], 0
         for d in range(D):
             src, dst, port, pre, post, w = cand[d]
             s0, ns = self.offset[src], self.net.size(src)
@@ -387,7 +388,7 @@ class ClockEngine:
                 blk = np.ascontiguousarray(W[:, c0 - t0:c1 - t0]).ravel()
                 parts.append(blk)
                 off += blk.size
-        self.dw = np.concatenate(parts).astype(self.dtype) if parts else np.zeros(0, self.dtype)
+        self.dw = np.concatenate(parts) if parts else np.zeros(0, self.dtype)
         self.dense_min_activity = DENSE_ACTIVITY_BASE + DENSE_ACTIVITY_PER_BATCH / self.batch
 
     def _pbias_at(self, step: int) -> np.ndarray:
