@@ -92,6 +92,29 @@ class Program:
         return 1.0 / report(c, "northpole").total[1]
 
 
+def _layer_outputs(layers, x: np.ndarray) -> list:
+    """Float forward in evaluation mode, returning each layer's output on ``x`` (calibration
+    data); the layers' training flags are restored and their caches cleared afterwards."""
+    was = [l.training for l in layers]
+    acts = []
+    try:
+        for l in layers:
+            l.training = False
+        cur = x
+        for j, l in enumerate(layers):
+            try:
+                cur = l.forward(cur)
+            except ValueError as e:
+                raise ValueError(f"calibration_data shape {x.shape} does not fit the model at "
+                                 f"layer {j} ({_type(l)}): {e}") from None
+            acts.append(cur)
+    finally:
+        for l, t in zip(layers, was):
+            l.training = t
+            l.clear_cache()
+    return acts
+
+
 def _type(layer) -> str:
     return type(layer).__name__
 
@@ -305,24 +328,7 @@ def compile(model, calibration_data: np.ndarray, precision: Any = None, *,
     else:
         prec = _per_layer(8 if precision is None else precision, len(mac_idx), names)
 
-    was_training = [l.training for l in layers]
-    for l in layers:
-        l.training = False
-    try:
-        # float forward, recording each layer's output on the calibration set
-        acts = []
-        cur = x
-        for j, l in enumerate(layers):
-            try:
-                cur = l.forward(cur)
-            except ValueError as e:
-                raise ValueError(f"calibration_data shape {x.shape} does not fit the model at "
-                                 f"layer {j} ({_type(l)}): {e}") from None
-            acts.append(cur)
-    finally:
-        for l, t in zip(layers, was_training):
-            l.training = t
-            l.clear_cache()
+    acts = _layer_outputs(layers, x)
 
     in_bits = prec[0][1]
     if qat:

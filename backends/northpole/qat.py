@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from spikesim.backends.northpole.program import (_is_aq, _parse, _per_layer, _qat_plan,
-                                                 _qat_precision, _type)
+from spikesim.backends.northpole.program import (_is_aq, _layer_outputs, _parse, _per_layer,
+                                                 _qat_plan, _qat_precision, _type)
 
 
 def attach_constraints(model, precision: Any = 8, exact: bool = False
@@ -100,24 +100,7 @@ def prepare_qat(model, calibration_data: np.ndarray, precision: Any = 8, *,
     x = np.asarray(calibration_data, dtype=np.float32)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"calibration_data shape {x.shape} must be [N >= 1, *input_shape]")
-    # float activations at every layer output (eval mode)
-    was = [l.training for l in layers]
-    acts = []
-    try:
-        for l in layers:
-            l.training = False
-        cur = x
-        for j, l in enumerate(layers):
-            try:
-                cur = l.forward(cur)
-            except ValueError as e:
-                raise ValueError(f"calibration_data shape {x.shape} does not fit the model at "
-                                 f"layer {j} ({_type(l)}): {e}") from None
-            acts.append(cur)
-    finally:
-        for l, t in zip(layers, was):
-            l.training = t
-            l.clear_cache()
+    acts = _layer_outputs(layers, x)  # float activations at every layer output (eval mode)
 
     def aq(bits, data, signed):
         return ActQuant(bits, signed=signed, scale=pot_scale(data, bits, signed, span),
