@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from spikesim.nn._kernels import _pair
+
 
 def _im2col(x, kh, kw, stride, ho, wo, cols):
     N, C = x.shape[0], x.shape[1]
@@ -182,8 +184,6 @@ def _maxpool_bwd(g, idx, k, gx):
 _SMALL = 100_000  # elements below which the serial build runs (thread start-up dominates)
 
 
-def _pair(f):
-    return njit(cache=True, parallel=True)(f), njit(cache=True)(f)
 
 
 _IM2COL, _COL2IM = _pair(_im2col), _pair(_col2im)

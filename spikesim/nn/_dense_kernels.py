@@ -11,7 +11,9 @@ weight gradient stays in BLAS (a sparse gather was 1.3x slower). Slow twin: ``x 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from spikesim.nn._kernels import _pair
 
 
 def _sparse_dense_fwd(x, wt, bias, y):
@@ -32,8 +34,6 @@ _SMALL = 50_000_000  # non-zeros * outputs below which the serial build runs (se
 #                     spikesim.nn._kernels._SMALL: only long kernels are split over threads)
 
 
-def _pair(f):
-    return njit(cache=True, parallel=True)(f), njit(cache=True)(f)
 
 
 _FWD = _pair(_sparse_dense_fwd)
