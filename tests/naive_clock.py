@@ -32,7 +32,7 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
         v0 = _p(node.v_init, n) if node.v_init is not None else (
             np.zeros(n) if isinstance(node, ir.IF) else _p(node.v_leak, n))
         state[name] = dict(v=v0.copy(), I=np.zeros((len(ports), n)), ref=np.zeros(n, int),
-                           a=np.zeros(n))
+                           blk=np.zeros(n, int), a=np.zeros(n))
     pending = defaultdict(lambda: defaultdict(lambda: None))  # (node, port) -> step -> array
 
     def add(dst, port, step, post, w):
@@ -143,11 +143,16 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
                     new = vinf + (v - vinf) * math.exp(-dt * G / tm)
                 else:
                     raise NotImplementedError(type(node).__name__)
-                if isinstance(node, ir.AdaptiveLIF):
+                adaptive = isinstance(node, ir.AdaptiveLIF) or (
+                    isinstance(node, ir.CobaLIF) and np.any(_p(node.delta_threshold, n) > 0))
+                if adaptive:
                     st["a"][i] *= math.exp(-dt / _p(node.tau_adapt, n)[i])
-                if node.spiking and st["ref"][i] > 0:
-                    st["ref"][i] -= 1
-                    new = _p(node.v_reset, n)[i]
+                if node.spiking and st["blk"][i] > 0:
+                    # blocked: no spike; the membrane is held only while refractory
+                    st["blk"][i] -= 1
+                    if st["ref"][i] > 0:
+                        st["ref"][i] -= 1
+                        new = _p(node.v_reset, n)[i]
                 elif node.spiking:
                     th = _p(node.v_threshold, n)[i] + st["a"][i]
                     if new >= th:
@@ -155,7 +160,10 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
                         vr = _p(node.v_reset, n)[i]
                         new = vr if node.reset == "value" else new - (th - vr)
                         st["ref"][i] = int(round(_p(node.refractory, n)[i] / dt))
-                        if isinstance(node, ir.AdaptiveLIF):
+                        block = (int(round(_p(node.fire_block, n)[i] / dt))
+                                 if isinstance(node, ir.CobaLIF) else 0)
+                        st["blk"][i] = max(st["ref"][i], block)
+                        if adaptive:
                             st["a"][i] += _p(node.delta_threshold, n)[i]
                 st["v"][i] = new
             vtrace[name][step] = st["v"]

@@ -19,7 +19,10 @@ Continuous-time dynamics (``t`` in seconds, ``v`` in volts or dimensionless):
   keep decaying and integrating inputs (Brian2's ``(unless refractory)``).
 * ``CobaLIF``: conductances ``g_k`` (dimensionless, relative to the leak conductance), jumps of
   ``w`` on port ``k``, decay with ``tau_syn[k]``; ``tau_mem dv/dt = (v_leak - v) +
-  sum_k g_k (e_rev[k] - v) + r*bias``.
+  sum_k g_k (e_rev[k] - v) + r*bias``. Optional threshold adaptation as ``AdaptiveLIF``
+  (``delta_threshold > 0``) and a firing block (``fire_block``): no spike for ``fire_block``
+  seconds after a spike, while the membrane, held at ``v_reset`` only for ``refractory``
+  seconds, integrates again (Diehl and Cook 2015's excitatory neuron).
 * ``AdaptiveLIF``: LIF with an adaptive threshold ``v_threshold + a``; ``tau_adapt da/dt = -a``
   and ``a += delta_threshold`` at each spike.
 * ``LI`` / ``CubaLI``: the non-spiking (readout) versions of LIF / CubaLIF.
@@ -275,10 +278,22 @@ class CobaLIF(NeuronNode):
     dimensionless (relative to the leak conductance), jump by the input weight and decay with
     ``tau_syn[k]``.
 
-    Example::
+    Args (besides those of :class:`CubaLIF`):
+        e_rev: reversal potential per port (V).
+        tau_adapt, delta_threshold: threshold adaptation as :class:`AdaptiveLIF` (effective
+            threshold ``v_threshold + a``, ``tau_adapt da/dt = -a``, ``a += delta_threshold``
+            at each spike); ``delta_threshold = 0`` (default) switches it off.
+        fire_block: firing block (s): after a spike the neuron cannot spike again for
+            ``fire_block`` seconds; its membrane is held at ``v_reset`` only for the first
+            ``refractory`` seconds and integrates inputs for the rest of the block. ``0``
+            (default) means the block equals ``refractory`` (the usual neuron); otherwise it
+            must be ``>= refractory``. Clock engine only.
+
+    Example (Diehl and Cook 2015's excitatory neuron)::
 
         ir.CobaLIF(100, tau_mem=100*ms, tau_syn=(1*ms, 2*ms), e_rev=(0.0, -100*mV),
-                   ports=("exc", "inh"), v_leak=-65*mV, v_threshold=-52*mV, v_reset=-65*mV)
+                   ports=("exc", "inh"), v_leak=-65*mV, v_threshold=-52*mV, v_reset=-65*mV,
+                   refractory=5*ms, fire_block=50*ms, tau_adapt=1e4, delta_threshold=0.05*mV)
     """
 
     shape: Any
@@ -294,11 +309,31 @@ class CobaLIF(NeuronNode):
     refractory: Any = 0.0
     bias: Any = 0.0
     v_init: Any = None
+    tau_adapt: Any = 0.2
+    delta_threshold: Any = 0.0
+    fire_block: Any = 0.0
 
     def __post_init__(self):
         self._common()
         self._set("tau_mem", as_param("CobaLIF", "tau_mem", self.tau_mem, self.shape, positive=True))
         self._ports(self.ports, {"tau_syn": self.tau_syn, "e_rev": self.e_rev})
+        self._set("tau_adapt", as_param("CobaLIF", "tau_adapt", self.tau_adapt, self.shape,
+                                        positive=True))
+        self._set("delta_threshold", as_param("CobaLIF", "delta_threshold",
+                                              self.delta_threshold, self.shape, nonneg=True))
+        fb = as_param("CobaLIF", "fire_block", self.fire_block, self.shape, nonneg=True)
+        bad = (np.asarray(fb) > 0) & (np.asarray(fb) < np.asarray(self.refractory))
+        if np.any(bad):
+            got = float(np.asarray(fb)[bad].min()) if np.ndim(bad) else float(fb)
+            raise ValueError(f"CobaLIF.fire_block: must be 0 (no block beyond the refractory "
+                             f"period) or >= refractory ({float(np.max(self.refractory))} s), "
+                             f"got {got} s")
+        self._set("fire_block", fb)
+
+    @property
+    def adaptive(self) -> bool:
+        """True when the threshold adapts (some ``delta_threshold > 0``)."""
+        return bool(np.any(np.asarray(self.delta_threshold) > 0))
 
     def port_names(self):
         return self.ports

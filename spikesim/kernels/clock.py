@@ -11,7 +11,11 @@ Order inside step ``n`` (absolute), for each batch entry:
    groups add them to their currents *before* the exact propagation over the step
    (Brian2's order); delta-synapse groups add ``r * x`` to ``v`` *after* it;
 2. refractory neurons hold ``v = v_reset`` (delta inputs are dropped; currents evolve); the
-   refractory counter set at a spike to ``round(refractory/dt)`` holds that many steps;
+   refractory counter set at a spike to ``round(refractory/dt)`` holds that many steps. With a
+   firing block (``CobaLIF.fire_block``; ``blocksteps = max(refsteps, round(fire_block/dt))``)
+   the counter is set to ``blocksteps`` instead: while it is above ``blocksteps - refsteps``
+   the membrane is held, below that it integrates, and the neuron can fire again once the
+   counter is 0 (``blocksteps == refsteps``: the usual refractory period);
 3. threshold ``v >= v_threshold + a`` and reset (to a value, or by subtraction);
 4. spikes of step ``n`` (neurons, then inputs) are delivered to slot ``(n + 1 + delay) % L``:
    a delay of 0 acts from step ``n + 1`` on (Brian2's meaning). When every synapse has delay 0
@@ -167,10 +171,11 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
 @njit(cache=True, nogil=True)
 def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm, pbias,
                    dt, fired_b, fired_i, nf):
-    """Any group (per-neuron parameter arrays, conductances, threshold adaptation)."""
+    """Any group (per-neuron parameter arrays, conductances, threshold adaptation, firing
+    block)."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     (pa, pb, pc, pd, pr, vth, vreset, refsteps, ad_decay, ad_delta,
-     coba_m, coba_e, coba_vinf_num, taum_inv) = prm
+     coba_m, coba_e, coba_vinf_num, taum_inv, blocksteps) = prm
     same = 0
     for i in range(i0, i1):
         v_old = v[b, i]
@@ -204,14 +209,16 @@ def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm
         if adapt:
             ath[b, i] *= ad_decay[i]
         if spk:
-            if refc[b, i] > 0:
-                refc[b, i] -= 1
-                vi = vreset[i]
+            rc = refc[b, i]
+            if rc > 0:
+                refc[b, i] = rc - 1
+                if rc > blocksteps[i] - refsteps[i]:  # held (else: blocked, integrating)
+                    vi = vreset[i]
             else:
                 th = vth[i] + ath[b, i]
                 if vi >= th:
                     vi = vreset[i] if mode == 0 else vi - (th - vreset[i])
-                    refc[b, i] = refsteps[i]
+                    refc[b, i] = blocksteps[i]
                     if adapt:
                         ath[b, i] += ad_delta[i]
                     nf = _fire(b, i, fired_b, fired_i, nf, spike_count)

@@ -137,6 +137,7 @@ class ClockEngine:
         self.vth = np.full(N, np.inf)
         self.vreset = np.zeros(N, f)
         self.refsteps = np.zeros(N, np.int32)
+        self.blocksteps = np.zeros(N, np.int32)  # firing block (>= refsteps), see the kernel
         self.ad_decay = np.ones(N, f)
         self.ad_delta = np.zeros(N, f)
         self.coba_m = np.zeros((P, N), f)
@@ -210,8 +211,19 @@ class ClockEngine:
                 self.gkind[g] = 2
                 self.gnports[g] = len(node.tau_syn)
                 nv += len(node.tau_syn)
+                if node.adaptive:
+                    self.gadapt[g] = True
+                    self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
+                    self.ad_delta[sl] = B(node.delta_threshold)
+                    nv += 1
+                fb = np.rint(B(node.fire_block) / dt).astype(np.int32)
+                self.blocksteps[sl] = np.maximum(self.refsteps[sl], fb)
+                if np.any(self.blocksteps[sl] != self.refsteps[sl]):
+                    nv += 1  # the block counter
             else:  # pragma: no cover - guarded by _check_supported
                 raise NotImplementedError(type(node).__name__)
+            if not isinstance(node, ir.CobaLIF):
+                self.blocksteps[sl] = self.refsteps[sl]
             self.nvars[name] = nv
 
     def _delay_steps(self, where: str, delay: Any) -> np.ndarray:
@@ -342,7 +354,8 @@ class ClockEngine:
             sl = slice(self.gstart[g], self.gstart[g + 1])
             arrs = [self.pa[sl], self.pb[sl], self.pr[sl], self.vth[sl], self.vreset[sl],
                     self.refsteps[sl], *self.pc[:, sl], *self.pd[:, sl]]
-            self.guni[g] = all(np.all(a == a[0]) for a in arrs if a.size)
+            self.guni[g] = (all(np.all(a == a[0]) for a in arrs if a.size)
+                            and np.array_equal(self.blocksteps[sl], self.refsteps[sl]))
         # delay 0 everywhere and only current/conductance targets: deliver straight into the
         # synaptic variables (Brian2's order) and skip the ring buffer
         kind_of = np.repeat(self.gkind, np.diff(self.gstart))
@@ -567,7 +580,7 @@ class ClockEngine:
                self.guni)
         prm = (pc["pa"], pc["pb"], pc["pc"], pc["pd"], pc["pr"], pc["vth"], pc["vreset"],
                self.refsteps, pc["ad_decay"], pc["ad_delta"], pc["coba_m"], pc["coba_e"],
-               pc["coba_vinf_num"], pc["taum_inv"])
+               pc["coba_vinf_num"], pc["taum_inv"], self.blocksteps)
         syn = (self.pstart, self.sidx, self.sw, self.sdly, self.sport)
         T = self.blocks.size - 1
         if learn is not None:
