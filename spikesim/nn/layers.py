@@ -164,7 +164,8 @@ class Dense(Layer):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         x, w, _ = self._cache
-        gw = np.ascontiguousarray((x.T @ g).T)  # faster than g.T @ x for small out
+        gw = g.T @ x  # [out, in], C order (measured faster than (x.T @ g).T: 784->1000 at batch
+        #                128: 1.9 vs 6.0 ms; 1000->10 on 3200 rows: 1.5 vs 2.6 ms, one thread)
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
         self.grads["weight"] = gw
@@ -266,7 +267,7 @@ class Conv2d(Layer):
             xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
             cols, _, _ = CK.im2col(xp, kh, kw, self.stride)
             gy = CK.nchw_to_rows(g)
-            gw = np.ascontiguousarray((cols.T @ gy).T).reshape(w.shape)
+            gw = (gy.T @ cols).reshape(w.shape)
             del cols, gy
         if self.constraint is not None:
             gw = self.constraint.backward(self.params["weight"], gw)
