@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from spikesim.nn._kernels import _pair
+from spikesim.nn._kernels import _SMALL, _pair  # elements below which the serial build runs
 
 
 def _im2col(x, kh, kw, stride, ho, wo, cols):
@@ -181,7 +181,6 @@ def _maxpool_bwd(g, idx, k, gx):
                     gx[n, c, oh * k + b // k, ow * k + b % k] = g[n, c, oh, ow]
 
 
-_SMALL = 100_000  # elements below which the serial build runs (thread start-up dominates)
 
 
 

@@ -214,12 +214,12 @@ def _adam(p, g, m, v, b1, c1, b2, c2, step, ibc2, eps, keep):
 
 # Each kernel exists in a parallel (prange over the batch) and a serial build; small problems
 # use the serial one because thread start-up costs more than the work. Both compile lazily.
-# T * B * N below which the serial build runs. High on purpose: on a 2-core machine shared with
-# other processes, a 2-thread parallel region waits for the thread on the busier core, and
-# waking the threads costs milliseconds (measured at load 2.5: LIF forward [25, 128, 1000]
-# 2.4 ms serial vs 5.9 ms on 2 threads; Adam on 784k weights 0.23 ms vs 4.0 ms). Only work of
-# tens of milliseconds is split.
-_SMALL = 8_000_000
+# T * B * N below which the serial build runs. Measured on the 2-core CI machine type (MNIST
+# fc 784-1000-10, T=25, batch 128, 6400 samples, epoch time, min of 4, load 2-3):
+# 8M (LIF kernels serial) 0.90 s, 1M 0.75-0.80 s, 100k 0.75-0.79 s. (An earlier measurement
+# found 2 threads slower; that was before the kernels vectorised, when each thread's work
+# was 3x longer and a thread on a busy core held up the region.)
+_SMALL = 100_000
 
 
 def _pair(f):
