@@ -55,7 +55,7 @@ def _pot(w, x, k, ptab, r, rp):
 
 
 @njit(cache=True, nogil=True)
-def _lazy_flush_neuron(j, plas, sw, ring, cnt):
+def _lazy_flush_neuron(j, plas, sw, ring, cnt, nw):
     """Apply the listed postsynaptic spikes of neuron ``j`` to all its plastic input
     synapses and empty its list."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
@@ -80,34 +80,28 @@ def _lazy_flush_neuron(j, plas, sw, ring, cnt):
                 w = _pot(w, x, ring[j, h] - m, ptab, r, rp)
             sw[q] = w
     cnt[j] = 0
+    nw[j, 0] = -1
+    nw[j, 1] = -1
 
 
 @njit(cache=True, nogil=True)
 def lazy_flush(plas, sw, lz):
     """Apply every pending potentiation (all lists emptied)."""
-    ring, cnt = lz[0], lz[1]
+    ring, cnt, nw = lz[0], lz[1], lz[4]
     for j in range(cnt.shape[0]):
         if cnt[j] > 0:
-            _lazy_flush_neuron(j, plas, sw, ring, cnt)
+            _lazy_flush_neuron(j, plas, sw, ring, cnt, nw)
 
 
 @njit(cache=True, nogil=True)
-def _lazy_mark(n, nf, fired_i, N, lz, on):
-    """Before the delivery of step ``n`` (``on=True``): ``first[f]`` tells whether event
-    ``f`` is the first of its index in this step (``seen[i]``: the last step index ``i``
-    fired in) and ``now[j] = 1`` marks the neurons that spiked; returns True if an index
-    fires twice (the step then runs in the eager order). After it (``on=False``): clears
-    ``now``."""
-    ring, cnt, first, seen, now, prev = lz
+def _lazy_mark(n, nf, fired_i, lz):
+    """``first[f]`` tells whether event ``f`` is the first of its index in step ``n``
+    (``seen[i]``: the last step index ``i`` fired in); returns True if an index fires twice
+    (the step then runs in the eager order)."""
+    first, seen = lz[2], lz[3]
     dup = False
     for f in range(nf):
         i = fired_i[f]
-        if not on:
-            if i < N:
-                now[i] = 0
-            continue
-        if i < N:
-            now[i] = 1
         if seen[i] == n:
             first[f] = False
             dup = True
@@ -117,25 +111,157 @@ def _lazy_mark(n, nf, fired_i, N, lz, on):
     return dup
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pending(w, x, m, post, n, ring, cnt, ptab, r, rp):
+    """Apply the listed spikes of ``post`` after ``m`` but before ``n`` to ``w`` (oldest
+    first); returns ``(w, k)`` with ``k = n - m`` if ``post`` spiked at ``n`` (applied after
+    the depression), else ``-1``."""
+    now = -1
+    c = cnt[post]
+    h0 = c
+    while h0 > 0 and ring[post, h0 - 1] > m:
+        h0 -= 1
+    for h in range(h0, c):
+        s = ring[post, h]
+        if s == n:  # the newest entry: applied after the depression
+            now = n - m
+        else:
+            w = _pot(w, x, s - m, ptab, r, rp)
+    return w, now
+
+
+@njit(cache=True, nogil=True)
+def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, ring, cnt, nw):
+    """Deliver the synapses ``q0:q1`` of ``pre`` (all of rule ``r``) into ``tgt[port, b, :]``
+    with their pending potentiation first, depress them, and potentiate for a postsynaptic
+    spike at ``n``: :func:`_row_mixed` with the rule's parameters and rows hoisted."""
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
+    x = r1[r, pre]
+    m = tpre[r, pre]
+    pend = pend and x != 0.0
+    a_p = rp[r, 1]
+    a_m = rp[r, 3]
+    w_lo = rp[r, 11]
+    w_hi = rp[r, 12]
+    d_p = rp[r, 5]
+    d_o = rp[r, 7]
+    K = ptab.shape[2]
+    pt_p = ptab[r, 0]
+    pt_o = ptab[r, 2]
+    tpo = tpost[r]
+    o1r = o1[r]
+    for q in range(q0, q1):
+        post = sidx[q]
+        w = sw[q]
+        tp = tpo[post]  # the last spike of post before step n
+        now = -1
+        if pend:
+            s1 = nw[post, 0]  # the newest listed spike of post (-1: none)
+            s2 = nw[post, 1]  # the second newest
+            one = (s1 > m) & (s2 <= m) & (s1 != n)
+            # one pending potentiation, the newest entry: applied without a branch (a
+            # zero increment leaves w unchanged)
+            k = (s1 - m) * one
+            g = pt_p[k] if k < K else d_p ** k
+            w += (x * g) * a_p * one
+            if w > w_hi:
+                w = w_hi
+            if s1 > m and not one:  # several, or post spikes at n
+                w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
+        tgt[sport[q], b, post] += w * val
+        y = o1r[post]
+        if y != 0.0:
+            k = n - tp
+            y = y * pt_o[k] if k < K else y * d_o ** k
+            if y != 0.0:
+                w -= y * a_m
+                if w < w_lo:
+                    w = w_lo
+                elif w > w_hi:
+                    w = w_hi
+        if now >= 0:
+            w = _pot(w, x, now, ptab, r, rp)
+        sw[q] = w
+
+
+@njit(cache=True, nogil=True)
+def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, buf, syn, plas,
+               ring, cnt, nw):
+    """Deliver the synapses ``q0:q1`` of ``pre`` (any rules, fixed ones too, any delays)."""
+    pstart, sidx, sw, sdly, sport = syn
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
+    base = (n + 1) % L
+    t_u = base + uniform_delay
+    if t_u >= L:
+        t_u -= L
+    nup = 0
+    for q in range(q0, q1):
+        post = sidx[q]
+        r = srule[q]
+        w = sw[q]
+        now = -1
+        tp = 0
+        if r >= 0:
+            x = r1[r, pre]
+            tp = tpost[r, post]  # the last spike of post before step n
+            if pend and x != 0.0:
+                m = tpre[r, pre]
+                s1 = nw[post, 0]
+                one = (s1 > m) & (nw[post, 1] <= m) & (s1 != n)
+                k = (s1 - m) * one
+                g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
+                w += (x * g) * rp[r, 1] * one
+                if w > rp[r, 12]:
+                    w = rp[r, 12]
+                if s1 > m and not one:
+                    w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
+        if direct:
+            cur[sport[q], b, post] += w * val
+        else:
+            tt = t_u
+            if uniform_delay < 0:
+                tt = base + sdly[q]
+                if tt >= L:
+                    tt -= L
+            buf[tt, sport[q], b, post] += w * val
+        if r >= 0:
+            y = _rd(o1[r, post], tp, n, ptab, r, 2, rp[r, 7])
+            if y != 0.0:
+                w -= y * rp[r, 3]
+                if w < rp[r, 11]:
+                    w = rp[r, 11]
+                elif w > rp[r, 12]:
+                    w = rp[r, 12]
+            if now >= 0:
+                w = _pot(w, r1[r, pre], now, ptab, r, rp)
+            sw[q] = w
+            nup += 1
+    return nup
+
+
 @njit(cache=True, nogil=True)
 def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N, eager,
                   st, syn, plas, lz):
     """:func:`_deliver_learn` for pair STDP with additive dependence (see above): list the
     postsynaptic spikes of block ``t``, then deliver each spike with its synapses' pending
     potentiation applied first, depress, and potentiate for a postsynaptic spike in the
-    same step. ``eager``: this step runs in the eager order (nothing is listed)."""
+    same step. ``eager``: this step runs in the eager order (nothing is listed).
+    ``nw[j] = (newest, second newest)`` listed spike of ``j`` (``-1``: none); ``rrow[pre, t]``
+    the rule of all synapses of ``pre`` into block ``t`` (``-1`` none plastic, ``-2`` mixed)."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
-    ring, cnt, first, seen, spk, prev = lz
+    ring, cnt, first, seen, nw, rrow = lz
     H = ring.shape[1]
     nup = 0
     if eager:  # keep each synapse's order: apply the lists of this step's spiking neurons
         for f in range(nf):
             j = fired_i[f]
             if lo <= j < hi and j < N:
-                _lazy_flush_neuron(j, plas, sw, ring, cnt)
+                _lazy_flush_neuron(j, plas, sw, ring, cnt, nw)
     else:
         for f in range(nf):
             j = fired_i[f]
@@ -148,9 +274,10 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
             nup += k1 - k0
             c = cnt[j]
             if c == H:
-                _lazy_flush_neuron(j, plas, sw, ring, cnt)
+                _lazy_flush_neuron(j, plas, sw, ring, cnt, nw)
                 c = 0
-            prev[j] = ring[j, c - 1] if c > 0 else -1  # the second newest entry
+            nw[j, 1] = nw[j, 0]  # -1 after a flush
+            nw[j, 0] = n
             ring[j, c] = n
             cnt[j] = c + 1
     base = (n + 1) % L
@@ -161,59 +288,35 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
         b = fired_b[f]
         pre = fired_i[f]
         val = fired_v[f]
-        pend = first[f]
-        for q in range(pstart[pre, t], pstart[pre, t + 1]):
-            post = sidx[q]
-            r = srule[q]
-            w = sw[q]
-            now = -1
-            tp = 0
-            if r >= 0:
-                x = r1[r, pre]
-                tp = tpost[r, post]  # the last spike of post before step n
-                if pend and x != 0.0:
-                    m = tpre[r, pre]
-                    sp = spk[post]
-                    one = (sp == 0) & (tp > m) & (cnt[post] > 0) & (prev[post] <= m)
-                    # one pending potentiation, the newest entry (tp): applied without a
-                    # branch (a zero increment leaves w unchanged)
-                    k = (tp - m) * one
-                    g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
-                    w += (x * g) * rp[r, 1] * one
-                    if w > rp[r, 12]:
-                        w = rp[r, 12]
-                    if not one and (tp > m or sp != 0):  # listed spikes after m may exist
-                        c = cnt[post]
-                        h0 = c
-                        while h0 > 0 and ring[post, h0 - 1] > m:
-                            h0 -= 1
-                        for h in range(h0, c):
-                            s = ring[post, h]
-                            if s == n:  # the newest entry: applied after the depression
-                                now = n - m
-                            else:
-                                w = _pot(w, x, s - m, ptab, r, rp)
+        q0 = pstart[pre, t]
+        q1 = pstart[pre, t + 1]
+        if q1 == q0:
+            continue
+        r = rrow[pre, t]
+        if r == -1:  # no plastic synapse: as the fixed kernel
             if direct:
-                cur[sport[q], b, post] += w * val
+                for q in range(q0, q1):
+                    cur[sport[q], b, sidx[q]] += sw[q] * val
+            elif uniform_delay >= 0:
+                for q in range(q0, q1):
+                    buf[t_u, sport[q], b, sidx[q]] += sw[q] * val
             else:
-                tt = t_u
-                if uniform_delay < 0:
+                for q in range(q0, q1):
                     tt = base + sdly[q]
                     if tt >= L:
                         tt -= L
-                buf[tt, sport[q], b, post] += w * val
-            if r >= 0:
-                y = _rd(o1[r, post], tp, n, ptab, r, 2, rp[r, 7])
-                if y != 0.0:
-                    w -= y * rp[r, 3]
-                    if w < rp[r, 11]:
-                        w = rp[r, 11]
-                    elif w > rp[r, 12]:
-                        w = rp[r, 12]
-                if now >= 0:
-                    w = _pot(w, r1[r, pre], now, ptab, r, rp)
-                sw[q] = w
-                nup += 1
+                    buf[tt, sport[q], b, sidx[q]] += sw[q] * val
+        elif r >= 0 and direct:
+            _row_one_rule(cur, q0, q1, b, pre, val, first[f], n, r, sidx, sw, sport, plas,
+                          ring, cnt, nw)
+            nup += q1 - q0
+        elif r >= 0 and uniform_delay >= 0:
+            _row_one_rule(buf[t_u], q0, q1, b, pre, val, first[f], n, r, sidx, sw, sport, plas,
+                          ring, cnt, nw)
+            nup += q1 - q0
+        else:
+            nup += _row_mixed(t, q0, q1, b, pre, val, first[f], n, L, direct, uniform_delay,
+                              cur, buf, syn, plas, ring, cnt, nw)
     if eager:  # the eager potentiation of this step's postsynaptic spikes
         for f in range(nf):
             j = fired_i[f]
@@ -234,7 +337,7 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
 def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
                    uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, plas, lz):
     """:func:`run_chunk_learn` for rules that are all pair STDP with additive dependence
-    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, now, prev)``)."""
+    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, nw, rrow)``)."""
     v = st[0]
     buf = st[4]
     L = buf.shape[0]
@@ -252,10 +355,9 @@ def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct
                            fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
-        eager = _lazy_mark(n, nf, fired_i, N, lz, True)
+        eager = _lazy_mark(n, nf, fired_i, lz)
         _deliver_lazy(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N,
                       eager, st, syn, plas, lz)
-        _lazy_mark(n, nf, fired_i, N, lz, False)
         _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
@@ -290,11 +392,10 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
         nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
-        eager = _lazy_mark(n, nf, fired_i, N, lz, True)
+        eager = _lazy_mark(n, nf, fired_i, lz)
         for t in prange(T):
             _deliver_lazy(t, blocks[t], blocks[t + 1], n, L, direct, uniform_delay, fired_b,
                           fired_i, fired_v, nf, N, eager, st, syn, plas, lz)
-        _lazy_mark(n, nf, fired_i, N, lz, False)
         _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon

@@ -80,14 +80,13 @@ class ClockLearning:
         self.rqpos = plastic[by_rule].astype(np.int64)
         self.rqptr = np.concatenate([[0], np.cumsum(np.bincount(srule[plastic],
                                                                 minlength=R))]).astype(np.int64)
-        # powers d**k of each trace's per-step decay, k < 4096 (lazy trace reads)
-        k = np.arange(4096)
-        self.ptab = np.ascontiguousarray(self.rp[:, 5:9, None] ** k[None, None, :])
+        self.ptab = decay_table(self.rp[:, 5:9])
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
         # pair STDP with additive dependence everywhere: lazy potentiation (kernels docs)
         self.lazy = bool(R > 0 and not self.has_reward and np.all(self.rp[:, 2] == 0.0)
                          and np.all(self.rp[:, 4] == 0.0) and np.all(self.rp[:, 10] == 0.0))
         self.T = eng.blocks.size - 1
+        self.rrow = row_rules(srule, eng.pstart)
         self.sw0 = eng.sw.copy()
         self.reset()
 
@@ -121,7 +120,7 @@ class ClockLearning:
                 h //= 2
             self.lz = (np.zeros((eng.N, h), np.int64), np.zeros(eng.N, np.int64),
                        np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
-                       np.zeros(eng.N, np.int8), np.full(eng.N, -1, np.int64))
+                       np.full((eng.N, 2), -1, np.int64), self.rrow)
 
     def flush(self) -> None:
         """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
@@ -221,6 +220,49 @@ class ClockLearning:
     def weights(self, name: str) -> np.ndarray:
         """Current weights of projection ``name`` in the order of its ``Sparse.weight``."""
         return projection_weights(self.eng, name)
+
+
+#: Powers ``d**k`` of the per-step trace decays are tabulated for ``k < DECAY_STEPS`` (up to
+#: 6.5 s at dt = 0.1 ms, so a trace read at a long gap costs no ``pow``), fewer when the
+#: table would take more than ``DECAY_BYTES``; never fewer than 4096.
+DECAY_STEPS, DECAY_BYTES = 65536, 8 << 20
+
+
+def decay_table(d: np.ndarray) -> np.ndarray:
+    """``tab[..., k] = d**k`` for ``k < K`` (see :data:`DECAY_STEPS`): ``k < 4096`` by numpy's
+    ``pow``, the rest by repeated squaring exactly as numba evaluates ``float ** int`` for
+    exponents up to 0x10000, so a table read equals the kernels' ``d ** k`` bit for bit."""
+    d = np.asarray(d, np.float64)
+    K = DECAY_STEPS
+    while K > 4096 and d.size * K * 8 > DECAY_BYTES:
+        K //= 2
+    k = np.arange(K)
+    tab = np.empty(d.shape + (K,))
+    tab[..., :4096] = d[..., None] ** k[None, :4096]
+    e = k[4096:]
+    r = np.ones(d.shape + (e.size,))
+    a = np.broadcast_to(d[..., None], r.shape).copy()
+    while np.any(e):  # numba's int_power: r *= a for each set bit, a *= a
+        odd = (e & 1) == 1
+        r = np.where(odd, r * a, r)
+        e = e >> 1
+        a = a * a
+    tab[..., 4096:] = r
+    return np.ascontiguousarray(tab)
+
+
+def row_rules(srule: np.ndarray, pstart: np.ndarray) -> np.ndarray:
+    """``[N_pre, T]``: the rule slot of every synapse of ``pre`` into block ``t`` if they all
+    share one (``>= 0``), ``-1`` if none is plastic (or there are none), ``-2`` if mixed."""
+    lo, hi = pstart[:, :-1].ravel(), pstart[:, 1:].ravel()
+    out = np.full(lo.size, -1, np.int64)
+    ne = hi > lo
+    if np.any(ne):
+        s = srule.astype(np.int64)
+        mn = np.minimum.reduceat(s, lo[ne])
+        mx = np.maximum.reduceat(s, lo[ne])
+        out[ne] = np.where(mn == mx, mn, -2)
+    return out.reshape(pstart.shape[0], pstart.shape[1] - 1)
 
 
 def projection_weights(eng: Any, name: str) -> np.ndarray:
