@@ -192,6 +192,16 @@ def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm
                     buf[slot, k, b, i] = 0
                 vi += pc[k, i] * ck
                 cur[k, b, i] = ck * pd[k, i]
+        elif np_ == 2 and direct:  # KIND_COBA, two ports, inputs already in cur (common)
+            g0 = cur[0, b, i] + pbias[0, i]
+            g1 = cur[1, b, i] + pbias[1, i]
+            gm0 = g0 * coba_m[0, i]
+            gm1 = g1 * coba_m[1, i]
+            cur[0, b, i] = g0 * pd[0, i]
+            cur[1, b, i] = g1 * pd[1, i]
+            gsum = 1.0 + gm0 + gm1
+            vinf = (coba_vinf_num[i] + gm0 * coba_e[0, i] + gm1 * coba_e[1, i]) / gsum
+            vi = vinf + (v_old - vinf) * np.exp(-dt * gsum * taum_inv[i])
         else:  # KIND_COBA: each conductance replaced by its exact mean over the step
             gsum = 1.0
             num = coba_vinf_num[i]
@@ -519,3 +529,16 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
             pending = 0
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
+
+
+@njit(cache=True, nogil=True)
+def scale_incoming(sw, pos, post, total, n):
+    """Scale the synapses ``sw[pos]`` (targets ``post``, indices < ``n``) so that the weights
+    into each target sum to ``total`` (targets whose weights sum to 0 are left alone)."""
+    s = np.zeros(n)
+    for k in range(pos.shape[0]):
+        s[post[k]] += sw[pos[k]]
+    for j in range(n):
+        s[j] = total / s[j] if s[j] != 0.0 else 1.0
+    for k in range(pos.shape[0]):
+        sw[pos[k]] *= s[post[k]]

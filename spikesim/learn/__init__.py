@@ -13,7 +13,8 @@ Example::
     res = sim.run(10.0, inputs={"in": Poisson(10.0)})
     w = learn.weights(sim, "syn"); net2 = learn.learned_network(sim)
 """
-from spikesim.learn.api import attach, learned_network, set_weights, weights, with_homeostasis
+from spikesim.learn.api import (attach, learned_network, normalize, set_weights, weights,
+                               with_homeostasis)
 from spikesim.learn.monitor import Reward, WeightMonitor, weight_history
 from spikesim.learn.reference import pairing_protocol, stdp_final_weight, stdp_trajectory
 from spikesim.learn.rules import (PFISTER_GERSTNER_2006, AdaptiveThreshold, PairSTDP,
@@ -21,5 +22,6 @@ from spikesim.learn.rules import (PFISTER_GERSTNER_2006, AdaptiveThreshold, Pair
 
 __all__ = ["PairSTDP", "TripletSTDP", "RewardSTDP", "AdaptiveThreshold",
            "PFISTER_GERSTNER_2006", "WeightMonitor", "Reward", "weight_history", "attach",
-           "weights", "set_weights", "learned_network", "with_homeostasis", "stdp_trajectory",
+           "weights", "set_weights", "normalize", "learned_network", "with_homeostasis",
+           "stdp_trajectory",
            "stdp_final_weight", "pairing_protocol"]

@@ -74,6 +74,35 @@ def set_weights(sim: Any, projection: str, w: Any) -> None:
     projection_set_weights(eng, projection, w)
 
 
+def normalize(sim: Any, projection: str, total: float) -> None:
+    """Scale the current weights of plastic ``Sparse`` node ``projection`` of a clock-engine
+    simulator so that the weights into each postsynaptic neuron sum to ``total`` (Diehl and
+    Cook 2015 normalise before each image; a scaling, no clipping). Neurons whose incoming
+    weights sum to 0 are left alone. The same as ``set_weights`` with the rescaled
+    ``weights``, in place and without copies.
+
+    Example: ``normalize(sim, "w_in", 78.0)``.
+    """
+    eng = _engine(sim)
+    if getattr(eng, "name", "") != "clock" or not getattr(eng, "_want_origin", False):
+        raise TypeError("sim: normalize needs a clock-engine simulator of a plastic network")
+    if not (isinstance(total, (int, float, np.floating, np.integer)) and np.isfinite(total)
+            and total > 0):
+        raise ValueError(f"total: must be a finite number > 0, got {total!r}")
+    from spikesim.kernels.clock import scale_incoming
+    from spikesim.learn._clock import projection_weights
+
+    cache = eng.__dict__.setdefault("_norm_post", {})
+    if projection not in cache:
+        projection_weights(eng, projection)  # validates the name, fills the position cache
+        pos = eng._weight_pos[projection]
+        cache[projection] = (pos, eng.sidx[pos].astype(np.int64))
+    elif getattr(eng, "learning", None) is not None:
+        eng.learning.flush()  # pending potentiation (lazy kernels) into the weights
+    pos, post = cache[projection]
+    scale_incoming(eng.sw, pos, post, float(total), eng.N)
+
+
 def learned_network(sim: Any) -> ir.Network:
     """The simulator's network with every plastic ``Sparse`` holding its learned weights
     (save it with ``ir.save``; the rule stays attached).

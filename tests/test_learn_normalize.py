@@ -1,0 +1,51 @@
+"""learn.normalize: per-postsynaptic-neuron weight normalisation (Diehl and Cook 2015)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikesim import ir, learn
+from spikesim.sim import Poisson, Simulator
+
+
+def _net(rng, plastic=True):
+    w = rng.uniform(0.0, 1.0, (5, 12))
+    w[2] = 0.0  # a neuron with no input weight: left alone
+    rule = learn.PairSTDP(a_plus=0.01, a_minus=0.012, w_max=2.0) if plastic else None
+    return ir.Network({"in": ir.Input(12), "w": ir.Sparse.from_dense(w, plasticity=rule),
+                       "p": ir.LIF(5, tau=0.02, v_threshold=1.0)}, ["in->w", "w->p"]), w
+
+
+def test_normalize_matches_numpy_and_is_in_place():
+    rng = np.random.default_rng(0)
+    net, w = _net(rng)
+    sim = Simulator(net, dt=1e-3, rng=0)
+    sim.run(0.2, inputs={"in": Poisson(np.full(12, 50.0))}, progress=False)
+    before = learn.weights(sim, "w")
+    dense = ir.Sparse(12, 5, net["w"].indptr, net["w"].indices, before).to_dense()  # [post, pre]
+    sums = dense.sum(axis=1, keepdims=True)
+    want = np.where(sums > 0, dense * 7.5 / np.where(sums > 0, sums, 1.0), dense)
+    learn.normalize(sim, "w", 7.5)
+    got = ir.Sparse(12, 5, net["w"].indptr, net["w"].indices,
+                    learn.weights(sim, "w")).to_dense()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(got.sum(axis=1), [7.5, 7.5, 0.0, 7.5, 7.5], rtol=1e-12)
+    learn.normalize(sim, "w", 7.5)  # second call (cached positions): unchanged
+    np.testing.assert_allclose(ir.Sparse(12, 5, net["w"].indptr, net["w"].indices,
+                                         learn.weights(sim, "w")).to_dense(), want, rtol=1e-12)
+    # the run goes on with the new weights
+    sim.run(0.01, progress=False)
+
+
+def test_normalize_bad_input():
+    rng = np.random.default_rng(1)
+    net, _ = _net(rng)
+    sim = Simulator(net, dt=1e-3, rng=0)
+    for bad in (0.0, -1.0, float("nan"), "78"):
+        with pytest.raises(ValueError, match="total"):
+            learn.normalize(sim, "w", bad)
+    with pytest.raises(ValueError, match="not a Sparse projection"):
+        learn.normalize(sim, "p", 1.0)
+    fixed, _ = _net(rng, plastic=False)
+    with pytest.raises(TypeError, match="plastic network"):
+        learn.normalize(Simulator(fixed, dt=1e-3, rng=0), "w", 1.0)
