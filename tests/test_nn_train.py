@@ -277,3 +277,41 @@ def test_adam_matches_textbook_formula(decoupled, wd):
             p = p - 1e-2 * wd * p
         p = p - 1e-2 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.95**t)) + 1e-6)
         np.testing.assert_allclose(net[0].params["weight"], p, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("memory", ["full", "bits"])
+def test_workspace_reuse_gives_identical_training(memory):
+    """The trainer reuses per-batch buffers (Sequential.workspace); the weights after a few
+    steps equal a plain loop that allocates fresh arrays, and the buffers really are reused."""
+    rng = np.random.default_rng(1)
+    T, B = 6, 8
+    x = rng.random((3 * B, 1, 8, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 3 * B)
+
+    def make():
+        return Sequential(Conv2d(1, 4, 3, rng=0), LIF(beta=0.9, threshold=0.3), MaxPool2d(2),
+                          Flatten(), Dense(36, 20, rng=1), LIF(beta=0.8, threshold=0.3),
+                          Dense(20, 3, rng=2), LI(), memory=memory)
+
+    a = make()
+    tr = Trainer(a, CrossEntropyMembrane(), Adam(a, 1e-2), timesteps=T, batch_size=B, rng=3,
+                 progress=False)
+    for i in range(3):
+        tr.train_step(x[i * B:(i + 1) * B], y[i * B:(i + 1) * B])
+    b = make()
+    opt = Adam(b, 1e-2)
+    for i in range(3):
+        b.train()
+        b.zero_grad()
+        out = b.forward(x[i * B:(i + 1) * B], timesteps=T)
+        _, g = CrossEntropyMembrane()(out, y[i * B:(i + 1) * B])
+        b.backward(g, input_grad=False)
+        opt.step()
+    sa, sb = a.state_dict(), b.state_dict()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+    with a.workspace():
+        y1 = a.forward(x[:B], timesteps=T)
+        y2 = a.forward(x[B:2 * B], timesteps=T)
+        assert np.shares_memory(y1, y2)  # the LI readout's buffer was reused
+    assert not np.shares_memory(a.forward(x[:B], timesteps=T), y2)  # off outside the block

@@ -77,6 +77,20 @@ class Layer:
     def clear_cache(self) -> None:
         self._cache = None
 
+    def _empty(self, key: str, shape: tuple, dtype) -> np.ndarray:
+        """``np.empty(shape, dtype)``, or, inside :meth:`Sequential.workspace` (the trainer's
+        loop), the layer's buffer ``key`` from the previous batch when shape and dtype match.
+        Large per-batch arrays (membranes, spikes, gradients over time) then stop costing
+        fresh pages every batch: measured on fc MNIST T=25, about 0.2 s of system time
+        (page faults) per 50-batch epoch of 0.8 s without it."""
+        ws = self.__dict__.get("_workspace")
+        if ws is None:
+            return np.empty(shape, dtype)
+        a = ws.get(key)
+        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+            a = ws[key] = np.empty(shape, dtype)
+        return a
+
     def cache_arrays(self) -> list[np.ndarray]:
         """Arrays kept for the backward pass (for memory accounting)."""
         c = self._cache
@@ -171,7 +185,10 @@ class Dense(Layer):
         self.grads["weight"] = gw
         if "bias" in self.params:
             self.grads["bias"] = g.sum(0)
-        return g @ w if self.needs_input_grad else None
+        if not self.needs_input_grad:
+            return None
+        return np.matmul(g, w, out=self._empty("gx", (g.shape[0], w.shape[1]),
+                                                np.result_type(g, w)))
 
     def cache_arrays(self):
         return [] if self._cache is None else [self._cache[0]]

@@ -21,6 +21,8 @@ non-trainable LIF ``beta``/``threshold``) are included.
 """
 from __future__ import annotations
 
+import contextlib
+
 from typing import Iterator
 
 import numpy as np
@@ -75,6 +77,7 @@ class Sequential:
         self._static_out = True
         self._T: int | None = None
         self._ran_static = [True] * len(self.layers)
+        self._ws_depth = 0
 
     @property
     def memory(self) -> str:
@@ -123,6 +126,26 @@ class Sequential:
         for layer in self.layers:
             layer.astype(dtype)
         return self
+
+    @contextlib.contextmanager
+    def workspace(self):
+        """Inside this block each layer reuses its large per-batch arrays (membranes,
+        spikes, gradients) from one forward/backward pass to the next instead of allocating
+        them anew, so an array returned by ``forward`` or ``backward`` is valid only until
+        the next call. :class:`~spikesim.nn.Trainer` trains and evaluates inside it. The
+        buffers are released when the outermost block ends."""
+        outer = self._ws_depth == 0
+        if outer:
+            for layer in self.layers:
+                layer._workspace = {}
+        self._ws_depth += 1
+        try:
+            yield self
+        finally:
+            self._ws_depth -= 1
+            if outer:
+                for layer in self.layers:
+                    layer.__dict__.pop("_workspace", None)
 
     # ------------------------------------------------------------ forward
     def _segments_of(self) -> list[list[int]]:

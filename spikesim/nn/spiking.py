@@ -143,8 +143,8 @@ class LIF(SpikingLayer):
 
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, "LIF")
-        U = np.empty((T, B, n), dtype=x.dtype)
-        S = np.empty_like(U)
+        U = self._empty("U", (T, B, n), x.dtype)
+        S = self._empty("S", (T, B, n), x.dtype)
         beta, th = self._vec("beta", n), self._vec("threshold", n)
         sg = self.surrogate
         K.lif_forward(X, T, beta, th, self.reset == "zero", self.smooth, sg.code,
@@ -160,7 +160,7 @@ class LIF(SpikingLayer):
         U, S, static, B, feat = self._cache
         T, _, n = U.shape
         gS = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
-        gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
+        gX = self._empty("gX", (1 if static else T, B, n), U.dtype)
         gb = np.empty((B, n) if "beta" in self.params else (1, 1), dtype=np.float64)
         gt = np.empty((B, n) if "threshold" in self.params else (1, 1), dtype=np.float64)
         sg = self.surrogate
@@ -218,7 +218,7 @@ class LI(SpikingLayer):
 
     def forward_seq(self, x, T, static):
         X, B, feat, n = self._flat(x, T, static, "LI")
-        U = np.empty((T, B, n), dtype=x.dtype)
+        U = self._empty("U", (T, B, n), x.dtype)
         K.li_forward(X, T, self._beta(n), U)
         self._cache = (U, static, B, feat) if self.training else None
         return U.reshape(T, B, *feat)
@@ -229,7 +229,7 @@ class LI(SpikingLayer):
         U, static, B, feat = self._cache
         T, _, n = U.shape
         gU = np.ascontiguousarray(g, dtype=U.dtype).reshape(T, B, n)
-        gX = np.empty((1 if static else T, B, n), dtype=U.dtype)
+        gX = self._empty("gX", (1 if static else T, B, n), U.dtype)
         gb = np.empty((B, n), dtype=np.float64)
         K.li_backward(gU, U, self._beta(n), gX, gb)
         if "beta" in self.params:

@@ -14,6 +14,8 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import os
@@ -168,6 +170,11 @@ class Trainer:
             return poisson_encode(x, self.timesteps, self.rng, self.dtype), None
         return np.asarray(self.encoding(x, self.timesteps, self.rng), dtype=self.dtype), None
 
+    def _workspace(self):
+        """The model's buffer reuse between batches (:meth:`Sequential.workspace`)."""
+        ws = getattr(self.model, "workspace", None)
+        return ws() if ws is not None else contextlib.nullcontext()
+
     def _forward(self, xb):
         x, T = self._inputs(xb)
         return self.model.forward(x, timesteps=T)
@@ -198,13 +205,15 @@ class Trainer:
         """One optimiser step on a batch; returns (loss, number correct)."""
         self.model.train()
         self.model.zero_grad()
-        out = self._forward(xb)
-        loss, g = self.loss(out, yb)
-        if not math.isfinite(loss):
-            return loss, 0
-        self.model.backward(g, input_grad=False)
+        with self._workspace():
+            out = self._forward(xb)
+            loss, g = self.loss(out, yb)
+            if not math.isfinite(loss):
+                return loss, 0
+            correct = int(np.sum(self.loss.predict(out) == yb))
+            self.model.backward(g, input_grad=False)
         self.optimizer.step()
-        return loss, int(np.sum(self.loss.predict(out) == yb))
+        return loss, correct
 
     def evaluate(self, x, y, batch_size: int | None = None) -> dict:
         """Mean loss and accuracy (fraction) on ``(x, y)`` in evaluation mode."""
@@ -213,11 +222,12 @@ class Trainer:
         self.model.eval()
         tot, correct = 0.0, 0
         try:
-            for i in range(0, len(y), bs):
-                out = self._forward(x[i:i + bs])
-                loss, _ = self.loss(out, y[i:i + bs])
-                tot += loss * len(y[i:i + bs])
-                correct += int(np.sum(self.loss.predict(out) == y[i:i + bs]))
+            with self._workspace():
+                for i in range(0, len(y), bs):
+                    out = self._forward(x[i:i + bs])
+                    loss, _ = self.loss(out, y[i:i + bs])
+                    tot += loss * len(y[i:i + bs])
+                    correct += int(np.sum(self.loss.predict(out) == y[i:i + bs]))
         finally:
             self.model.train()
         return {"loss": tot / len(y), "accuracy": correct / len(y)}
@@ -227,8 +237,9 @@ class Trainer:
         bs = batch_size or self.batch_size
         self.model.eval()
         try:
-            return np.concatenate([self.loss.predict(self._forward(x[i:i + bs]))
-                                   for i in range(0, len(x), bs)])
+            with self._workspace():
+                return np.concatenate([self.loss.predict(self._forward(x[i:i + bs]))
+                                       for i in range(0, len(x), bs)])
         finally:
             self.model.train()
 
@@ -260,24 +271,27 @@ class Trainer:
             tot, correct, seen = 0.0, 0, 0
             bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}",
                        disable=not self.progress, leave=False)
-            for b in bar:
-                idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
-                loss, c = self.train_step(x[idx], y[idx])
-                if not math.isfinite(loss):
-                    bar.close()
-                    self._restore(good)
-                    where = (f"; the last good checkpoint {self.checkpoint_dir / 'last.npz'} "
-                             "was kept" if self.checkpoint_dir and (self.checkpoint_dir /
-                                                                    "last.npz").exists() else "")
-                    raise NonFiniteLossError(
-                        f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}/{n_batches}; "
-                        f"training stopped and the model was restored to the end of epoch "
-                        f"{epoch} (lr={self.optimizer.lr:g}; try a smaller learning rate){where}")
-                tot += loss * len(idx)
-                correct += c
-                seen += len(idx)
-                if b % 10 == 0:
-                    bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{correct / seen:.3f}")
+            with self._workspace():  # the buffers live for the whole epoch
+                for b in bar:
+                    idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
+                    loss, c = self.train_step(x[idx], y[idx])
+                    if not math.isfinite(loss):
+                        bar.close()
+                        self._restore(good)
+                        last = (self.checkpoint_dir / "last.npz"
+                                if self.checkpoint_dir is not None else None)
+                        where = (f"; the last good checkpoint {last} was kept"
+                                 if last is not None and last.exists() else "")
+                        raise NonFiniteLossError(
+                            f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}/"
+                            f"{n_batches}; training stopped and the model was restored to the "
+                            f"end of epoch {epoch} (lr={self.optimizer.lr:g}; try a smaller "
+                            f"learning rate){where}")
+                    tot += loss * len(idx)
+                    correct += c
+                    seen += len(idx)
+                    if b % 10 == 0:
+                        bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{correct / seen:.3f}")
             bar.close()
             hist.epoch_s.append(time.perf_counter() - t0)
             hist.epoch_cpu_s.append(time.process_time() - c0)
