@@ -85,8 +85,8 @@ def test_dense_sparse_forward_matches_blas(monkeypatch):
     d = Dense(100, 300, rng=0, dtype=np.float64)
     g = np.random.default_rng(9).normal(size=(64, 300))
     out = {}
-    for name, dens in (("sparse", 0.5), ("dense", 0.0)):
-        monkeypatch.setattr(L, "SPARSE_DENSITY", dens)
+    for name, dens in (("sparse", 0.5 * 64), ("dense", 0.0)):
+        monkeypatch.setattr(L, "DENSE_SPARSE_DENSITY", dens)
         y = d.forward(x)
         assert d._cache[2] == (name == "sparse")
         gx = d.backward(g)

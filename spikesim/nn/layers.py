@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from spikesim.nn import _conv_kernels as CK
@@ -116,17 +117,26 @@ class Layer:
         return ""
 
 
-SPARSE_DENSITY = 0.3  # Dense/Conv2d input with fewer non-zeros than this fraction (e.g. spikes)
+SPARSE_DENSITY = 0.3  # Conv2d input with fewer non-zeros than this fraction (e.g. spikes)
 #                      takes the zero-skipping kernels
 _SPARSE_MIN = 4096  # inputs smaller than this always take the dense path
 _SPARSE_MIN_OUT = 256  # Dense: narrower layers always use BLAS (faster there, measured)
+# Dense: the zero-skipping kernel runs below this input density on one thread, below
+# DENSE_SPARSE_DENSITY / threads on several (numba's thread count, which the trainer and
+# the benchmarks also give BLAS). The kernel is bound by memory traffic and hardly gains
+# from a second thread while BLAS doubles. Measured, 784 -> 1000 on the 2-core machine:
+# 3200 rows at 13 % (Poisson MNIST) kernel 33.5 / 29.9 ms on 1 / 2 threads, BLAS 48.7 /
+# 25.4 ms; 128 rows at 19 % (direct MNIST) kernel + weight transpose 2.0 / 1.7 ms, BLAS
+# 2.3 / 1.2 ms. Break-even on one thread: 13 % * 48.7 / 33.5 = 19 %.
+DENSE_SPARSE_DENSITY = 0.18
 
 
 class Dense(Layer):
     """Fully connected layer ``y = x @ weight.T + bias``; ``weight [out, in]``.
 
     BLAS; the forward pass of a wide layer (``out_features >= 256``) on sparse input (fewer
-    than ``SPARSE_DENSITY`` non-zeros, e.g. Poisson spikes) skips zero inputs instead.
+    than ``DENSE_SPARSE_DENSITY / threads`` non-zeros, e.g. Poisson spikes) skips zero inputs
+    instead.
 
     Args:
         in_features, out_features: sizes.
@@ -166,7 +176,8 @@ class Dense(Layer):
         # sparse input (spikes): add the weight rows of the non-zero inputs only
         sparse = (x.ndim == 2 and x.size >= _SPARSE_MIN
                   and self.out_features >= _SPARSE_MIN_OUT
-                  and np.count_nonzero(x) < SPARSE_DENSITY * x.size)
+                  and np.count_nonzero(x) < DENSE_SPARSE_DENSITY / nb.get_num_threads()
+                  * x.size)
         if sparse:
             y = DK.sparse_dense_forward(x, w, self.params.get("bias"))
         else:
