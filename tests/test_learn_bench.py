@@ -75,6 +75,8 @@ def test_bench_rstdp_small(tmp_path):
 @pytest.mark.smoke
 @pytest.mark.timeout(300)
 def test_bench_stdp_mnist_tiny(tmp_path):
+    """20 neurons, 400 training images: the receptive fields already separate the classes
+    (measured: 41.5 % on 200 test images, seed 0; chance is 10 %)."""
     from spikesim.benchmarks import common, stdp_mnist
 
     try:
@@ -82,10 +84,14 @@ def test_bench_stdp_mnist_tiny(tmp_path):
     except Exception:
         pytest.skip("MNIST not available")
     path = tmp_path / "mnist.json"
-    assert stdp_mnist.main(["--neurons", "10", "--seeds", "2", "--jobs", "2", "--train", "40",
-                            "--label", "20", "--test", "30", "--no-progress",
+    assert stdp_mnist.main(["--neurons", "20", "--seeds", "2", "--jobs", "2", "--train", "400",
+                            "--label", "200", "--test", "200", "--no-progress",
                             "--json", str(path)]) == 0
     out = json.loads(path.read_text())
-    assert len(out["accuracies"]) == 2 and 0.0 <= out["accuracy"] <= 1.0
-    assert out["train_samples"] == 40 and out["s_per_sample"] > 0
-    assert out["seeds"][0]["classes_assigned"] >= 1
+    assert len(out["accuracies"]) == 2 and out["train_samples"] == 400
+    assert out["s_per_sample"] > 0
+    assert min(out["accuracies"]) > 0.25
+    for s in out["seeds"]:
+        assert s["classes_assigned"] >= 6
+        assert s["theta_mV"][0] > 0.5            # every neuron won some images
+        assert s["presentations"] >= 400 and s["exc_spikes_per_presentation"] >= 5

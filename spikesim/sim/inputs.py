@@ -63,10 +63,23 @@ class SpikeTimes:
         b = np.zeros_like(i) if self.batch is None else np.asarray(self.batch, dtype=np.int64).ravel()
         if b.shape != i.shape:
             raise ValueError(f"SpikeTimes.batch: {b.size} entries, expected {i.size}")
-        order = np.lexsort((i, b, t))
-        object.__setattr__(self, "times", t[order])
-        object.__setattr__(self, "indices", i[order])
-        object.__setattr__(self, "batch", b[order])
+        if not _sorted(t, b, i):  # events in (time, batch, index) order are kept as given
+            order = np.lexsort((i, b, t))
+            t, i, b = t[order], i[order], b[order]
+        object.__setattr__(self, "times", t)
+        object.__setattr__(self, "indices", i)
+        object.__setattr__(self, "batch", b)
+
+
+def _sorted(t: np.ndarray, b: np.ndarray, i: np.ndarray) -> bool:
+    """True when the events are in lexicographic (time, batch, index) order."""
+    if t.size < 2:
+        return True
+    d_t, d_b = np.diff(t), np.diff(b)
+    tie_t = d_t == 0
+    if (d_t < 0).any() or (tie_t & (d_b < 0)).any():
+        return False
+    return not (tie_t & (d_b == 0) & (np.diff(i) < 0)).any()
 
 
 @dataclass(frozen=True, eq=False)
