@@ -80,8 +80,7 @@ def _lazy_flush_neuron(j, plas, sw, ring, cnt, nw):
                 w = _pot(w, x, ring[j, h] - m, ptab, r, rp)
             sw[q] = w
     cnt[j] = 0
-    nw[j, 0] = -1
-    nw[j, 1] = -1
+    nw[j, :] = -1
 
 
 @njit(cache=True, nogil=True)
@@ -111,11 +110,12 @@ def _lazy_mark(n, nf, fired_i, lz):
     return dup
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _pending(w, x, m, post, n, ring, cnt, ptab, r, rp):
     """Apply the listed spikes of ``post`` after ``m`` but before ``n`` to ``w`` (oldest
     first); returns ``(w, k)`` with ``k = n - m`` if ``post`` spiked at ``n`` (applied after
-    the depression), else ``-1``."""
+    the depression), else ``-1``. (Not inlined: numba's inlining would put reference
+    counting of the arrays into the callers' loops.)"""
     now = -1
     c = cnt[post]
     h0 = c
@@ -151,6 +151,7 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
     pt_o = ptab[r, 2]
     tpo = tpost[r]
     o1r = o1[r]
+    last = nw.shape[1] - 1
     for q in range(q0, q1):
         post = sidx[q]
         w = sw[q]
@@ -168,7 +169,25 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
             if w > w_hi:
                 w = w_hi
             if s1 > m and not one:  # several, or post spikes at n
-                w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
+                if nw[post, last] > m:  # maybe more than those in nw: scan the list
+                    w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
+                else:  # all pending ones are in nw: _pending without the list
+                    h = last - 1
+                    while nw[post, h] <= m:
+                        h -= 1
+                    while h >= 0:
+                        s = nw[post, h]
+                        if s == n:
+                            now = n - m
+                        else:
+                            k = s - m
+                            g = pt_p[k] if k < K else d_p ** k
+                            w += (x * g) * a_p
+                            if w > w_hi:
+                                w = w_hi
+                            elif w < w_lo:
+                                w = w_lo
+                        h -= 1
         tgt[sport[q], b, post] += w * val
         y = o1r[post]
         if y != 0.0:
@@ -180,8 +199,13 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
                     w = w_lo
                 elif w > w_hi:
                     w = w_hi
-        if now >= 0:
-            w = _pot(w, x, now, ptab, r, rp)
+        if now >= 0:  # _pot, written out (an inlined call counts references in the loop)
+            g = pt_p[now] if now < K else d_p ** now
+            w += (x * g) * a_p
+            if w > w_hi:
+                w = w_hi
+            elif w < w_lo:
+                w = w_lo
         sw[q] = w
 
 
@@ -248,7 +272,7 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
     postsynaptic spikes of block ``t``, then deliver each spike with its synapses' pending
     potentiation applied first, depress, and potentiate for a postsynaptic spike in the
     same step. ``eager``: this step runs in the eager order (nothing is listed).
-    ``nw[j] = (newest, second newest)`` listed spike of ``j`` (``-1``: none); ``rrow[pre, t]``
+    ``nw[j]`` the newest listed spikes of ``j``, newest first (``-1``: none); ``rrow[pre, t]``
     the rule of all synapses of ``pre`` into block ``t`` (``-1`` none plastic, ``-2`` mixed)."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
@@ -276,7 +300,8 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
             if c == H:
                 _lazy_flush_neuron(j, plas, sw, ring, cnt, nw)
                 c = 0
-            nw[j, 1] = nw[j, 0]  # -1 after a flush
+            for h in range(nw.shape[1] - 1, 0, -1):  # -1 after a flush
+                nw[j, h] = nw[j, h - 1]
             nw[j, 0] = n
             ring[j, c] = n
             cnt[j] = c + 1

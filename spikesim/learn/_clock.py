@@ -110,6 +110,9 @@ class ClockLearning:
     # 64 (a full list costs the eager kernel's scattered writes once), fewer when the lists
     # would take more than 16 MB
     LAZY_LIST, LAZY_BYTES = 64, 16 << 20
+    # the newest listed spikes of each neuron, also kept in one row of their own (at least 2):
+    # a synapse with up to this many pending potentiations does not read the list
+    LAZY_NEWEST = 4
 
     def _reset_lazy(self) -> None:
         """Empty the pending-potentiation lists (nothing pending)."""
@@ -120,7 +123,7 @@ class ClockLearning:
                 h //= 2
             self.lz = (np.zeros((eng.N, h), np.int64), np.zeros(eng.N, np.int64),
                        np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
-                       np.full((eng.N, 2), -1, np.int64), self.rrow)
+                       np.full((eng.N, self.LAZY_NEWEST), -1, np.int64), self.rrow)
 
     def flush(self) -> None:
         """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
