@@ -159,3 +159,17 @@ def test_cobalif_round_trip_keeps_new_fields(tmp_path):
     ir.save(net, tmp_path / "n.npz")
     back = ir.load(tmp_path / "n.npz")
     assert back["p"] == node
+
+
+def test_with_homeostasis_on_cobalif():
+    from spikesim import learn
+
+    base = ir.CobaLIF(3, tau_mem=100 * ms, refractory=5 * ms, fire_block=50 * ms)
+    net = ir.Network({"p": base}, [])
+    got = learn.with_homeostasis(net, "p", learn.AdaptiveThreshold(0.05 * mV, 1e4))["p"]
+    assert isinstance(got, ir.CobaLIF) and got.adaptive
+    assert got == ir.CobaLIF(3, tau_mem=100 * ms, refractory=5 * ms, fire_block=50 * ms,
+                             tau_adapt=1e4, delta_threshold=0.05 * mV)
+    with pytest.raises(TypeError, match="LIF and CobaLIF"):
+        learn.with_homeostasis(ir.Network({"p": ir.CubaLIF(2)}, []), "p",
+                               learn.AdaptiveThreshold())
