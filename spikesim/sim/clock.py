@@ -14,7 +14,10 @@ propagator of the linear system (Rotter and Diesmann 1999) rather than an Euler 
   the (now linear) membrane equation is solved exactly over the step (second order in dt).
 
 Threshold ``v >= v_threshold (+ a)`` is tested at the end of each step; the spike is reported
-at that time, ``(n + 1) * dt``. The kernel and the order of work within a step are described
+at that time, ``(n + 1) * dt``. ``a`` is the adaptive threshold of ``AdaptiveLIF`` and of
+``CobaLIF`` with ``delta_threshold > 0``; a ``CobaLIF`` with ``fire_block`` cannot spike for
+``round(fire_block/dt)`` steps after a spike, of which the first ``round(refractory/dt)``
+hold ``v`` at ``v_reset``. The kernel and the order of work within a step are described
 in :mod:`spikesim.kernels.clock`.
 """
 from __future__ import annotations
