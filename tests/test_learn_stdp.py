@@ -275,6 +275,45 @@ def test_lazy_potentiation_equals_eager_kernel(pairing, monkeypatch):
     assert np.abs(out[True][0] - w0).max() > 0.05  # the weights did move
 
 
+@pytest.mark.parametrize("delay", ["none", "uniform", "per-synapse"])
+def test_lazy_equals_eager_mixed_rows_delays_and_bounds(delay, monkeypatch):
+    """The lazy kernel's paths beyond one rule per row without delays: inputs that reach the
+    neurons through a plastic and a fixed projection (rows of mixed synapses), delays (one
+    for all synapses, or per synapse: the ring buffer), and initial weights outside
+    [w_min, w_max] (a weight is clipped only when a change applies to it, as in the eager
+    kernel). Same weights as the eager kernel, bit for bit."""
+    from spikesim.learn._clock import ClockLearning
+
+    monkeypatch.setattr(ClockLearning, "LAZY_LIST", 4)
+    rule = learn.PairSTDP(a_plus=0.02, a_minus=0.021, w_min=0.15, w_max=0.3)
+    net, stim, dur = _lazy_net(rule)
+    rng = np.random.default_rng(3)
+    nodes = dict(net.nodes)
+    W = np.where(rng.random((6, 20)) < 0.5, 0.2, 0.0)
+    d = {"none": 0.0, "uniform": 1e-3, "per-synapse": rng.integers(0, 20, int((W > 0).sum())) * DT}
+    nodes["fix"] = ir.Sparse.from_dense(W, delay=d[delay])
+    if delay == "uniform":  # every synapse the same delay
+        for k in ("syn", "rec", "dsyn"):
+            nodes[k] = ir.Sparse(nodes[k].n_pre, nodes[k].n_post, nodes[k].indptr,
+                                 nodes[k].indices, nodes[k].weight, 1e-3, nodes[k].plasticity)
+    edges = [(e.src, e.dst) for e in net.edges] + [("in", "fix"), ("fix", "out")]
+    net = ir.Network(nodes, edges)
+    out = {}
+    for lazy in (True, False):
+        sim = Simulator(net, dt=DT, rng=0)
+        eng = sim.engine
+        assert eng.learning.lazy and (eng.learning.rrow == -2).any()
+        assert eng.uniform_delay == {"none": 0, "uniform": 10, "per-synapse": -1}[delay]
+        eng.learning.lazy = lazy
+        sim.run(dur, inputs=stim, progress=False)
+        out[lazy] = (learn.weights(sim, "syn"), learn.weights(sim, "rec"))
+    for a, b in zip(out[True], out[False]):
+        np.testing.assert_array_equal(a, b)
+    w0 = np.asarray(net["syn"].weight)
+    assert (w0 > 0.3).any() and (w0 < 0.15).any()  # outside the bounds at the start
+    assert np.abs(out[True][0] - w0).max() > 0.05  # the weights did move
+
+
 def test_lazy_kernel_not_used_for_other_rules():
     for rule in (learn.PairSTDP(weight_dependence="multiplicative"),
                  learn.TripletSTDP.published(), learn.RewardSTDP()):

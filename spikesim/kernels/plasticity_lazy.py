@@ -38,6 +38,17 @@ from spikesim.kernels.plasticity import _bump, _change, _rd
 # potentiate at once. The twin is ``tests/naive_learn.py``.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
+def _clip(w, lo, hi):
+    """The clipping of :func:`_change` (scalars only, so inlining adds no reference counting
+    to a loop)."""
+    if w > hi:
+        w = hi
+    elif w < lo:
+        w = lo
+    return w
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _pot(w, x, k, ptab, r, rp):
     """One potentiation ``k`` steps after the presynaptic spike whose trace is ``x``: the
     arithmetic of :func:`_rd` and :func:`_change` (additive), so the weights equal the
@@ -161,13 +172,12 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
             s1 = nw[post, 0]  # the newest listed spike of post (-1: none)
             s2 = nw[post, 1]  # the second newest
             one = (s1 > m) & (s2 <= m) & (s1 != n)
-            # one pending potentiation, the newest entry: applied without a branch (a
-            # zero increment leaves w unchanged)
+            # one pending potentiation, the newest entry: computed in any case, kept if
+            # ``one`` (a select, not a branch)
             k = (s1 - m) * one
             g = pt_p[k] if k < K else d_p ** k
-            w += (x * g) * a_p * one
-            if w > w_hi:
-                w = w_hi
+            wp = _clip(w + (x * g) * a_p, w_lo, w_hi)
+            w = wp if one else w
             if s1 > m and not one:  # several, or post spikes at n
                 if nw[post, last] > m:  # maybe more than those in nw: scan the list
                     w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
@@ -182,11 +192,7 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
                         else:
                             k = s - m
                             g = pt_p[k] if k < K else d_p ** k
-                            w += (x * g) * a_p
-                            if w > w_hi:
-                                w = w_hi
-                            elif w < w_lo:
-                                w = w_lo
+                            w = _clip(w + (x * g) * a_p, w_lo, w_hi)
                         h -= 1
         tgt[sport[q], b, post] += w * val
         y = o1r[post]
@@ -201,11 +207,7 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
                     w = w_hi
         if now >= 0:  # _pot, written out (an inlined call counts references in the loop)
             g = pt_p[now] if now < K else d_p ** now
-            w += (x * g) * a_p
-            if w > w_hi:
-                w = w_hi
-            elif w < w_lo:
-                w = w_lo
+            w = _clip(w + (x * g) * a_p, w_lo, w_hi)
         sw[q] = w
 
 
@@ -236,9 +238,8 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
                 one = (s1 > m) & (nw[post, 1] <= m) & (s1 != n)
                 k = (s1 - m) * one
                 g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
-                w += (x * g) * rp[r, 1] * one
-                if w > rp[r, 12]:
-                    w = rp[r, 12]
+                wp = _clip(w + (x * g) * rp[r, 1], rp[r, 11], rp[r, 12])
+                w = wp if one else w
                 if s1 > m and not one:
                     w, now = _pending(w, x, m, post, n, ring, cnt, ptab, r, rp)
         if direct:
