@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     x_te, y_te = x_te[:args.test], y_te[:args.test]
     dt = args.dt * 1e-3
     job = dict(n=args.neurons, x_tr=x_tr, y_tr=y_tr, x_te=x_te, y_te=y_te, label=args.label,
-               dt=dt, save=args.save, log_every=args.log_every, progress=not args.no_progress and args.jobs == 1)
+               dt=dt, save=args.save, log_every=args.log_every,
+               progress=not args.no_progress and args.jobs == 1)
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
