@@ -142,10 +142,11 @@ def _pending(w, x, m, post, n, ring, cnt, ptab, r, rp):
 
 
 @njit(cache=True, nogil=True)
-def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, ring, cnt, nw):
-    """Deliver the synapses ``q0:q1`` of ``pre`` (all of rule ``r``) into ``tgt[port, b, :]``
+def _row_one_rule(tb, q0, q1, pre, val, pend, n, r, sidx, sw, plas, ring, cnt, nw, pk):
+    """Deliver the synapses ``q0:q1`` of ``pre`` (all of rule ``r``, one port) into ``tb``
     with their pending potentiation first, depress them, and potentiate for a postsynaptic
-    spike at ``n``: :func:`_row_mixed` with the rule's parameters and rows hoisted."""
+    spike at ``n``: :func:`_row_mixed` with the rule's parameters and rows hoisted, and
+    ``o1``/``tpost`` read from their copy ``pk`` (one cache line per target)."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
     x = r1[r, pre]
@@ -160,13 +161,12 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
     K = ptab.shape[2]
     pt_p = ptab[r, 0]
     pt_o = ptab[r, 2]
-    tpo = tpost[r]
-    o1r = o1[r]
+    pkr = pk[r]
     last = nw.shape[1] - 1
     for q in range(q0, q1):
         post = sidx[q]
         w = sw[q]
-        tp = tpo[post]  # the last spike of post before step n
+        tp = np.int64(pkr[post, 1])  # the last spike of post before step n
         now = -1
         if pend:
             s1 = nw[post, 0]  # the newest listed spike of post (-1: none)
@@ -194,8 +194,8 @@ def _row_one_rule(tgt, q0, q1, b, pre, val, pend, n, r, sidx, sw, sport, plas, r
                             g = pt_p[k] if k < K else d_p ** k
                             w = _clip(w + (x * g) * a_p, w_lo, w_hi)
                         h -= 1
-        tgt[sport[q], b, post] += w * val
-        y = o1r[post]
+        tb[post] += w * val
+        y = pkr[post, 0]
         if y != 0.0:
             k = n - tp
             y = y * pt_o[k] if k < K else y * d_o ** k
@@ -274,12 +274,13 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
     potentiation applied first, depress, and potentiate for a postsynaptic spike in the
     same step. ``eager``: this step runs in the eager order (nothing is listed).
     ``nw[j]`` the newest listed spikes of ``j``, newest first (``-1``: none); ``rrow[pre, t]``
-    the rule of all synapses of ``pre`` into block ``t`` (``-1`` none plastic, ``-2`` mixed)."""
+    the rule of all synapses of ``pre`` into block ``t`` (``-1`` none plastic, ``-2`` mixed
+    rules or ports), ``rport[pre, t]`` their port; ``pk[r, j] = (o1[r, j], tpost[r, j])``."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
-    ring, cnt, first, seen, nw, rrow = lz
+    ring, cnt, first, seen, nw, rrow, rport, pk = lz
     H = ring.shape[1]
     nup = 0
     if eager:  # keep each synapse's order: apply the lists of this step's spiking neurons
@@ -333,12 +334,12 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
                         tt -= L
                     buf[tt, sport[q], b, sidx[q]] += sw[q] * val
         elif r >= 0 and direct:
-            _row_one_rule(cur, q0, q1, b, pre, val, first[f], n, r, sidx, sw, sport, plas,
-                          ring, cnt, nw)
+            _row_one_rule(cur[rport[pre, t], b], q0, q1, pre, val, first[f], n, r, sidx, sw,
+                          plas, ring, cnt, nw, pk)
             nup += q1 - q0
         elif r >= 0 and uniform_delay >= 0:
-            _row_one_rule(buf[t_u], q0, q1, b, pre, val, first[f], n, r, sidx, sw, sport, plas,
-                          ring, cnt, nw)
+            _row_one_rule(buf[t_u, rport[pre, t], b], q0, q1, pre, val, first[f], n, r, sidx,
+                          sw, plas, ring, cnt, nw, pk)
             nup += q1 - q0
         else:
             nup += _row_mixed(t, q0, q1, b, pre, val, first[f], n, L, direct, uniform_delay,
@@ -360,16 +361,35 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
 
 
 @njit(cache=True, nogil=True)
+def _lazy_sync(nf, fired_i, plas, pk):
+    """Copy ``o1`` and ``tpost`` into ``pk`` (the lazy kernel's reads of them, one cache line
+    per target): of the ``nf`` neurons in ``fired_i``, or of all neurons if ``nf < 0``."""
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd) = plas
+    N = pk.shape[1]
+    cnt = N if nf < 0 else nf
+    for f in range(cnt):
+        i = f if nf < 0 else fired_i[f]
+        if i >= N:
+            continue
+        for r in range(pk.shape[0]):
+            pk[r, i, 0] = o1[r, i]
+            pk[r, i, 1] = tpost[r, i]
+
+
+@njit(cache=True, nogil=True)
 def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct,
                    uniform_delay, syn, ev, rec, rec_cap, mon_idx, mon_every, mon_out, plas, lz):
     """:func:`run_chunk_learn` for rules that are all pair STDP with additive dependence
-    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, nw, rrow)``)."""
+    (lazy potentiation, see above; ``lz = (ring, cnt, first, seen, nw, rrow, rport, pk)``)."""
     v = st[0]
     buf = st[4]
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5])
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
+          lz[7])
+    _lazy_sync(-1, fired_i, plas, lz[7])
     n_rec = 0
     n_mon = 0
     ev_ptr = 0
@@ -385,6 +405,7 @@ def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct
         _deliver_lazy(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N,
                       eager, st, syn, plas, lz)
         _bump(n, fired_i, nf, plas)
+        _lazy_sync(nf, fired_i, plas, lz[7])
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
 
@@ -401,7 +422,9 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5])
+    lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
+          lz[7])
+    _lazy_sync(-1, fired_i, plas, lz[7])
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
     n_rec = 0
@@ -423,5 +446,6 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
             _deliver_lazy(t, blocks[t], blocks[t + 1], n, L, direct, uniform_delay, fired_b,
                           fired_i, fired_v, nf, N, eager, st, syn, plas, lz)
         _bump(n, fired_i, nf, plas)
+        _lazy_sync(nf, fired_i, plas, lz[7])
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon

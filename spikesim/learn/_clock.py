@@ -86,7 +86,7 @@ class ClockLearning:
         self.lazy = bool(R > 0 and not self.has_reward and np.all(self.rp[:, 2] == 0.0)
                          and np.all(self.rp[:, 4] == 0.0) and np.all(self.rp[:, 10] == 0.0))
         self.T = eng.blocks.size - 1
-        self.rrow = row_rules(srule, eng.pstart)
+        self.rrow, self.rport = row_rules(srule, eng.sport, eng.pstart)
         self.sw0 = eng.sw.copy()
         self.reset()
 
@@ -123,7 +123,8 @@ class ClockLearning:
                 h //= 2
             self.lz = (np.zeros((eng.N, h), np.int64), np.zeros(eng.N, np.int64),
                        np.ones(1, np.bool_), np.full(eng.N_pre, -1, np.int64),
-                       np.full((eng.N, self.LAZY_NEWEST), -1, np.int64), self.rrow)
+                       np.full((eng.N, self.LAZY_NEWEST), -1, np.int64), self.rrow, self.rport,
+                       np.zeros((self.R, eng.N, 2)))
 
     def flush(self) -> None:
         """Apply all pending potentiation to the weights (lazy kernels; a no-op otherwise)."""
@@ -254,18 +255,23 @@ def decay_table(d: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(tab)
 
 
-def row_rules(srule: np.ndarray, pstart: np.ndarray) -> np.ndarray:
-    """``[N_pre, T]``: the rule slot of every synapse of ``pre`` into block ``t`` if they all
-    share one (``>= 0``), ``-1`` if none is plastic (or there are none), ``-2`` if mixed."""
+def row_rules(srule: np.ndarray, sport: np.ndarray, pstart: np.ndarray) -> tuple:
+    """``(rule, port)``, each ``[N_pre, T]``: the rule slot of every synapse of ``pre`` into
+    block ``t`` if they all share one and one port (``>= 0``), ``-1`` if none is plastic (or
+    there are none), ``-2`` otherwise; and that port."""
     lo, hi = pstart[:, :-1].ravel(), pstart[:, 1:].ravel()
-    out = np.full(lo.size, -1, np.int64)
+    rule = np.full(lo.size, -1, np.int64)
+    port = np.zeros(lo.size, np.int64)
     ne = hi > lo
     if np.any(ne):
-        s = srule.astype(np.int64)
-        mn = np.minimum.reduceat(s, lo[ne])
-        mx = np.maximum.reduceat(s, lo[ne])
-        out[ne] = np.where(mn == mx, mn, -2)
-    return out.reshape(pstart.shape[0], pstart.shape[1] - 1)
+        s, p = srule.astype(np.int64), sport.astype(np.int64)
+        mn, mx = np.minimum.reduceat(s, lo[ne]), np.maximum.reduceat(s, lo[ne])
+        pmn, pmx = np.minimum.reduceat(p, lo[ne]), np.maximum.reduceat(p, lo[ne])
+        rule[ne] = np.where(mn == mx, mn, -2)
+        rule[ne] = np.where((mn >= 0) & (pmn != pmx), -2, rule[ne])
+        port[ne] = pmn
+    shape = (pstart.shape[0], pstart.shape[1] - 1)
+    return rule.reshape(shape), port.reshape(shape)
 
 
 def projection_weights(eng: Any, name: str) -> np.ndarray:
