@@ -160,7 +160,7 @@ def _row_one_rule(tb, q0, q1, pre, val, pend, n, r, sidx, sw, plas, ring, cnt, n
     d_o = rp[r, 7]
     K = ptab.shape[2]
     pt_p = ptab[r, 0]
-    pt_o = ptab[r, 2]
+    pt_o = ptab[r, 0] if d_o == d_p else ptab[r, 2]  # the same row if the decays agree
     pkr = pk[r]
     last = nw.shape[1] - 1
     for q in range(q0, q1):
