@@ -166,7 +166,9 @@ def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every
     off = eng.offset["exc"]
     theta = eng.ath[0, off:off + n].astype(np.float64).copy()
     w_in = normalise(learn.weights(sim, "w_in").reshape(784, n)).T.copy()
-    stats = {"presentations": shows, "exc_spikes_per_presentation": spikes / max(shows, 1),
+    stats = {"presentations": shows, "presentations_per_image": shows / max(len(x), 1),
+             "train_cpu_s_per_presentation": (time.process_time() - c0) / max(shows, 1),
+             "exc_spikes_per_presentation": spikes / max(shows, 1),
              "theta_mV": [float(np.min(theta) / mV), float(np.median(theta) / mV),
                           float(np.max(theta) / mV)],
              "w_frac_above_0.5": float(np.mean(w_in > 0.5 * W_MAX)),
