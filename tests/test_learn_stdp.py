@@ -314,6 +314,45 @@ def test_lazy_equals_eager_mixed_rows_delays_and_bounds(delay, monkeypatch):
     assert np.abs(out[True][0] - w0).max() > 0.05  # the weights did move
 
 
+def test_decay_table_equals_the_kernels_power():
+    """The table of d**k read by the plastic kernels: numpy's pow below 4096 (as before),
+    numba's ``float ** int`` beyond, bit for bit (so a table read equals the kernels'
+    fallback ``d ** k``); fewer entries when there are many rules."""
+    from numba import njit
+
+    from spikesim.learn._clock import decay_table
+
+    @njit
+    def power(d, k):
+        return d ** k
+
+    d = np.array([[np.exp(-0.1 / 20), np.exp(-0.1 / 3)], [0.9999, 0.5]])
+    tab = decay_table(d)
+    assert tab.shape == (2, 2, 65536)
+    np.testing.assert_array_equal(tab[..., :4096], d[..., None] ** np.arange(4096))
+    ks = np.r_[4096:4200, np.random.default_rng(0).integers(4096, 65536, 300), 65535]
+    for i in range(2):
+        for j in range(2):
+            got = tab[i, j, ks]
+            ref = np.array([power(d[i, j], np.int64(k)) for k in ks])
+            np.testing.assert_array_equal(got, ref)
+    assert decay_table(np.full((8, 4), 0.99)).shape[-1] == 32768
+    assert decay_table(np.full((64, 4), 0.99)).shape[-1] == 4096
+
+
+def test_row_rules():
+    """Rows (presynaptic neuron x thread block) of one rule and one port take the lazy
+    kernel's hoisted path; fixed-only rows -1, anything else -2."""
+    from spikesim.learn._clock import row_rules
+
+    pstart = np.array([[0, 2, 2], [2, 4, 6], [6, 8, 8], [8, 10, 10]])
+    srule = np.array([0, 0, -1, 0, 1, 1, 2, 2, -1, -1], np.int16)
+    sport = np.array([0, 0, 0, 0, 1, 1, 0, 1, 0, 1], np.int8)
+    rule, port = row_rules(srule, sport, pstart)
+    np.testing.assert_array_equal(rule, [[0, -1], [-2, 1], [-2, -1], [-1, -1]])
+    assert port[0, 0] == 0 and port[1, 1] == 1
+
+
 def test_lazy_kernel_not_used_for_other_rules():
     for rule in (learn.PairSTDP(weight_dependence="multiplicative"),
                  learn.TripletSTDP.published(), learn.RewardSTDP()):

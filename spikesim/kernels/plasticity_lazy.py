@@ -31,11 +31,27 @@ from spikesim.kernels.plasticity import _bump, _change, _rd
 # order, as the eager kernel does at every spike) and emptied (:func:`_lazy_flush_neuron`),
 # so a listed spike is pending exactly for the input synapses whose presynaptic neuron has
 # not spiked since; :func:`lazy_flush` empties every list (the engine calls it at the end of
-# a run and before weights are read). The common case, one pending spike (the newest; the
-# second newest ``prev[j]`` is older than ``m``), is applied without scanning the list.
-# A step in which one presynaptic index fires twice (duplicate input events) runs in the
-# eager order: the lists of that step's spiking neurons are applied first, their spikes
-# potentiate at once. The twin is ``tests/naive_learn.py``.
+# a run and before weights are read). A step in which one presynaptic index fires twice
+# (duplicate input events) runs in the eager order: the lists of that step's spiking neurons
+# are applied first, their spikes potentiate at once. The twin is ``tests/naive_learn.py``.
+#
+# Speed (CUBA, ``spikesim bench cuba --stdp``; each presynaptic spike reaches ~80 random
+# targets, so the cost is the cache lines read per synapse and the mispredicted branches):
+# - the newest listed spikes of ``j`` are also kept in ``nw[j]`` (newest first, ``-1``: none;
+#   4 of them, 32 bytes): the pending spikes of a synapse are the entries ``> m``, so the
+#   list itself is read only when all of ``nw[j]`` is pending;
+# - the common case, exactly one pending spike (the newest, not at ``n``), is computed for
+#   every synapse and kept by a select (no branch); several go through a short loop;
+# - a row of synapses of one presynaptic neuron into one thread block that all have one
+#   rule and one port (``rrow[pre, t] >= 0``, ``rport``; the rest run :func:`_row_mixed`)
+#   is delivered by :func:`_row_one_rule` with the rule's parameters, table rows and the
+#   target row hoisted, reading ``o1`` and ``tpost`` from their copy ``pk[r, j]`` (one cache
+#   line per target; synced at chunk start and after each step's trace bump);
+# - the powers ``d**k`` come from a table up to k = 65535 (:func:`spikesim.learn._clock.
+#   decay_table`, numba's own repeated squaring beyond numpy's 4096), so long gaps cost no
+#   ``pow``;
+# - no helper that takes arrays is inlined into the per-synapse loops (numba's inlining
+#   puts reference counting, atomic operations, on each iteration).
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _clip(w, lo, hi):
