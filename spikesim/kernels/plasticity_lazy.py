@@ -25,9 +25,9 @@ from spikesim.kernels.plasticity import _bump, _change, _rd
 # (``ring[j, :cnt[j]]``) instead of touching every input synapse. When presynaptic neuron
 # ``i`` (last spike at step ``m``, trace ``x = r1`` after it) spikes at step ``n``, each of
 # its plastic synapses ``i -> j`` first takes the potentiations ``A+ x d**(s - m)`` of the
-# listed spikes ``m < s < n``, oldest first (the eager kernel's arithmetic and
-# clipping, :func:`_pot`), is delivered, is depressed as before, and is potentiated if ``j``
-# spiked at step ``n`` too. A full list is applied to all input synapses of ``j`` (CSC
+# listed spikes ``m < s < n``, oldest first (the eager kernel's arithmetic and clipping,
+# :func:`_rd` and :func:`_change`), is delivered, is depressed as before, and is potentiated
+# if ``j`` spiked at step ``n`` too. A full list is applied to all input synapses of ``j`` (CSC
 # order, as the eager kernel does at every spike) and emptied (:func:`_lazy_flush_neuron`),
 # so a listed spike is pending exactly for the input synapses whose presynaptic neuron has
 # not spiked since; :func:`lazy_flush` empties every list (the engine calls it at the end of
@@ -50,8 +50,9 @@ from spikesim.kernels.plasticity import _bump, _change, _rd
 # - the powers ``d**k`` come from a table up to k = 65535 (:func:`spikesim.learn._clock.
 #   decay_table`, numba's own repeated squaring beyond numpy's 4096), so long gaps cost no
 #   ``pow``;
-# - no helper that takes arrays is inlined into the per-synapse loops (numba's inlining
-#   puts reference counting, atomic operations, on each iteration).
+# - no helper that takes arrays is inlined into or called from the per-synapse loops
+#   (numba then puts reference counting, atomic operations, on each iteration): the
+#   potentiation ``w = clip(w + (x d**k) A+)`` is written out where it is needed.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _clip(w, lo, hi):
@@ -61,23 +62,6 @@ def _clip(w, lo, hi):
         w = hi
     elif w < lo:
         w = lo
-    return w
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _pot(w, x, k, ptab, r, rp):
-    """One potentiation ``k`` steps after the presynaptic spike whose trace is ``x``: the
-    arithmetic of :func:`_rd` and :func:`_change` (additive), so the weights equal the
-    eager kernel's bit for bit."""
-    if k < ptab.shape[2]:
-        x = x * ptab[r, 0, k]
-    else:
-        x = x * rp[r, 5] ** k
-    w += x * rp[r, 1]
-    if w > rp[r, 12]:
-        w = rp[r, 12]
-    elif w < rp[r, 11]:
-        w = rp[r, 11]
     return w
 
 
@@ -104,7 +88,9 @@ def _lazy_flush_neuron(j, plas, sw, ring, cnt, nw):
             q = cq[k]
             w = sw[q]
             for h in range(h0, c):
-                w = _pot(w, x, ring[j, h] - m, ptab, r, rp)
+                k = ring[j, h] - m
+                g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
+                w = _clip(w + (x * g) * rp[r, 1], rp[r, 11], rp[r, 12])
             sw[q] = w
     cnt[j] = 0
     nw[j, :] = -1
@@ -153,7 +139,9 @@ def _pending(w, x, m, post, n, ring, cnt, ptab, r, rp):
         if s == n:  # the newest entry: applied after the depression
             now = n - m
         else:
-            w = _pot(w, x, s - m, ptab, r, rp)
+            k = s - m
+            g = ptab[r, 0, k] if k < ptab.shape[2] else rp[r, 5] ** k
+            w = _clip(w + (x * g) * rp[r, 1], rp[r, 11], rp[r, 12])
     return w, now
 
 
@@ -221,7 +209,7 @@ def _row_one_rule(tb, q0, q1, pre, val, pend, n, r, sidx, sw, plas, ring, cnt, n
                     w = w_lo
                 elif w > w_hi:
                     w = w_hi
-        if now >= 0:  # _pot, written out (an inlined call counts references in the loop)
+        if now >= 0:  # the potentiation of a spike of post at n
             g = pt_p[now] if now < K else d_p ** now
             w = _clip(w + (x * g) * a_p, w_lo, w_hi)
         sw[q] = w
@@ -268,7 +256,10 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
                     tt -= L
             buf[tt, sport[q], b, post] += w * val
         if r >= 0:
-            y = _rd(o1[r, post], tp, n, ptab, r, 2, rp[r, 7])
+            y = o1[r, post]  # _rd, written out (see the module comment)
+            if y != 0.0:
+                k = n - tp
+                y = y * ptab[r, 2, k] if k < ptab.shape[2] else y * rp[r, 7] ** k
             if y != 0.0:
                 w -= y * rp[r, 3]
                 if w < rp[r, 11]:
@@ -276,7 +267,8 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
                 elif w > rp[r, 12]:
                     w = rp[r, 12]
             if now >= 0:
-                w = _pot(w, r1[r, pre], now, ptab, r, rp)
+                g = ptab[r, 0, now] if now < ptab.shape[2] else rp[r, 5] ** now
+                w = _clip(w + (r1[r, pre] * g) * rp[r, 1], rp[r, 11], rp[r, 12])
             sw[q] = w
             nup += 1
     return nup
