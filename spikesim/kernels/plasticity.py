@@ -97,16 +97,34 @@ def _rd(x, tl, n, ptab, r, j, d):
     return x * d ** k
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _new_w(w, dw, mult, lo, hi):
+    """The weight after change ``dw`` (the arithmetic of :func:`_change`, scalars only)."""
+    if mult != 0.0:  # multiplicative (soft bounds)
+        if dw > 0:
+            dw *= hi - w
+        else:
+            dw *= w - lo
+    w += dw
+    if w > hi:
+        w = hi
+    elif w < lo:
+        w = lo
+    return w
+
+
 @njit(cache=True, nogil=True)
 def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
                    syn, plas):
     """Deliver the spikes of step ``n`` to target block ``t`` (neurons ``[lo, hi)``),
     depress plastic synapses of spiking presynaptic neurons, then potentiate plastic
-    synapses into spiking neurons of the block."""
+    synapses into spiking neurons of the block. (:func:`_rd` and :func:`_change` are written
+    out: numba counts references of array arguments on each call in a loop.)"""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
+    K = ptab.shape[2]
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -129,12 +147,23 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                 buf[tt, sport[q], b, post] += sw[q] * val
             r = srule[q]
             if r >= 0:
-                x = _rd(o1[r, post], tpost[r, post], n, ptab, r, 2, rp[r, 7])
+                x = o1[r, post]
+                if x != 0.0:
+                    k = n - tpost[r, post]
+                    x = x * ptab[r, 2, k] if k < K else x * rp[r, 7] ** k
                 if x != 0.0:
                     y = rp[r, 3]
                     if rp[r, 4] != 0.0:
-                        y += rp[r, 4] * _rd(r2[r, pre], tpre[r, pre], n, ptab, r, 1, rp[r, 6])
-                    _change(q, r, -x * y, sw, rp, elig)
+                        z = r2[r, pre]
+                        if z != 0.0:
+                            k = n - tpre[r, pre]
+                            z = z * ptab[r, 1, k] if k < K else z * rp[r, 6] ** k
+                        y += rp[r, 4] * z
+                    dw = -x * y
+                    if rp[r, 0] == KIND_REWARD:
+                        elig[q] += dw
+                    else:
+                        sw[q] = _new_w(sw[q], dw, rp[r, 10], rp[r, 11], rp[r, 12])
                 nup += 1
     for f in range(nf):
         j = fired_i[f]
@@ -144,21 +173,34 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
             q = cq[k]
             r = crule[k]
             i = cpre[k]
-            x = _rd(r1[r, i], tpre[r, i], n, ptab, r, 0, rp[r, 5])
+            x = r1[r, i]
+            if x != 0.0:
+                g = n - tpre[r, i]
+                x = x * ptab[r, 0, g] if g < K else x * rp[r, 5] ** g
             if x != 0.0:
                 y = rp[r, 1]
                 if rp[r, 2] != 0.0:
-                    y += rp[r, 2] * _rd(o2[r, j], tpost[r, j], n, ptab, r, 3, rp[r, 8])
-                _change(q, r, x * y, sw, rp, elig)
+                    z = o2[r, j]
+                    if z != 0.0:
+                        g = n - tpost[r, j]
+                        z = z * ptab[r, 3, g] if g < K else z * rp[r, 8] ** g
+                    y += rp[r, 2] * z
+                dw = x * y
+                if rp[r, 0] == KIND_REWARD:
+                    elig[q] += dw
+                else:
+                    sw[q] = _new_w(sw[q], dw, rp[r, 10], rp[r, 11], rp[r, 12])
             nup += 1
     pupd[t] += nup
 
 
 @njit(cache=True, nogil=True)
 def _bump(n, fired_i, nf, plas):
-    """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates)."""
+    """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates).
+    (:func:`_rd` written out, see :func:`_deliver_learn`.)"""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
      rqptr, rqpos, pupd) = plas
+    K = ptab.shape[2]
     for r in range(rp.shape[0]):
         nearest = rp[r, 9] != 0.0
         for f in range(nf):
@@ -168,16 +210,30 @@ def _bump(n, fired_i, nf, plas):
                     r1[r, i] = 1.0
                     r2[r, i] = 1.0
                 else:
-                    r1[r, i] = _rd(r1[r, i], tpre[r, i], n, ptab, r, 0, rp[r, 5]) + 1.0
-                    r2[r, i] = _rd(r2[r, i], tpre[r, i], n, ptab, r, 1, rp[r, 6]) + 1.0
+                    k = n - tpre[r, i]
+                    a = r1[r, i]
+                    if a != 0.0:
+                        a = a * ptab[r, 0, k] if k < K else a * rp[r, 5] ** k
+                    r1[r, i] = a + 1.0
+                    a = r2[r, i]
+                    if a != 0.0:
+                        a = a * ptab[r, 1, k] if k < K else a * rp[r, 6] ** k
+                    r2[r, i] = a + 1.0
                 tpre[r, i] = n
             if rrange[r, 2] <= i < rrange[r, 3]:
                 if nearest:
                     o1[r, i] = 1.0
                     o2[r, i] = 1.0
                 else:
-                    o1[r, i] = _rd(o1[r, i], tpost[r, i], n, ptab, r, 2, rp[r, 7]) + 1.0
-                    o2[r, i] = _rd(o2[r, i], tpost[r, i], n, ptab, r, 3, rp[r, 8]) + 1.0
+                    k = n - tpost[r, i]
+                    a = o1[r, i]
+                    if a != 0.0:
+                        a = a * ptab[r, 2, k] if k < K else a * rp[r, 7] ** k
+                    o1[r, i] = a + 1.0
+                    a = o2[r, i]
+                    if a != 0.0:
+                        a = a * ptab[r, 3, k] if k < K else a * rp[r, 8] ** k
+                    o2[r, i] = a + 1.0
                 tpost[r, i] = n
 
 
