@@ -45,9 +45,13 @@ the 59.9 % reached after 6000 images (``stdp_mnist_coba_small_runs.json``, 1000 
 met, nor is its time budget. Receptive fields after 60k images: about a quarter of the
 neurons hold sharp digits (weights up to 0.84, thresholds up to 47 mV); the others keep a
 diffuse average-digit field of low weights and rarely win, so few neurons carry the
-classes (139 of 10k test images give no spike even at the highest intensity). The paper's
-network does not collapse this way; what differs here is not yet known (candidates: the
-missing synaptic delays, the intensity cap, a detail of the reference code's STDP timing).
+classes (139 of 10k test images give no spike even at the highest intensity). A diffuse
+neuron keeps most of its weight on pixels that never spike (STDP never touches them and the
+normalisation keeps their share), so a digit drives it weakly (frozen network, 20 test
+images at intensity 2: mean v -52.6 mV, i.e. g_e about 0.24, against its threshold of
+-36.6 mV) and it stays silent. The paper's network does not collapse this way; what differs
+here is not yet known (candidates: the missing synaptic delays, the intensity cap, a detail
+of the reference code's STDP timing).
 Cost: the thresholds rise until most images need several presentations at raised
 intensity: 1.2 presentations per image over the first 2000 images, 4.1 over the pass (244k
 presentations of 500 ms; 4211 CPU s of training, 17 ms CPU per presentation; label and test
