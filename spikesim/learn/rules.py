@@ -259,8 +259,9 @@ class AdaptiveThreshold:
     (same unit as the membrane) at each of its spikes and decays with ``tau_theta`` (s).
 
     Applied with :func:`spikesim.learn.with_homeostasis`, which turns a ``LIF`` node into an
-    ``AdaptiveLIF`` (or gives a ``CobaLIF`` node) these parameters (the clock engine then
-    updates the threshold in its kernel). ``theta_plus = 0.05 mV`` and ``tau_theta = 1e7 ms`` are the paper's values.
+    ``AdaptiveLIF`` with these parameters, or sets them on a ``CobaLIF`` node (the clock
+    engine then updates the threshold in its kernel). ``theta_plus = 0.05 mV`` and
+    ``tau_theta = 1e7 ms`` are the paper's values.
 
     Example: ``AdaptiveThreshold(theta_plus=0.05 * mV, tau_theta=1e4)``.
     """
