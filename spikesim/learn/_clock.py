@@ -6,7 +6,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spikesim import ir
 from spikesim.learn.monitor import Reward, WeightMonitor
 from spikesim.learn.rules import RULES, RewardSTDP
 
@@ -203,10 +202,9 @@ class ClockLearning:
         return out
 
     def plas(self, rew: np.ndarray) -> tuple:
-        eng = self.eng
-        return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.rrange, self.r1,
-                self.r2, self.o1, self.o2, self.tpre, self.tpost, self.ptab, self.elig, self.dopa, rew, self.rqptr, self.rqpos,
-                self.pupd)
+        return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.rrange,
+                self.r1, self.r2, self.o1, self.o2, self.tpre, self.tpost, self.ptab, self.elig,
+                self.dopa, rew, self.rqptr, self.rqpos, self.pupd)
 
     def update_counts(self, spikes: np.ndarray) -> dict[str, int]:
         """Synapse updates per plastic projection for the spikes per global index of a run:

@@ -6,7 +6,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spikesim import ir
 from spikesim.learn._clock import check_rule
 from spikesim.learn.rules import RewardSTDP
 

@@ -31,7 +31,7 @@ threshold grows by ``theta_plus`` at each spike and decays with ``tau_theta``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

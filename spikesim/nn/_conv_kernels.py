@@ -181,10 +181,6 @@ def _maxpool_bwd(g, idx, k, gx):
                     gx[n, c, oh * k + b // k, ow * k + b % k] = g[n, c, oh, ow]
 
 
-
-
-
-
 _IM2COL, _COL2IM = _pair(_im2col), _pair(_col2im)
 _TO_NCHW, _TO_ROWS = _pair(_nhwc_to_nchw), _pair(_nchw_to_nhwc)
 _MP_FWD, _MP_BWD = _pair(_maxpool_fwd), _pair(_maxpool_bwd)

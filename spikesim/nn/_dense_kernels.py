@@ -34,8 +34,6 @@ _SMALL = 50_000_000  # non-zeros * outputs below which the serial build runs (se
 #                     spikesim.nn._kernels._SMALL: only long kernels are split over threads)
 
 
-
-
 _FWD = _pair(_sparse_dense_fwd)
 
 

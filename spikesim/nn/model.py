@@ -22,7 +22,6 @@ non-trainable LIF ``beta``/``threshold``) are included.
 from __future__ import annotations
 
 import contextlib
-
 from typing import Iterator
 
 import numpy as np

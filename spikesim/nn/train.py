@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-
 import json
 import math
 import os
