@@ -35,6 +35,17 @@ def test_sparse_kernels_match_naive(stride, pad, ks):
             patch = xp[:, :, i * stride:i * stride + ks[0], j * stride:j * stride + ks[1]]
             ref_gw += np.tensordot(g[:, :, i, j], patch, axes=([0], [0]))
     np.testing.assert_allclose(gw, ref_gw, rtol=1e-12, atol=1e-12)
+    # input gradient: every output position sends g * weight back to its input patch;
+    # half of g zeroed (the kernel skips zeros)
+    g[rng.random(g.shape) < 0.5] = 0.0
+    gx = CK.sparse_conv_input_grad(g, w, x.shape, stride, pad)
+    ref_gx = np.zeros_like(xp)
+    for i in range(ref.shape[2]):
+        for j in range(ref.shape[3]):
+            ref_gx[:, :, i * stride:i * stride + ks[0], j * stride:j * stride + ks[1]] += \
+                np.tensordot(g[:, :, i, j], w, axes=([1], [0]))
+    ref_gx = ref_gx[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+    np.testing.assert_allclose(gx, ref_gx, rtol=1e-12, atol=1e-12)
 
 
 def test_sparse_and_dense_paths_agree(monkeypatch):
@@ -62,20 +73,24 @@ def test_sparse_path_gradcheck(monkeypatch):
     assert layer._cache[4]  # the sparse path ran
 
 
-def test_sparse_weight_grad_reproducible_across_threads():
+def test_sparse_grads_reproducible_across_threads():
     import numba
 
     x = sparse_input((64, 12, 12, 12), 0.15, seed=6, binary=True).astype(np.float32)
     g = np.random.default_rng(7).normal(size=(64, 16, 8, 8)).astype(np.float32)
+    w = np.random.default_rng(8).normal(size=(16, 12, 5, 5)).astype(np.float32)
     n0 = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         a = CK.sparse_conv_weight_grad(x, g, 5, 5, 1, 0)
+        ga = CK.sparse_conv_input_grad(g, w, x.shape, 1, 0)
         numba.set_num_threads(n0)
         b = CK.sparse_conv_weight_grad(x, g, 5, 5, 1, 0)
+        gb = CK.sparse_conv_input_grad(g, w, x.shape, 1, 0)
     finally:
         numba.set_num_threads(n0)
     np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ga, gb)
 
 
 def test_dense_sparse_forward_matches_blas(monkeypatch):

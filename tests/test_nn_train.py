@@ -279,20 +279,35 @@ def test_adam_matches_textbook_formula(decoupled, wd):
         np.testing.assert_allclose(net[0].params["weight"], p, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("arch", ["dense", "conv"])
 @pytest.mark.parametrize("memory", ["full", "bits"])
-def test_workspace_reuse_gives_identical_training(memory):
+def test_workspace_reuse_gives_identical_training(memory, arch, monkeypatch):
     """The trainer reuses per-batch buffers (Sequential.workspace); the weights after a few
-    steps equal a plain loop that allocates fresh arrays, and the buffers really are reused."""
+    steps equal a plain loop that allocates fresh arrays, and the buffers really are reused.
+    "conv": a convolution on spikes (the zero-skipping kernels, forward and input gradient
+    behind max pooling) as in the benchmark's conv network."""
     rng = np.random.default_rng(1)
     T, B = 6, 8
-    x = rng.random((3 * B, 1, 8, 8), dtype=np.float32)
+    side = 8 if arch == "dense" else 16
+    x = rng.random((3 * B, 1, side, side), dtype=np.float32)
     y = rng.integers(0, 3, 3 * B)
 
     def make():
+        if arch == "conv":
+            return Sequential(Conv2d(1, 4, 3, rng=0), MaxPool2d(2), LIF(beta=0.9, threshold=1.5),
+                              Conv2d(4, 8, 3, rng=1), MaxPool2d(2),
+                              LIF(beta=0.8, threshold=0.3), Flatten(), Dense(32, 3, rng=2),
+                              LI(), memory=memory)
         return Sequential(Conv2d(1, 4, 3, rng=0), LIF(beta=0.9, threshold=0.3), MaxPool2d(2),
                           Flatten(), Dense(36, 20, rng=1), LIF(beta=0.8, threshold=0.3),
                           Dense(20, 3, rng=2), LI(), memory=memory)
 
+    from spikesim.nn import _conv_kernels as CK
+
+    calls = []
+    sparse_gx = CK.sparse_conv_input_grad
+    monkeypatch.setattr(CK, "sparse_conv_input_grad",
+                        lambda *a, **k: calls.append(1) or sparse_gx(*a, **k))
     a = make()
     tr = Trainer(a, CrossEntropyMembrane(), Adam(a, 1e-2), timesteps=T, batch_size=B, rng=3,
                  progress=False)
@@ -310,6 +325,10 @@ def test_workspace_reuse_gives_identical_training(memory):
     sa, sb = a.state_dict(), b.state_dict()
     for k in sa:
         np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+    if arch == "conv":
+        assert calls  # the input gradient behind max pooling skipped zeros
+        if memory == "full":
+            assert a[3]._cache[4]  # so did the second convolution's forward pass
     with a.workspace():
         y1 = a.forward(x[:B], timesteps=T)
         y2 = a.forward(x[B:2 * B], timesteps=T)

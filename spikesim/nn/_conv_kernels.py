@@ -70,30 +70,38 @@ def _taps(hp, k, stride, n_out):
     return lo + r, hi, stride
 
 
-def _sparse_fwd(x, wr, bias, stride, pad, ho, wo, acc, y):
-    """x [N, C, H, W]; wr [C, kh, kw, Co]; bias [Co]; acc [N, ho, wo, Co] scratch;
-    y [N, Co, ho, wo]. Zero inputs are skipped."""
+def _sparse_fwd(x, wr, bias, stride, pad, ho, wo, y):
+    """x [N, C, H, W]; wr [C, kh, kw, Co]; bias [Co]; y [N, Co, ho, wo]. Zero inputs are
+    skipped; each sample accumulates in a small scratch ``[ho, wo, Co]`` of its own (a
+    batch-sized one costs fresh pages on every call). The innermost loop runs over 1-d rows
+    (``arow``, ``wrow``) indexed from 0: numba then emits no negative-index check there and
+    LLVM vectorises it (indexing ``a[oh, ow, co]`` directly was 4x slower)."""
     N, C, H, W = x.shape
     kh, kw, Co = wr.shape[1], wr.shape[2], wr.shape[3]
     for n in prange(N):
-        a = acc[n]
-        a[...] = 0.0
+        a = np.zeros((ho, wo, Co), dtype=y.dtype)
         for c in range(C):
             for h in range(H):
                 hp = h + pad
                 ilo, ihi, ist = _taps(hp, kh, stride, ho)
+                oh0 = (hp - ilo) // stride  # output row of tap ilo; one less per tap
                 for w in range(W):
                     v = x[n, c, h, w]
                     if v == 0:
                         continue
                     wp = w + pad
                     jlo, jhi, jst = _taps(wp, kw, stride, wo)
+                    ow0 = (wp - jlo) // stride
+                    oh = oh0
                     for i in range(ilo, ihi, ist):
-                        oh = (hp - i) // stride
+                        ow = ow0
                         for j in range(jlo, jhi, jst):
-                            ow = (wp - j) // stride
+                            arow = a[oh, ow]
+                            wrow = wr[c, i, j]
                             for co in range(Co):
-                                a[oh, ow, co] += v * wr[c, i, j, co]
+                                arow[co] += v * wrow[co]
+                            ow -= 1
+                        oh -= 1
         for co in range(Co):
             for oh in range(ho):
                 for ow in range(wo):
@@ -119,18 +127,24 @@ def _sparse_gw(x, g, stride, pad, gl, gwr):
                 for h in range(H):
                     hp = h + pad
                     ilo, ihi, ist = _taps(hp, kh, stride, ho)
+                    oh0 = (hp - ilo) // stride
                     for w in range(W):
                         v = x[n, c, h, w]
                         if v == 0:
                             continue
                         wp = w + pad
                         jlo, jhi, jst = _taps(wp, kw, stride, wo)
+                        ow0 = (wp - jlo) // stride
+                        oh = oh0
                         for i in range(ilo, ihi, ist):
-                            oh = (hp - i) // stride
+                            ow = ow0
                             for j in range(jlo, jhi, jst):
-                                ow = (wp - j) // stride
+                                arow = acc[c, i, j]  # 1-d rows: see _sparse_fwd
+                                qrow = q[oh, ow]
                                 for co in range(Co):
-                                    acc[c, i, j, co] += v * q[oh, ow, co]
+                                    arow[co] += v * qrow[co]
+                                ow -= 1
+                            oh -= 1
 
 
 def _nhwc_to_nchw(y, N, P, C, out):
@@ -181,10 +195,40 @@ def _maxpool_bwd(g, idx, k, gx):
                     gx[n, c, oh * k + b // k, ow * k + b % k] = g[n, c, oh, ow]
 
 
+def _sparse_gx(g, wt, kw, stride, pad, gx):
+    """Input gradient that skips zero output gradients (after max pooling at most one in
+    k*k is non-zero): g [N, Co, ho, wo]; wt [Co, kh, L] with row ``i`` = ``weight[co, :, i,
+    :]`` in (j, c) order, zero-padded to ``L`` (a multiple of 16) so that the innermost loop
+    is whole vectors; gx [N, C, H, W]. Each sample accumulates in a scratch ``[Hp, Wp*C + L -
+    kw*C]`` (padded input in (w, c) order; the extra columns absorb the zero tail)."""
+    N, Co, ho, wo = g.shape
+    kh, L = wt.shape[1], wt.shape[2]
+    C, H, W = gx.shape[1], gx.shape[2], gx.shape[3]
+    for n in prange(N):
+        a = np.zeros((H + 2 * pad, (W + 2 * pad) * C + L - kw * C), dtype=gx.dtype)
+        for co in range(Co):
+            for oh in range(ho):
+                h0 = oh * stride
+                for ow in range(wo):
+                    v = g[n, co, oh, ow]
+                    if v == 0:
+                        continue
+                    b0 = np.uint64(ow * stride * C)  # unsigned: no negative-index check
+                    for i in range(kh):
+                        row = a[h0 + i]
+                        wrow = wt[co, i]
+                        for m in range(np.uint64(L)):
+                            row[b0 + m] += v * wrow[m]
+        for c in range(C):
+            for h in range(H):
+                for w in range(W):
+                    gx[n, c, h, w] = a[h + pad, (w + pad) * C + c]
+
+
 _IM2COL, _COL2IM = _pair(_im2col), _pair(_col2im)
 _TO_NCHW, _TO_ROWS = _pair(_nhwc_to_nchw), _pair(_nchw_to_nhwc)
 _MP_FWD, _MP_BWD = _pair(_maxpool_fwd), _pair(_maxpool_bwd)
-_SP_FWD, _SP_GW = _pair(_sparse_fwd), _pair(_sparse_gw)
+_SP_FWD, _SP_GW, _SP_GX = _pair(_sparse_fwd), _pair(_sparse_gw), _pair(_sparse_gx)
 _GW_CHUNKS = 8  # batch chunks of the sparse weight gradient (fixed: results do not depend on
                 # the thread count)
 
@@ -218,34 +262,37 @@ def nchw_to_rows(g: np.ndarray) -> np.ndarray:
     return out
 
 
-def maxpool_forward(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def maxpool_forward(x: np.ndarray, k: int, empty=np.empty) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, idx)``: the maxima and the flat window position of each. ``empty(shape, dtype)``
+    allocates the results (a layer passes its workspace, :meth:`Layer._empty`)."""
     n, c, h, w = x.shape
-    y = np.empty((n, c, h // k, w // k), dtype=x.dtype)
-    idx = np.empty(y.shape, dtype=np.uint8 if k * k < 256 else np.int32)
+    y = empty((n, c, h // k, w // k), x.dtype)
+    idx = empty(y.shape, np.dtype(np.uint8 if k * k < 256 else np.int32))
     _MP_FWD[x.size < _SMALL](np.ascontiguousarray(x), k, y, idx)
     return y, idx
 
 
-def maxpool_backward(g: np.ndarray, idx: np.ndarray, k: int, shape: tuple) -> np.ndarray:
-    gx = np.empty(shape, dtype=g.dtype)
+def maxpool_backward(g: np.ndarray, idx: np.ndarray, k: int, shape: tuple,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    gx = np.empty(shape, dtype=g.dtype) if out is None else out
     _MP_BWD[gx.size < _SMALL](np.ascontiguousarray(g), idx, k, gx)
     return gx
 
 
 def sparse_conv_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: int,
-                        pad: int) -> np.ndarray:
+                        pad: int, out: np.ndarray | None = None) -> np.ndarray:
     """Convolution ``[N, C, H, W] -> [N, Co, ho, wo]`` that skips zero inputs (``x`` is not
-    padded; ``pad`` zeros are implied)."""
+    padded; ``pad`` zeros are implied). ``out``: an array of the output's shape and dtype to
+    write into (else a new one)."""
     n, c, h, wd = x.shape
     co, _, kh, kw = w.shape
     ho, wo = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
     wr = np.ascontiguousarray(w.transpose(1, 2, 3, 0))
     b = np.zeros(co, w.dtype) if bias is None else np.ascontiguousarray(bias, dtype=w.dtype)
-    acc = np.empty((n, ho, wo, co), dtype=w.dtype)
-    y = np.empty((n, co, ho, wo), dtype=w.dtype)
+    y = np.empty((n, co, ho, wo), dtype=w.dtype) if out is None else out
     work = np.count_nonzero(x) * kh * kw * co
-    _SP_FWD[bool(work < _SMALL)](np.ascontiguousarray(x, dtype=w.dtype), wr, b, stride, pad, ho, wo,
-                           acc, y)
+    _SP_FWD[bool(work < _SMALL)](np.ascontiguousarray(x, dtype=w.dtype), wr, b, stride, pad,
+                                 ho, wo, y)
     return y
 
 
@@ -264,3 +311,20 @@ def sparse_conv_weight_grad(x: np.ndarray, g: np.ndarray, kh: int, kw: int, stri
     for i in range(1, k):  # fixed order: reproducible
         tot += gwr[i]
     return np.ascontiguousarray(tot.transpose(3, 0, 1, 2))
+
+
+def sparse_conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: int,
+                           pad: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``d loss / d x [N, C, H, W]`` of a convolution with weight ``w [Co, C, kh, kw]`` for
+    the output gradient ``g [N, Co, ho, wo]``, skipping zeros of ``g`` (exact for any
+    values; cost proportional to the non-zeros of ``g``). ``out`` as in
+    :func:`sparse_conv_forward`."""
+    co, c, kh, kw = w.shape
+    ln = kw * c
+    L = -(-ln // 16) * 16
+    wt = np.zeros((co, kh, L), dtype=g.dtype)
+    wt[:, :, :ln] = w.transpose(0, 2, 3, 1).reshape(co, kh, ln)
+    gx = np.empty(x_shape, dtype=g.dtype) if out is None else out
+    work = np.count_nonzero(g) * kh * L
+    _SP_GX[bool(work < _SMALL)](np.ascontiguousarray(g), wt, kw, stride, pad, gx)
+    return gx

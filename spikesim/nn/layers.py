@@ -117,8 +117,9 @@ class Layer:
         return ""
 
 
-SPARSE_DENSITY = 0.3  # Conv2d input with fewer non-zeros than this fraction (e.g. spikes)
-#                      takes the zero-skipping kernels
+SPARSE_DENSITY = 0.3  # Conv2d input (e.g. spikes) or output gradient (e.g. after max
+#                      pooling) with fewer non-zeros than this fraction takes the
+#                      zero-skipping kernels
 _SPARSE_MIN = 4096  # inputs smaller than this always take the dense path
 _SPARSE_MIN_OUT = 256  # Dense: narrower layers always use BLAS (faster there, measured)
 # Dense: the zero-skipping kernel runs below this input density on one thread, below
@@ -216,8 +217,9 @@ class Conv2d(Layer):
 
     Dense input: im2col + BLAS. Sparse input (fewer than ``SPARSE_DENSITY`` non-zeros, e.g.
     spikes from a LIF layer): the forward pass and the weight gradient skip zero inputs
-    (cost proportional to the spike count, no column matrix); the input gradient is dense
-    (BLAS, in batch chunks).
+    (cost proportional to the spike count, no column matrix). The input gradient skips zero
+    output gradients when they are as sparse (e.g. behind a max pooling layer), else it is
+    BLAS + col2im in batch chunks.
 
     ``weight [Cout, Cin, kh, kw]``, ``bias [Cout]``; integer ``stride`` and zero ``padding``.
 
@@ -272,8 +274,10 @@ class Conv2d(Layer):
         # sparse input (spikes): scatter the non-zero inputs, no column matrix
         sparse = x.size >= _SPARSE_MIN and np.count_nonzero(x) < SPARSE_DENSITY * x.size
         if sparse:
-            y = CK.sparse_conv_forward(x, w, self.params.get("bias"), self.stride, p)
-            ho, wo = y.shape[2:]
+            ho, wo = self.out_shape(x.shape[1:])[1:]
+            y = CK.sparse_conv_forward(x, w, self.params.get("bias"), self.stride, p,
+                                       out=self._empty("y", (x.shape[0], self.out_channels,
+                                                             ho, wo), w.dtype))
         else:
             xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
             cols, ho, wo = CK.im2col(xp, kh, kw, self.stride)
@@ -304,6 +308,10 @@ class Conv2d(Layer):
             self.grads["bias"] = g.sum(axis=(0, 2, 3))
         if not self.needs_input_grad:
             return None
+        if g.size >= _SPARSE_MIN and np.count_nonzero(g) < SPARSE_DENSITY * g.size:
+            # sparse output gradient (max pooling after this layer passes one in k*k)
+            return CK.sparse_conv_input_grad(g, w, x.shape, self.stride, p,
+                                             out=self._empty("gx", x.shape, g.dtype))
         # d/dx: (g rows @ W) then col2im, in batch chunks (the column matrix of a whole
         # T*B batch would be hundreds of MB)
         n = x.shape[0]
@@ -416,13 +424,15 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._windows(x)  # validates
-        y, idx = CK.maxpool_forward(x, self.kernel_size)
+        y, idx = CK.maxpool_forward(x, self.kernel_size,
+                                    lambda shape, dt: self._empty(f"fwd{dt}", shape, dt))
         self._cache = (x.shape, idx)
         return y
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         shape, idx = self._cache
-        return CK.maxpool_backward(g, idx, self.kernel_size, shape)
+        return CK.maxpool_backward(g, idx, self.kernel_size, shape,
+                                   out=self._empty("gx", shape, g.dtype))
 
     def cache_arrays(self):
         return [] if self._cache is None else [self._cache[1]]
