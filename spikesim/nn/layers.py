@@ -272,12 +272,13 @@ class Conv2d(Layer):
             raise ValueError(f"Conv2d: input {x.shape} is smaller than kernel {self.kernel_size}")
         w = self.effective_weight()
         # sparse input (spikes): scatter the non-zero inputs, no column matrix
-        sparse = x.size >= _SPARSE_MIN and np.count_nonzero(x) < SPARSE_DENSITY * x.size
+        nnz = np.count_nonzero(x) if x.size >= _SPARSE_MIN else x.size
+        sparse = nnz < SPARSE_DENSITY * x.size
         if sparse:
             ho, wo = self.out_shape(x.shape[1:])[1:]
             y = CK.sparse_conv_forward(x, w, self.params.get("bias"), self.stride, p,
                                        out=self._empty("y", (x.shape[0], self.out_channels,
-                                                             ho, wo), w.dtype))
+                                                             ho, wo), w.dtype), nnz=nnz)
         else:
             xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
             cols, ho, wo = CK.im2col(xp, kh, kw, self.stride)
@@ -308,10 +309,11 @@ class Conv2d(Layer):
             self.grads["bias"] = g.sum(axis=(0, 2, 3))
         if not self.needs_input_grad:
             return None
-        if g.size >= _SPARSE_MIN and np.count_nonzero(g) < SPARSE_DENSITY * g.size:
+        nnz = np.count_nonzero(g) if g.size >= _SPARSE_MIN else g.size
+        if nnz < SPARSE_DENSITY * g.size:
             # sparse output gradient (max pooling after this layer passes one in k*k)
             return CK.sparse_conv_input_grad(g, w, x.shape, self.stride, p,
-                                             out=self._empty("gx", x.shape, g.dtype))
+                                             out=self._empty("gx", x.shape, g.dtype), nnz=nnz)
         # d/dx: (g rows @ W) then col2im, in batch chunks (the column matrix of a whole
         # T*B batch would be hundreds of MB)
         n = x.shape[0]
