@@ -17,6 +17,7 @@ Convention (see :class:`spikesim.nn.LIF`)::
 from __future__ import annotations
 
 import math
+import types
 
 import numba as nb
 import numpy as np
@@ -213,22 +214,41 @@ def _adam(p, g, m, v, b1, c1, b2, c2, step, ibc2, eps, keep):
 
 
 # Each kernel exists in a parallel (prange over the batch) and a serial build; small problems
-# use the serial one because thread start-up costs more than the work. Both compile lazily.
-# T * B * N below which the serial build runs. Measured on the 2-core CI machine type (MNIST
-# fc 784-1000-10, T=25, batch 128, 6400 samples, epoch time, min of 4, load 2-3):
-# 8M (LIF kernels serial) 0.90 s, 1M 0.75-0.80 s, 100k 0.75-0.79 s. (An earlier measurement
-# found 2 threads slower; that was before the kernels vectorised, when each thread's work
-# was 3x longer and a thread on a busy core held up the region.)
-_SMALL = 100_000
+# use the serial one. T * B * N below which the serial build runs. High on purpose: these
+# kernels stream memory, and after a parallel region numba's OpenMP threads keep spinning
+# for a while, so the two-thread BLAS call that follows (Dense, Conv2d) competes with them
+# for the two cores. Measured on the 2-core CI machine type, MNIST fc 784-1000-10, T=25,
+# batch 128, 6400 images, best of 3: LIF/LI/Adam on 2 threads 1.60 s per epoch, serial
+# 0.71-0.73 s (the same as 2 threads with OMP_WAIT_POLICY=passive, which the clock engine's
+# one-region-per-step kernel cannot afford). (Figures from before 2026-12-07 that credit
+# these kernels with 2 threads were measured while the parallel builds loaded the serial
+# code from numba's cache; see _pair.)
+_SMALL = 50_000_000
+
+
+def _renamed(f, suffix: str):
+    """A copy of plain function ``f`` whose qualified name ends in ``suffix``."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__ + suffix, f.__defaults__,
+                           f.__closure__)
+    g.__qualname__ = f.__qualname__ + suffix
+    g.__doc__ = f.__doc__
+    return g
 
 
 def _pair(f):
     """(parallel, serial) builds of ``f``. ``error_model="numpy"``: a float division does not
     check its divisor for zero (Python's check is a branch that stops LLVM from vectorising
     the loop; measured: LIF backward [25, 128, 1000] 6.5 ms -> 2.1 ms, bit-identical). Every
-    divisor in these kernels is positive by construction (validated parameters, ``+ eps``)."""
+    divisor in these kernels is positive by construction (validated parameters, ``+ eps``).
+
+    The two builds are compiled from copies of ``f`` with their own names: numba's on-disk
+    cache keys an entry by the function's name, signature and bytecode but not by
+    ``parallel=``, so two builds of one function share one entry and whichever compiled
+    first is loaded for both (a "parallel" kernel that runs on one thread, measured: the
+    same CPU time as wall time on 2 threads; tests/test_nn_kernels_cache.py)."""
     kw = dict(cache=True, error_model="numpy")
-    return njit(parallel=True, **kw)(f), njit(**kw)(f)
+    return (njit(parallel=True, **kw)(_renamed(f, "__parallel")),
+            njit(**kw)(_renamed(f, "__serial")))
 
 
 _LIF_FWD = _pair(_lif_forward)
