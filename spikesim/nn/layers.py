@@ -128,7 +128,8 @@ _SPARSE_MIN_OUT = 256  # Dense: narrower layers always use BLAS (faster there, m
 # from a second thread while BLAS doubles. Measured, 784 -> 1000 on the 2-core machine:
 # 3200 rows at 13 % (Poisson MNIST) kernel 33.5 / 29.9 ms on 1 / 2 threads, BLAS 48.7 /
 # 25.4 ms; 128 rows at 19 % (direct MNIST) kernel + weight transpose 2.0 / 1.7 ms, BLAS
-# 2.3 / 1.2 ms. Break-even on one thread: 13 % * 48.7 / 33.5 = 19 %.
+# 2.3 / 1.2 ms. Break-even on one thread: 13 % * 48.7 / 33.5 = 19 %. (Measured before
+# 0237221, when the kernel's "parallel" build could be its serial code; see nn._kernels._pair.)
 DENSE_SPARSE_DENSITY = 0.18
 
 
