@@ -42,10 +42,10 @@ The reference code's firing condition ``timer > refrac_e`` blocks nothing: it im
 ``brian_no_units``, so ``dtimer/dt = 100.0 : ms`` makes the timer grow by 100 s per second,
 past ``refrac_e`` (5 ms) one step after the reset. Brian2 ports write ``dtimer/dt = 0.1 :
 second`` (a 50 ms block), and so did this module until 2026-12-07 (``CobaLIF.fire_block`` of
-50 ms). Removing the block changes little: after 6000 training images (seed 0, labels from
-the last 1000, first 1000 test images) 65.3 % without it, 62.6 % with it on the same code
-(``stdp_mnist_noblock_small_runs.json``; the 59.9 % of ``stdp_mnist_coba_small_runs.json``
-came from an older version of this file), since once the thresholds have risen most
+50 ms). Removing the block changes little: after 6000 training images (labels from the
+last 1000, first 1000 test images) 65.3 % and 62.7 % without it (seeds 0, 1), 62.6 % and
+59.8 % with it on the same code (``stdp_mnist_noblock_small_runs.json``; the 59.9 % of
+``stdp_mnist_coba_small_runs.json`` came from an older version of this file), since once the thresholds have risen most
 interspike intervals exceed 50 ms anyway (80-175 ms for the neurons that fired twice or
 more in 10 images shown after those 6000). Brian 1 applies ``refractory`` only together with
 a scalar reset; with the reference's string reset the membrane is not held (Brian 1.4 drops
