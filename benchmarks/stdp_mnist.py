@@ -55,7 +55,11 @@ spikes, since from -65 mV no neuron reaches threshold within 5 ms) does worse he
 6000 images: 50.8 % (about 20 of the 100 neurons win most images and learn sharp digits
 with weights up to 0.71, the rest stay diffuse), 41.5 % with the reference's 0-5 ms
 excitatory-to-inhibitory delays added; so this module keeps the 5 ms hold. Whether the
-reference variant catches up over the full 60k images was not measured.
+reference variant catches up over the full 60k images was not measured. The reference's
+0-10 ms input delays (with its Brian 1 STDP, which pairs a post spike with each synapse's
+presynaptic trace as it was one delay earlier, i.e. at arrival) also cost accuracy here:
+57.1 % after 6000 images, seed 0 (emulated with one input channel per synapse carrying its
+pixel's spikes shifted by the delay; 3.5x the CPU time).
 
 Results of the full protocol, measured before 2026-12-07 with the 50 ms firing block and
 not rerun since (``benchmarks/results/stdp_mnist_n100_seed0.json``, one seed: 60k training
