@@ -42,24 +42,25 @@ The reference code's firing condition ``timer > refrac_e`` blocks nothing: it im
 ``brian_no_units``, so ``dtimer/dt = 100.0 : ms`` makes the timer grow by 100 s per second,
 past ``refrac_e`` (5 ms) one step after the reset. Brian2 ports write ``dtimer/dt = 0.1 :
 second`` (a 50 ms block), and so did this module until 2026-12-07 (``CobaLIF.fire_block`` of
-50 ms). Removing the block changes little: after 6000 training images (labels from the
-last 1000, first 1000 test images) 65.3 % and 62.7 % without it (seeds 0, 1), 62.6 % and
-59.8 % with it on the same code (``stdp_mnist_noblock_small_runs.json``; the 59.9 % of
-``stdp_mnist_coba_small_runs.json`` came from an older version of this file), since once the thresholds have risen most
-interspike intervals exceed 50 ms anyway (80-175 ms for the neurons that fired twice or
-more in 10 images shown after those 6000). Brian 1 applies ``refractory`` only together with
-a scalar reset; with the reference's string reset the membrane is not held (Brian 1.4 drops
-spikes for 5 ms after a spike while v integrates from the reset; older versions not even
-that). That variant (``refractory=0``, ``fire_block=4.5 ms``; ``fire_block=0`` gives the same
-spikes, since from -65 mV no neuron reaches threshold within 5 ms) does worse here after
-6000 images: 50.8 % (about 20 of the 100 neurons win most images and learn sharp digits
-with weights up to 0.71, the rest stay diffuse), 41.5 % with the reference's 0-5 ms
-excitatory-to-inhibitory delays added; so this module keeps the 5 ms hold. Whether the
-reference variant catches up over the full 60k images was not measured. The reference's
-0-10 ms input delays (with its Brian 1 STDP, which pairs a post spike with each synapse's
-presynaptic trace as it was one delay earlier, i.e. at arrival) also cost accuracy here:
-57.1 % after 6000 images, seed 0 (emulated with one input channel per synapse carrying its
-pixel's spikes shifted by the delay; 3.5x the CPU time).
+50 ms). Removing the block changes little: after 6000 training images (labels from the last
+1000, first 1000 test images) 65.3 % and 62.7 % without it (seeds 0, 1), 62.6 % and 59.8 %
+with it on the same code (``stdp_mnist_noblock_small_runs.json``; the 59.9 % of
+``stdp_mnist_coba_small_runs.json`` came from an older version of this file), since once the
+thresholds have risen most interspike intervals exceed 50 ms anyway (80-175 ms for the
+neurons that fired twice or more in 10 images shown after those 6000). Brian 1 applies
+``refractory`` only together with a scalar reset; with the reference's string reset the
+membrane is not held (Brian 1.4 drops spikes for 5 ms after a spike while v integrates from
+the reset; older versions not even that). That variant (``refractory=0``, ``fire_block=4.5
+ms``; ``fire_block=0`` gives the same spikes, since from -65 mV no neuron reaches threshold
+within 5 ms) does worse here after 6000 images: 50.8 % and 52.6 % (seeds 0, 1; about 20 of
+the 100 neurons win most images and learn sharp digits with weights up to 0.71, the rest
+stay diffuse), 41.5 % (seed 0) with the reference's 0-5 ms excitatory-to-inhibitory delays
+added; so this module keeps the 5 ms hold. Whether the reference variant catches up over the
+full 60k images was not measured. The reference's 0-10 ms input delays (with its Brian 1
+STDP, which pairs a post spike with each synapse's presynaptic trace as it was one delay
+earlier, i.e. at arrival) also cost accuracy here: 57.1 % after 6000 images, seed 0
+(emulated with one input channel per synapse carrying its pixel's spikes shifted by the
+delay; 3.5x the CPU time).
 
 Results of the full protocol, measured before 2026-12-07 with the 50 ms firing block and
 not rerun since (``benchmarks/results/stdp_mnist_n100_seed0.json``, one seed: 60k training
