@@ -10,8 +10,10 @@ Sparse input (spikes between layers are mostly zero): ``sparse_conv_forward`` sc
 zeros, and ``sparse_conv_weight_grad`` gathers the weight gradient the same way; the cost is
 proportional to the number of non-zero inputs instead of the number of inputs, and no column
 matrix is built. Both work for any values (zeros are skipped, not assumed elsewhere), so they
-are exact for non-binary input too. The weight gradient is accumulated in a fixed number of
-batch chunks (independent of the thread count) and summed in chunk order, so results are
+are exact for non-binary input too. ``sparse_conv_input_grad`` skips zero output gradients
+instead (behind max pooling at most one in k*k is non-zero). The weight gradient is
+accumulated in a fixed number of batch chunks (independent of the thread count) and summed in
+chunk order, and the other kernels accumulate each sample in a fixed order, so results are
 reproducible. Slow twins: ``tests/naive_nn.py`` (``conv2d``, ``pool2d``).
 """
 from __future__ import annotations
