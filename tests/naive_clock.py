@@ -32,7 +32,8 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
         v0 = _p(node.v_init, n) if node.v_init is not None else (
             np.zeros(n) if isinstance(node, ir.IF) else _p(node.v_leak, n))
         state[name] = dict(v=v0.copy(), I=np.zeros((len(ports), n)), ref=np.zeros(n, int),
-                           blk=np.zeros(n, int), a=np.zeros(n))
+                           blk=np.zeros(n, int),
+                           a=_p(getattr(node, "a_init", 0.0), n).copy())
     pending = defaultdict(lambda: defaultdict(lambda: None))  # (node, port) -> step -> array
 
     def add(dst, port, step, post, w):
@@ -143,8 +144,8 @@ def simulate(net: ir.Network, dt: float, steps: int, inputs: dict | None = None)
                     new = vinf + (v - vinf) * math.exp(-dt * G / tm)
                 else:
                     raise NotImplementedError(type(node).__name__)
-                adaptive = isinstance(node, ir.AdaptiveLIF) or (
-                    isinstance(node, ir.CobaLIF) and np.any(_p(node.delta_threshold, n) > 0))
+                # a decays with tau_adapt (it is 0 forever without a_init or increments)
+                adaptive = isinstance(node, (ir.AdaptiveLIF, ir.CobaLIF))
                 if adaptive:
                     st["a"][i] *= math.exp(-dt / _p(node.tau_adapt, n)[i])
                 if node.spiking and st["blk"][i] > 0:

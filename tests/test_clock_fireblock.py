@@ -69,6 +69,40 @@ def test_adaptive_threshold_hand_computed():
     assert np.all(np.diff(np.diff(steps)) >= 0) and steps[-1] - steps[-2] > steps[1] - steps[0]
 
 
+@pytest.mark.parametrize("kind", ["CobaLIF", "AdaptiveLIF"])
+def test_a_init_first_spike_analytic(kind):
+    """A neuron at rest (-65 mV) under a threshold of -72 mV + a, a starting at a_init =
+    20 mV and decaying with tau_adapt (no increments), fires when the threshold passes the
+    rest: t = tau_adapt ln(20/7) (Diehl and Cook's theta offset, on a short clock). After
+    the spike a keeps decaying and the neuron fires at every step it is not refractory;
+    Simulator.reset brings a back to a_init."""
+    tau_a = 50 * ms
+    kw = dict(v_leak=-65 * mV, v_reset=-65 * mV, v_threshold=-72 * mV, refractory=1 * ms,
+              tau_adapt=tau_a, a_init=20 * mV)
+    node = (ir.CobaLIF(1, tau_mem=100 * ms, **kw) if kind == "CobaLIF"
+            else ir.AdaptiveLIF(1, tau=100 * ms, **kw))
+    sim = Simulator(ir.Network({"p": node}, []), dt=DT, rng=0,
+                    monitors=[StateMonitor("p", ["a"])])
+    for _ in range(2):
+        res = sim.run(0.06, progress=False)
+        t = res.spikes["p"].t
+        first = math.ceil(tau_a * math.log(20 / 7) / DT - 1e-9) * DT
+        assert len(t) > 1 and t[0] == pytest.approx(first, abs=1e-12)
+        np.testing.assert_allclose(np.diff(t), 11 * DT)  # 10 held steps, then fires again
+        a = res.state["p"]["a"][:, 0, 0]
+        np.testing.assert_allclose(a, 20 * mV * np.exp(-np.arange(1, a.size + 1) * DT / tau_a),
+                                   rtol=1e-9)
+        sim.reset()
+    # without a_init the same neuron never fires (rest -65 mV above threshold -72 mV would
+    # fire at once): a_init is what holds it
+    plain = dict(kw, a_init=0.0)
+    node0 = (ir.CobaLIF(1, tau_mem=100 * ms, **plain) if kind == "CobaLIF"
+             else ir.AdaptiveLIF(1, tau=100 * ms, **plain))
+    t0 = Simulator(ir.Network({"p": node0}, []), dt=DT, rng=0).run(
+        0.01, progress=False).spikes["p"].t
+    assert t0[0] == pytest.approx(DT)
+
+
 def dc_net(rng, n=6):
     """Input -> excitatory CobaLIF (adaptive, blocked, per-neuron parameters) -> one-to-one
     inhibitory CobaLIF -> lateral inhibition: Diehl and Cook's motif, small."""
@@ -76,7 +110,8 @@ def dc_net(rng, n=6):
                      e_rev=(0.0, -100 * mV), ports=("e", "i"), v_leak=-65 * mV,
                      v_threshold=-52 * mV, v_reset=-65 * mV, refractory=0.5 * ms,
                      fire_block=rng.choice([0.0, 0.5, 2.0, 5.0], n) * ms, tau_adapt=30 * ms,
-                     delta_threshold=rng.uniform(0.5, 2.0, n) * mV)
+                     delta_threshold=rng.uniform(0.5, 2.0, n) * mV,
+                     a_init=rng.uniform(-1.0, 3.0, n) * mV)
     inh = ir.CobaLIF(n, tau_mem=10 * ms, tau_syn=(1 * ms, 2 * ms), e_rev=(0.0, -85 * mV),
                      ports=("e", "i"), v_leak=-60 * mV, v_threshold=-40 * mV, v_reset=-45 * mV,
                      refractory=0.2 * ms)
@@ -147,6 +182,13 @@ def test_bad_fire_block_and_adaptation():
         ir.CobaLIF(2, tau_adapt=0.0)
     with pytest.raises(ValueError, match="delta_threshold.*>= 0"):
         ir.CobaLIF(2, delta_threshold=-0.1)
+    with pytest.raises(ValueError, match="CobaLIF.a_init.*finite"):
+        ir.CobaLIF(2, a_init=float("nan"))
+    with pytest.raises(ValueError, match="AdaptiveLIF.a_init: shape"):
+        ir.AdaptiveLIF(2, a_init=[0.0, 1.0, 2.0])
+    from spikesim import learn
+    with pytest.raises(ValueError, match="AdaptiveThreshold.theta_init.*finite"):
+        learn.AdaptiveThreshold(theta_init=float("inf"))
     net = ir.Network({"p": ir.CobaLIF(2, fire_block=5 * ms, refractory=1 * ms)}, [])
     with pytest.raises(NotImplementedError, match="CobaLIF.*clock engine"):
         Simulator(net, engine="event", rng=0)
@@ -154,7 +196,7 @@ def test_bad_fire_block_and_adaptation():
 
 def test_cobalif_round_trip_keeps_new_fields(tmp_path):
     node = ir.CobaLIF(3, refractory=1 * ms, fire_block=[0.0, 2 * ms, 5 * ms], tau_adapt=1e4,
-                      delta_threshold=0.05 * mV)
+                      delta_threshold=0.05 * mV, a_init=[20 * mV, 0.0, -1 * mV])
     net = ir.Network({"p": node}, [])
     ir.save(net, tmp_path / "n.npz")
     back = ir.load(tmp_path / "n.npz")
@@ -170,6 +212,12 @@ def test_with_homeostasis_on_cobalif():
     assert isinstance(got, ir.CobaLIF) and got.adaptive
     assert got == ir.CobaLIF(3, tau_mem=100 * ms, refractory=5 * ms, fire_block=50 * ms,
                              tau_adapt=1e4, delta_threshold=0.05 * mV)
+    got = learn.with_homeostasis(net, "p", learn.AdaptiveThreshold(0.05 * mV, 1e4,
+                                                                   theta_init=20 * mV))["p"]
+    assert got.a_init == 20 * mV
+    lif = learn.with_homeostasis(ir.Network({"p": ir.LIF(2)}, []), "p",
+                                 learn.AdaptiveThreshold(theta_init=-1 * mV))["p"]
+    assert isinstance(lif, ir.AdaptiveLIF) and lif.a_init == -1 * mV
     with pytest.raises(TypeError, match="LIF and CobaLIF"):
         learn.with_homeostasis(ir.Network({"p": ir.CubaLIF(2)}, []), "p",
                                learn.AdaptiveThreshold())

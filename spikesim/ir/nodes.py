@@ -288,6 +288,11 @@ class CobaLIF(NeuronNode):
             ``refractory`` seconds and integrates inputs for the rest of the block. ``0``
             (default) means the block equals ``refractory`` (the usual neuron); otherwise it
             must be ``>= refractory``. Clock engine only.
+        a_init: initial threshold adaptation ``a`` (V, default 0; any sign): the threshold
+            starts at ``v_threshold + a_init`` and relaxes toward ``v_threshold`` with
+            ``tau_adapt``. Diehl and Cook's code starts its ``theta`` at 20 mV on a threshold
+            of -72 mV (-52 mV minus a 20 mV offset): ``v_threshold=-72*mV, a_init=20*mV``,
+            which starts at -52 mV but, unlike ``v_threshold=-52*mV``, decays toward -72 mV.
 
     Example (Diehl and Cook 2015's excitatory neuron)::
 
@@ -312,6 +317,7 @@ class CobaLIF(NeuronNode):
     tau_adapt: Any = 0.2
     delta_threshold: Any = 0.0
     fire_block: Any = 0.0
+    a_init: Any = 0.0
 
     def __post_init__(self):
         self._common()
@@ -329,6 +335,7 @@ class CobaLIF(NeuronNode):
                              f"period) or >= refractory ({float(np.max(self.refractory))} s), "
                              f"got {got} s")
         self._set("fire_block", fb)
+        self._set("a_init", as_param("CobaLIF", "a_init", self.a_init, self.shape))
 
     @property
     def adaptive(self) -> bool:
@@ -343,7 +350,8 @@ class CobaLIF(NeuronNode):
 @dataclass(frozen=True, eq=False)
 class AdaptiveLIF(NeuronNode):
     """LIF with threshold adaptation: effective threshold ``v_threshold + a``;
-    ``tau_adapt da/dt = -a``; ``a += delta_threshold`` at each spike.
+    ``tau_adapt da/dt = -a``; ``a += delta_threshold`` at each spike; ``a`` starts at
+    ``a_init`` (V, default 0, any sign).
 
     Example: ``ir.AdaptiveLIF(50, tau=20*ms, tau_adapt=200*ms, delta_threshold=0.1)``.
     """
@@ -360,6 +368,7 @@ class AdaptiveLIF(NeuronNode):
     refractory: Any = 0.0
     bias: Any = 0.0
     v_init: Any = None
+    a_init: Any = 0.0
 
     def __post_init__(self):
         self._common()
@@ -368,6 +377,7 @@ class AdaptiveLIF(NeuronNode):
                                         positive=True))
         self._set("delta_threshold", as_param("AdaptiveLIF", "delta_threshold",
                                               self.delta_threshold, self.shape, nonneg=True))
+        self._set("a_init", as_param("AdaptiveLIF", "a_init", self.a_init, self.shape))
 
 
 @register

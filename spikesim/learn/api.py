@@ -121,8 +121,8 @@ def learned_network(sim: Any) -> ir.Network:
 def with_homeostasis(net: ir.Network, node: str, rule: AdaptiveThreshold) -> ir.Network:
     """A copy of ``net`` where ``LIF`` or ``CobaLIF`` node ``node`` gets Diehl and Cook's
     adaptive threshold: a ``LIF`` becomes an ``AdaptiveLIF``, a ``CobaLIF`` keeps its type;
-    both with ``tau_adapt = tau_theta`` and ``delta_threshold = theta_plus`` (the clock
-    engine updates the threshold in its kernel).
+    both with ``tau_adapt = tau_theta``, ``delta_threshold = theta_plus`` and ``a_init =
+    theta_init`` (the clock engine updates the threshold in its kernel).
 
     Example: ``net2 = with_homeostasis(net, "exc", AdaptiveThreshold(5e-5, 1e4))``.
     """
@@ -132,10 +132,12 @@ def with_homeostasis(net: ir.Network, node: str, rule: AdaptiveThreshold) -> ir.
         raise ValueError(f"node: {node!r} is not a node; nodes: {sorted(net.nodes)}")
     old = net[node]
     if type(old) is ir.CobaLIF:
-        new = dataclasses.replace(old, tau_adapt=rule.tau_theta, delta_threshold=rule.theta_plus)
+        new = dataclasses.replace(old, tau_adapt=rule.tau_theta, delta_threshold=rule.theta_plus,
+                                  a_init=rule.theta_init)
     elif type(old) is ir.LIF:
         kw = {f.name: getattr(old, f.name) for f in dataclasses.fields(old)}
-        new = ir.AdaptiveLIF(**kw, tau_adapt=rule.tau_theta, delta_threshold=rule.theta_plus)
+        new = ir.AdaptiveLIF(**kw, tau_adapt=rule.tau_theta, delta_threshold=rule.theta_plus,
+                             a_init=rule.theta_init)
     else:
         raise TypeError(f"node: {node!r} is a {type(old).__name__}; homeostasis applies to LIF "
                         f"and CobaLIF nodes")

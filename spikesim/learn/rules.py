@@ -261,13 +261,17 @@ class AdaptiveThreshold:
     Applied with :func:`spikesim.learn.with_homeostasis`, which turns a ``LIF`` node into an
     ``AdaptiveLIF`` with these parameters, or sets them on a ``CobaLIF`` node (the clock
     engine then updates the threshold in its kernel). ``theta_plus = 0.05 mV`` and
-    ``tau_theta = 1e7 ms`` are the paper's values.
+    ``tau_theta = 1e7 ms`` are the paper's values. ``theta_init`` (any sign) is the value
+    theta starts at (the node's ``a_init``): the paper's code starts theta at 20 mV and
+    compares ``v`` with ``theta - 20 mV - 52 mV``, so its threshold decays toward -72 mV,
+    not -52 mV (give the node ``v_threshold=-72*mV`` and ``theta_init=20*mV``).
 
-    Example: ``AdaptiveThreshold(theta_plus=0.05 * mV, tau_theta=1e4)``.
+    Example: ``AdaptiveThreshold(theta_plus=0.05 * mV, tau_theta=1e4, theta_init=20 * mV)``.
     """
 
     theta_plus: float = 5e-5
     tau_theta: float = 1e4
+    theta_init: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "theta_plus", _pos("AdaptiveThreshold", "theta_plus",
@@ -275,6 +279,8 @@ class AdaptiveThreshold:
         object.__setattr__(self, "tau_theta", _pos("AdaptiveThreshold", "tau_theta",
                                                    self.tau_theta, allow_zero=False,
                                                    allow_inf=True))
+        object.__setattr__(self, "theta_init", _finite("AdaptiveThreshold", "theta_init",
+                                                       self.theta_init))
 
 
 RULES = (PairSTDP, TripletSTDP, RewardSTDP)

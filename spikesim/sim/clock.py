@@ -148,6 +148,7 @@ class ClockEngine:
         self.coba_vinf_num = np.zeros(N, f)
         self.taum_inv = np.zeros(N, f)
         self.v0 = np.zeros(N, f)
+        self.a0 = np.zeros(N, f)  # initial threshold adaptation
         G = len(self.groups)
         self.gkind = np.zeros(G, np.int64)
         self.gspiking = np.zeros(G, np.bool_)
@@ -183,6 +184,7 @@ class ClockEngine:
                     self.gadapt[g] = True
                     self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
                     self.ad_delta[sl] = B(node.delta_threshold)
+                    self.a0[sl] = B(node.a_init)
                     nv += 1
             elif isinstance(node, ir.IF):
                 self.pa[sl] = 1.0
@@ -218,6 +220,11 @@ class ClockEngine:
                     self.gadapt[g] = True
                     self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
                     self.ad_delta[sl] = B(node.delta_threshold)
+                    nv += 1
+                self.a0[sl] = B(node.a_init)
+                if np.any(self.a0[sl] != 0) and not node.adaptive:
+                    self.gadapt[g] = True  # a_init decays even without increments
+                    self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
                     nv += 1
                 fb = np.rint(B(node.fire_block) / dt).astype(np.int32)
                 self.blocksteps[sl] = np.maximum(self.refsteps[sl], fb)
@@ -492,7 +499,7 @@ class ClockEngine:
         self.v = np.tile(self.v0.astype(d), (B, 1))
         self.cur = np.zeros((P, B, N), d)
         self.refc = np.zeros((B, N), np.int32)
-        self.ath = np.zeros((B, N), d)
+        self.ath = np.tile(self.a0.astype(d), (B, 1))
         self.buf = np.zeros((self.L, P, B, N), d)
         self.spike_count = np.zeros((B, self.N_pre), np.int64)  # per batch entry
         self.mu_count = np.zeros((self.blocks.size - 1, max(len(self.groups), 1)), np.int64)
