@@ -221,3 +221,31 @@ def test_with_homeostasis_on_cobalif():
     with pytest.raises(TypeError, match="LIF and CobaLIF"):
         learn.with_homeostasis(ir.Network({"p": ir.CubaLIF(2)}, []), "p",
                                learn.AdaptiveThreshold())
+
+
+@pytest.mark.parametrize("kind", ["CobaLIF", "CubaLIF"])
+def test_quiet_conductance_decays_to_zero(kind):
+    """A conductance (or current) that stops receiving input reaches exactly 0 instead of
+    sticking at the smallest subnormal (5e-324 times a decay factor above 1/2 rounds back
+    to 5e-324, and subnormal arithmetic is many times slower); until then it follows the
+    exact exponential decay, and the membrane matches the naive twin."""
+    tau_s = 1 * ms
+    if kind == "CobaLIF":
+        node = ir.CobaLIF(1, tau_mem=100 * ms, tau_syn=tau_s, e_rev=0.0, v_leak=-65 * mV,
+                          v_threshold=-52 * mV, v_reset=-65 * mV)
+    else:
+        node = ir.CubaLIF(1, tau_mem=100 * ms, tau_syn=tau_s, v_leak=-65 * mV,
+                          v_threshold=-52 * mV, v_reset=-65 * mV)
+    net = ir.Network({"in": ir.Input(1), "w": ir.Sparse.from_dense(np.array([[0.5]])),
+                      "p": node}, ["in->w", "w->p"])
+    dt = 0.5 * ms
+    steps = 2000  # 1 s: exp(-1000) underflows
+    sim = Simulator(net, dt=dt, rng=0, monitors=[StateMonitor("p", ["v", "I"])])
+    res = sim.run(steps * dt, inputs={"in": SpikeTimes([0.25 * ms], [0])}, progress=False)
+    g = res.state["p"]["I"][:, 0, 0]
+    assert g[-1] == 0.0 and np.all(g[g != 0] >= 1e-300)
+    k = np.arange(1, 400)  # the exact decay while far from underflow
+    np.testing.assert_allclose(g[k], 0.5 * np.exp(-k * dt / tau_s), rtol=1e-12)
+    _, vtr = naive_simulate(net, dt, steps, {"in": [(0, 0, 1.0)]})
+    np.testing.assert_allclose(res.state["p"]["v"][:, 0, 0], vtr["p"][:, 0], rtol=1e-12,
+                               atol=1e-15)

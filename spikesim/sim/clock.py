@@ -206,6 +206,7 @@ class ClockEngine:
             elif isinstance(node, ir.CobaLIF):
                 taum = B(node.tau_mem)
                 self.taum_inv[sl] = 1.0 / taum
+                self.pa[sl] = np.exp(-dt * self.taum_inv[sl])  # leak-only step (kernel)
                 self.coba_vinf_num[sl] = vleak + r * bias
                 for k, (ts, er) in enumerate(zip(node.tau_syn, node.e_rev)):
                     ts = B(ts)
