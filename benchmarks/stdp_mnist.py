@@ -9,10 +9,12 @@ without input) -> all-to-all plastic conductance synapses (initial weights unifo
 (one-to-one, weight 10.4) -> every other excitatory neuron (weight 17.0).
 
 * excitatory: ``tau_m dv/dt = (v_rest - v) + g_e (0 - v) + g_i (-100 mV - v)``, tau_m 100 ms,
-  rest and reset -65 mV, threshold -52 mV + theta; g_e, g_i dimensionless (a spike of weight
-  w adds w), tau_ge 1 ms, tau_gi 2 ms; adaptive threshold theta += 0.05 mV per spike,
-  tau_theta 1e4 s; membrane held at reset for 5 ms after a spike (``refractory``; the
-  reference does not hold it, see the deviations);
+  rest and reset -65 mV, threshold -72 mV + theta (the reference's -52 mV minus its 20 mV
+  offset); theta starts at 20 mV (``CobaLIF.a_init``), rises by 0.05 mV per spike and decays
+  toward 0 with tau_theta 1e4 s, so the threshold starts at -52 mV and relaxes toward
+  -72 mV; g_e, g_i dimensionless (a spike of weight w adds w), tau_ge 1 ms, tau_gi 2 ms;
+  membrane held at reset for 5 ms after a spike (``refractory``; the reference does not
+  hold it, see the deviations);
 * inhibitory: tau_m 10 ms, rest -60, reset -45, threshold -40 mV, refractory 2 ms,
   reversal potentials 0 and -85 mV;
 * learning: the paper's nearest-spike triplet rule, at a post spike ``w += nu_post * x_pre *
@@ -33,9 +35,7 @@ excitatory-to-inhibitory delays); the rest period is simulated in the same ``run
 the image (state and learning continue as in the reference); labelling and test show each
 image to a fresh copy of the frozen network (the reference runs them in sequence with 150
 ms rests, after which the state has nearly decayed: g within e^-75, v within e^-1.5);
-the threshold test is ``v >= threshold`` (the reference: ``>``); theta starts at 0 (the
-reference starts it at 20 mV and subtracts a 20 mV offset: the same threshold); the
-intensity of a repeated presentation stops rising at ``MAX_INTENSITY`` (the reference has no
+the threshold test is ``v >= threshold`` (the reference: ``>``); the intensity of a repeated presentation stops rising at ``MAX_INTENSITY`` (the reference has no
 cap); the membrane is held at reset for 5 ms after a spike (see below).
 
 The reference code's firing condition ``timer > refrac_e`` blocks nothing: it imports
@@ -102,18 +102,21 @@ W_EI, W_IE = 10.4, 17.0  # exc -> inh (one-to-one), inh -> other exc (conductanc
 THETA_PLUS = 0.05 * mV  # adaptive threshold increment
 TAU_THETA = 1e4         # s
 REFRAC_E = 5 * ms       # membrane held at reset after a spike (see the module docs)
+THETA_OFFSET = 20 * mV  # theta starts here; the threshold is -52 mV - offset + theta
 
 
 def exc_node(n: int, theta=None):
-    """Excitatory neurons: adaptive (training) or with fixed learned thresholds (theta)."""
+    """Excitatory neurons: adaptive (training; theta starts at ``THETA_OFFSET``) or with
+    fixed learned thresholds (``theta``, as returned by :func:`train`)."""
     from spikesim import ir
 
     kw = dict(tau_mem=100 * ms, tau_syn=(1 * ms, 2 * ms), e_rev=(0.0, -100 * mV),
               ports=("e", "i"), v_leak=-65 * mV, v_reset=-65 * mV, refractory=REFRAC_E)
     if theta is None:
-        return ir.CobaLIF(n, v_threshold=-52 * mV, tau_adapt=TAU_THETA,
-                          delta_threshold=THETA_PLUS, **kw)
-    return ir.CobaLIF(n, v_threshold=-52 * mV + np.asarray(theta, np.float64), **kw)
+        return ir.CobaLIF(n, v_threshold=-52 * mV - THETA_OFFSET, tau_adapt=TAU_THETA,
+                          delta_threshold=THETA_PLUS, a_init=THETA_OFFSET, **kw)
+    return ir.CobaLIF(n, v_threshold=-52 * mV - THETA_OFFSET + np.asarray(theta, np.float64),
+                      **kw)
 
 
 def build(n: int, rng: np.random.Generator, *, plastic: bool = True, w_in=None,
@@ -294,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=10000)
     ap.add_argument("--dt", type=float, default=0.5, help="time step in ms")
     ap.add_argument("--data", default=None, help="path to mnist.npz")
-    ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes")
+    ap.add_argument("--jobs", type=int, default=0,
+                    help="seeds run in parallel processes (default 0: one per seed, at most "
+                         "twice the CPU count; the OS shares the cores)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--save", default=None, help="save learned weights/thresholds to "
                     "SAVE_seed<k>.npz")
@@ -304,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.neurons < 1 or args.seeds < 1 or not (1 <= args.label <= args.train <= 60000):
         ap.error("need --neurons >= 1, --seeds >= 1 and 1 <= --label <= --train <= 60000")
+    if args.jobs < 0:
+        ap.error(f"--jobs: must be >= 0 (0 = one process per seed), got {args.jobs}")
+    if args.jobs == 0:
+        import os
+
+        args.jobs = max(1, min(args.seeds, 2 * (os.cpu_count() or 1)))
     t_main = time.perf_counter()
     x_tr, y_tr, x_te, y_te = common.load_mnist(args.data)
     x_tr, y_tr = x_tr[:args.train], y_tr[:args.train]
