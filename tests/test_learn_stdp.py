@@ -375,3 +375,39 @@ def test_lazy_kernel_threads_equal_serial_and_eager():
     for w in ws[1:]:
         np.testing.assert_array_equal(ws[0][0], w[0])
         np.testing.assert_array_equal(ws[0][1], w[1])
+
+
+@pytest.mark.parametrize("tau_minus", [1.0, 0.5, 0.002])
+def test_depression_past_the_decay_table(tau_minus):
+    """A presynaptic spike more than the table's 65,536 steps after the last postsynaptic
+    spike: the eager kernel computes ``d**k`` past the table (tau 1 s and 0.5 s: a non-zero
+    depression) or, when the table has underflowed to 0 at half its length (tau 2 ms), skips
+    ``pow`` and gives the 0 that ``pow`` gives."""
+    from numba import njit
+
+    from spikesim.learn._clock import decay_table
+
+    rule = learn.TripletSTDP(a2_plus=0.005, a3_plus=0.001, a2_minus=0.006, a3_minus=0.0,
+                             tau_minus=tau_minus, pairing="nearest", w_max=0.1)
+    m_post, gap = 2000, 66_000  # steps; gap > 65,536
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 0.05), plasticity=rule),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=1.0)}
+    net = ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "post")])
+    sim = Simulator(net, dt=DT, rng=0)
+    assert not sim.engine.learning.lazy
+    res = sim.run((m_post + gap + 10) * DT, progress=False, inputs={
+        "pre": SpikeTimes([(m_post + 1 + gap + 0.5) * DT], [0]),
+        "drive": SpikeTimes([(m_post - 1 + 0.5) * DT], [0])})
+    assert np.allclose(res.spikes["post"].t, (m_post + 1) * DT)
+    dw = learn.weights(sim, "syn")[0] - 0.05
+    d = np.exp(-DT / tau_minus)
+
+    @njit
+    def power(x, k):
+        return x ** k
+
+    expect = -0.006 * power(d, np.int64(gap + 1))  # post spike in step m_post, pre in m_post+gap+1
+    assert dw == pytest.approx(expect, rel=1e-9, abs=0.0)
+    half = decay_table(np.array([d]))[0, 65536 // 2]
+    assert (expect == 0.0) == (tau_minus == 0.002) == (half == 0.0)

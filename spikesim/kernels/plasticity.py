@@ -88,13 +88,24 @@ def _reward_step(n, n0, sw, plas):
 @njit(cache=True, nogil=True, inline="always")
 def _rd(x, tl, n, ptab, r, j, d):
     """Lazy trace value at step ``n``: ``x * d**(n - tl)`` (powers from the table
-    ``ptab[r, j]`` of trace ``j``'s decay, ``pow`` beyond it)."""
+    ``ptab[r, j]`` of trace ``j``'s decay, ``pow`` beyond it; 0 without ``pow`` when the
+    table has already underflowed to 0 at half its length, see :func:`_beyond`)."""
     if x == 0.0:
         return x
     k = n - tl
     if k < ptab.shape[2]:
         return x * ptab[r, j, k]
-    return x * d ** k
+    return _beyond(x, d, k, ptab[r, j, ptab.shape[2] >> 1])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _beyond(x, d, k, half):
+    """``x * d**k`` for ``k`` past the table of length ``K``; ``half = d**(K//2)`` from the
+    table. When ``half`` is 0, the true ``d**(K//2)`` is below the smallest subnormal (the
+    table's products lose no more than that), so ``d**k <= (d**(K//2))**2`` rounds to 0 and
+    ``pow`` (tens of ns; hit for every synapse of a neuron silent for over ``K`` steps) is
+    skipped without changing a bit."""
+    return x * d ** k if half != 0.0 else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -150,14 +161,24 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                 x = o1[r, post]
                 if x != 0.0:
                     k = n - tpost[r, post]
-                    x = x * ptab[r, 2, k] if k < K else x * rp[r, 7] ** k
+                    if k < K:
+                        x = x * ptab[r, 2, k]
+                    elif ptab[r, 2, K >> 1] != 0.0:  # else d**k underflows to 0 (_beyond)
+                        x = x * rp[r, 7] ** k
+                    else:
+                        x = 0.0
                 if x != 0.0:
                     y = rp[r, 3]
                     if rp[r, 4] != 0.0:
                         z = r2[r, pre]
                         if z != 0.0:
                             k = n - tpre[r, pre]
-                            z = z * ptab[r, 1, k] if k < K else z * rp[r, 6] ** k
+                            if k < K:
+                                z = z * ptab[r, 1, k]
+                            elif ptab[r, 1, K >> 1] != 0.0:  # else d**k underflows to 0 (_beyond)
+                                z = z * rp[r, 6] ** k
+                            else:
+                                z = 0.0
                         y += rp[r, 4] * z
                     dw = -x * y
                     if rp[r, 0] == KIND_REWARD:
@@ -176,14 +197,24 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
             x = r1[r, i]
             if x != 0.0:
                 g = n - tpre[r, i]
-                x = x * ptab[r, 0, g] if g < K else x * rp[r, 5] ** g
+                if g < K:
+                    x = x * ptab[r, 0, g]
+                elif ptab[r, 0, K >> 1] != 0.0:  # else d**g underflows to 0 (_beyond)
+                    x = x * rp[r, 5] ** g
+                else:
+                    x = 0.0
             if x != 0.0:
                 y = rp[r, 1]
                 if rp[r, 2] != 0.0:
                     z = o2[r, j]
                     if z != 0.0:
                         g = n - tpost[r, j]
-                        z = z * ptab[r, 3, g] if g < K else z * rp[r, 8] ** g
+                        if g < K:
+                            z = z * ptab[r, 3, g]
+                        elif ptab[r, 3, K >> 1] != 0.0:  # else d**g underflows to 0 (_beyond)
+                            z = z * rp[r, 8] ** g
+                        else:
+                            z = 0.0
                     y += rp[r, 2] * z
                 dw = x * y
                 if rp[r, 0] == KIND_REWARD:
