@@ -163,10 +163,8 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                     k = n - tpost[r, post]
                     if k < K:
                         x = x * ptab[r, 2, k]
-                    elif ptab[r, 2, K >> 1] != 0.0:  # else d**k underflows to 0 (_beyond)
-                        x = x * rp[r, 7] ** k
                     else:
-                        x = 0.0
+                        x = _beyond(x, rp[r, 7], k, ptab[r, 2, K >> 1])
                 if x != 0.0:
                     y = rp[r, 3]
                     if rp[r, 4] != 0.0:
@@ -175,10 +173,8 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                             k = n - tpre[r, pre]
                             if k < K:
                                 z = z * ptab[r, 1, k]
-                            elif ptab[r, 1, K >> 1] != 0.0:  # else d**k underflows to 0 (_beyond)
-                                z = z * rp[r, 6] ** k
                             else:
-                                z = 0.0
+                                z = _beyond(z, rp[r, 6], k, ptab[r, 1, K >> 1])
                         y += rp[r, 4] * z
                     dw = -x * y
                     if rp[r, 0] == KIND_REWARD:
@@ -199,10 +195,8 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                 g = n - tpre[r, i]
                 if g < K:
                     x = x * ptab[r, 0, g]
-                elif ptab[r, 0, K >> 1] != 0.0:  # else d**g underflows to 0 (_beyond)
-                    x = x * rp[r, 5] ** g
                 else:
-                    x = 0.0
+                    x = _beyond(x, rp[r, 5], g, ptab[r, 0, K >> 1])
             if x != 0.0:
                 y = rp[r, 1]
                 if rp[r, 2] != 0.0:
@@ -211,10 +205,8 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                         g = n - tpost[r, j]
                         if g < K:
                             z = z * ptab[r, 3, g]
-                        elif ptab[r, 3, K >> 1] != 0.0:  # else d**g underflows to 0 (_beyond)
-                            z = z * rp[r, 8] ** g
                         else:
-                            z = 0.0
+                            z = _beyond(z, rp[r, 8], g, ptab[r, 3, K >> 1])
                     y += rp[r, 2] * z
                 dw = x * y
                 if rp[r, 0] == KIND_REWARD:
