@@ -294,11 +294,11 @@ class CobaLIF(NeuronNode):
             of -72 mV (-52 mV minus a 20 mV offset): ``v_threshold=-72*mV, a_init=20*mV``,
             which starts at -52 mV but, unlike ``v_threshold=-52*mV``, decays toward -72 mV.
 
-    Example (Diehl and Cook 2015's excitatory neuron)::
+    Example (Diehl and Cook 2015's excitatory neuron, as ``benchmarks/stdp_mnist.py``)::
 
         ir.CobaLIF(100, tau_mem=100*ms, tau_syn=(1*ms, 2*ms), e_rev=(0.0, -100*mV),
-                   ports=("exc", "inh"), v_leak=-65*mV, v_threshold=-52*mV, v_reset=-65*mV,
-                   refractory=5*ms, fire_block=50*ms, tau_adapt=1e4, delta_threshold=0.05*mV)
+                   ports=("exc", "inh"), v_leak=-65*mV, v_threshold=-72*mV, v_reset=-65*mV,
+                   refractory=5*ms, tau_adapt=1e4, delta_threshold=0.05*mV, a_init=20*mV)
     """
 
     shape: Any
