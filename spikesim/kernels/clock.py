@@ -55,9 +55,9 @@ _CH = 256  # neurons per chunk of the homogeneous fast path
 #: Decayed synaptic currents/conductances below this magnitude are set to 0. Without it a
 #: current that stops receiving input decays into the subnormal range and, for a decay
 #: factor above 1/2 per step, sticks at the smallest subnormal (5e-324 * 0.6 rounds back to
-#: 5e-324) forever; arithmetic on subnormals is many times slower on x86 (a quiet
-#: conductance-based network ran 1.9x slower per step). A current of 1e-300 changes no
-#: membrane potential representable next to a threshold.
+#: 5e-324) forever; arithmetic on subnormals is many times slower on x86 (in an ad-hoc
+#: timing a quiet conductance-based network ran about 1.9x slower per step). A current of
+#: 1e-300 changes no membrane potential representable next to a threshold.
 _TINY = 1e-300
 
 

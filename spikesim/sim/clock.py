@@ -217,15 +217,11 @@ class ClockEngine:
                 self.gkind[g] = 2
                 self.gnports[g] = len(node.tau_syn)
                 nv += len(node.tau_syn)
-                if node.adaptive:
+                self.a0[sl] = B(node.a_init)
+                if node.adaptive or np.any(self.a0[sl] != 0):  # a_init decays even alone
                     self.gadapt[g] = True
                     self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
                     self.ad_delta[sl] = B(node.delta_threshold)
-                    nv += 1
-                self.a0[sl] = B(node.a_init)
-                if np.any(self.a0[sl] != 0) and not node.adaptive:
-                    self.gadapt[g] = True  # a_init decays even without increments
-                    self.ad_decay[sl] = np.exp(-dt / B(node.tau_adapt))
                     nv += 1
                 fb = np.rint(B(node.fire_block) / dt).astype(np.int32)
                 self.blocksteps[sl] = np.maximum(self.refsteps[sl], fb)
