@@ -271,6 +271,185 @@ def classify(resp: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return score.argmax(axis=1)
 
 
+# The same network in Brian2 (``--compare brian2``), run in its own virtualenv
+# (``$SPIKESIM_VENVS/brian2``): cython runtime, one ``run`` per image set, a
+# network_operation at each 500 ms boundary applying the repeat rule, the normalisation and
+# the new rates (a ``run`` per presentation would spend most of its time in Brian2's
+# per-run setup). Labelling and test run the frozen network continuously, images 500 ms apart
+# (the reference code's test mode). Variants (payload keys): ``hold`` (5 ms membrane hold,
+# ``unless refractory``), ``delays`` (0-10 ms uniform input delays; the STDP pre trace is then
+# per synapse, updated on arrival), ``method`` (``euler``: the reference's Brian 1 update of
+# this nonlinear model; ``exponential_euler``: closest to this module's exact step), ``cap``
+# (intensity cap of the repeat rule, 0 = none, as in the reference).
+BRIAN2_SCRIPT = r'''
+import json, sys, time
+import numpy as np
+import brian2
+from brian2 import (Hz, Network, NeuronGroup, Synapses, defaultclock, mV, ms,
+                    network_operation, prefs)
+
+a = json.loads(sys.argv[1])
+prefs.codegen.target = a["target"]
+defaultclock.dt = a["dt_ms"] * ms
+n, cap = a["n"], float(a["cap"])
+rng = np.random.default_rng(a["seed"])   # first draw: the initial weights, as in spikesim
+brian2.seed(a["seed"])
+with np.load(a["mnist"]) as d:
+    x_tr = d["x_train"][:a["train"]].reshape(-1, 784).astype(np.float64)
+    y_tr = d["y_train"][:a["train"]].astype(np.int64)
+    x_te = d["x_test"][:a["test"]].reshape(-1, 784).astype(np.float64)
+    y_te = d["y_test"][:a["test"]].astype(np.int64)
+t0 = time.time()
+
+
+def build(plastic, w_in, theta_mV):
+    exc = NeuronGroup(n, """
+        dv/dt = ((-65*mV - v) + ge*(-v) + gi*(-100*mV - v)) / (100*ms) : volt%s
+        dge/dt = -ge/(1*ms) : 1
+        dgi/dt = -gi/(2*ms) : 1
+        cnt : 1
+        t_off : second (shared)
+        %s
+        """ % (" (unless refractory)" if a["hold"] else "",
+               "dtheta/dt = -theta/(1e7*ms) : volt" if plastic else "theta : volt"),
+        threshold="v > theta - 72*mV",
+        reset="v = -65*mV; cnt += int(t < t_off)" + ("; theta += 0.05*mV" if plastic else ""),
+        method=a["method"], name="exc", **({"refractory": 5 * ms} if a["hold"] else {}))
+    exc.v = -65 * mV
+    exc.theta = theta_mV * mV
+    inh = NeuronGroup(n, """
+        dv/dt = ((-60*mV - v) + ge*(-v) + gi*(-85*mV - v)) / (10*ms) : volt (unless refractory)
+        dge/dt = -ge/(1*ms) : 1
+        dgi/dt = -gi/(2*ms) : 1
+        """, threshold="v > -40*mV", reset="v = -45*mV", refractory=2 * ms,
+        method=a["method"], name="inh")
+    inh.v = -60 * mV
+    # PoissonGroup's test (rand() < rate*dt), with the input switched off at t_off
+    inp = NeuronGroup(784, "rate : Hz\nt_off : second (shared)",
+                      threshold="rand() < rate*dt*int(t < t_off)", name="inp")
+    model, on_pre, on_post = "w : 1", "ge_post += w", None
+    if plastic:
+        model += """
+        post2bef : 1
+        dpre/dt = -pre/(20*ms) : 1 (event-driven)
+        dpost1/dt = -post1/(20*ms) : 1 (event-driven)
+        dpost2/dt = -post2/(40*ms) : 1 (event-driven)
+        """
+        on_pre += "; pre = 1.; w = clip(w - 0.0001*post1, 0, 1.0)"
+        on_post = ("post2bef = post2; w = clip(w + 0.01*pre*post2bef, 0, 1.0); "
+                   "post1 = 1.; post2 = 1.")
+    s_in = Synapses(inp, exc, model=model, on_pre=on_pre, on_post=on_post, name="s_in")
+    s_in.connect(True)
+    i_pre, j_post = np.asarray(s_in.i[:]), np.asarray(s_in.j[:])
+    s_in.w_ = w_in[j_post, i_pre]
+    if a["delays"]:
+        s_in.delay = rng.uniform(0.0, 10.0, i_pre.size) * ms
+    s_ei = Synapses(exc, inh, on_pre="ge_post += 10.4")
+    s_ei.connect(j="i")
+    s_ie = Synapses(inh, exc, on_pre="gi_post += 17.0")
+    s_ie.connect("i != j")
+    return Network(exc, inh, inp, s_in, s_ei, s_ie), i_pre, j_post
+
+
+def present(net, imgs, j_post=None):
+    """Every image of ``imgs`` (repeat rule included) in one run; learning if ``j_post``
+    is given. Returns (spike counts [images, n] of each accepted presentation, presentations)."""
+    exc, inp = net["exc"], net["inp"]
+    st = {"k": 0, "f": 2.0, "shows": 0}
+    out = np.zeros((len(imgs), n), np.int64)
+
+    @network_operation(dt=500 * ms, when="start")
+    def boundary(t):
+        if st["shows"]:
+            cnt = np.asarray(exc.cnt_[:]).astype(np.int64)
+            if cnt.sum() >= 5 or (cap and st["f"] >= cap):
+                out[st["k"]] = cnt
+                st["k"] += 1
+                st["f"] = 2.0
+                if a["log_every"] and st["k"] % a["log_every"] == 0:
+                    print(f"seed {a['seed']}: {st['k']} images, {st['shows']} presentations, "
+                          f"{time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+            else:
+                st["f"] += 1.0
+        if st["k"] == len(imgs):
+            net.stop()
+            return
+        if j_post is not None:
+            w = np.asarray(net["s_in"].w_[:])
+            net["s_in"].w_ = w * (78.0 / np.bincount(j_post, w, minlength=n))[j_post]
+        exc.cnt_ = 0.0
+        inp.rate_ = imgs[st["k"]] / 8.0 * st["f"]
+        inp.t_off_ = exc.t_off_ = float(np.asarray(t)) + 0.350 - 1e-9
+        st["shows"] += 1
+
+    net.add(boundary)
+    net.run(len(imgs) * 500 * ms * (cap or 1000.0), namespace={})
+    net.remove(boundary)
+    return out, st["shows"]
+
+
+net, i_pre, j_post = build(True, rng.uniform(0.0, 0.3, (n, 784)), np.full(n, 20.0))
+counts, shows = present(net, x_tr, j_post)
+t_train = time.time() - t0
+w_in = np.zeros((n, 784))
+w_in[j_post, i_pre] = np.asarray(net["s_in"].w_[:])
+w_in *= 78.0 / w_in.sum(axis=1, keepdims=True)
+theta = np.asarray(net["exc"].theta_[:]) * 1e3
+frozen = build(False, w_in, theta)[0]
+lab = present(frozen, x_tr[-a["label"]:])[0]
+y_lab = y_tr[-a["label"]:]
+labels = np.stack([lab[y_lab == c].mean(axis=0) if np.any(y_lab == c) else np.zeros(n)
+                   for c in range(10)]).argmax(axis=0)
+resp = present(frozen, x_te)[0]
+score = np.stack([resp[:, labels == c].mean(axis=1) if np.any(labels == c)
+                  else np.zeros(len(resp)) for c in range(10)], axis=1)
+print(json.dumps({"seed": a["seed"], "accuracy": float(np.mean(score.argmax(axis=1) == y_te)),
+                  "presentations_per_image": shows / len(x_tr),
+                  "exc_spikes_per_image": float(counts.sum(axis=1).mean()),
+                  "theta_mV": [float(np.min(theta)), float(np.median(theta)), float(np.max(theta))],
+                  "train_s": t_train, "wall_s": time.time() - t0,
+                  "test_spikes_per_image": float(resp.sum(axis=1).mean()),
+                  "version": brian2.__version__}))
+'''
+
+BRIAN2_VARIANTS = {
+    "spikesim": dict(hold=True, delays=False, method="exponential_euler", cap=MAX_INTENSITY),
+    "reference": dict(hold=False, delays=True, method="euler", cap=0.0),
+}
+
+
+def brian2_runs(args, seeds) -> list[dict]:
+    """Run :data:`BRIAN2_SCRIPT` for ``seeds`` (``--jobs`` processes at once) in the Brian2
+    virtualenv; one dict per seed (the script's last output line)."""
+    import json
+    import subprocess
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from spikesim.benchmarks.cuba import brian2_python
+
+    py = brian2_python(common.venv_dir("brian2"))
+
+    def one(seed: int) -> dict:
+        with tempfile.TemporaryDirectory() as wd:
+            script = Path(wd) / "diehl_cook_brian2.py"
+            script.write_text(BRIAN2_SCRIPT)
+            payload = dict(BRIAN2_VARIANTS[args.brian2_variant], target="cython", dt_ms=args.dt,
+                           n=args.neurons, seed=seed, train=args.train, label=args.label,
+                           test=args.test, mnist=str(common.mnist_path(args.data)),
+                           log_every=args.log_every)
+            proc = subprocess.run([str(py), str(script), json.dumps(payload)],
+                                  capture_output=True, text=True, cwd=wd,
+                                  timeout=args.brian2_timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Brian2 run (seed {seed}) failed:\n{proc.stderr[-3000:]}")
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]), **payload)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        return list(ex.map(one, seeds))
+
+
 def _one_seed(job: dict) -> dict:
     """Train, assign labels and test for one seed (a process of its own with --jobs)."""
     n, seed, dt = job["n"], job["seed"], job["dt"]
@@ -313,6 +492,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--log-every", type=int, default=0,
                     help="print a line every K training images (for runs without a bar)")
+    ap.add_argument("--compare", choices=["brian2"], default=None,
+                    help="also run the same protocol in Brian2 ($SPIKESIM_VENVS/brian2)")
+    ap.add_argument("--brian2-variant", choices=sorted(BRIAN2_VARIANTS), default="spikesim",
+                    help="spikesim: this module's model; reference: the reference code's "
+                         "(no membrane hold, 0-10 ms input delays, forward Euler, no cap)")
+    ap.add_argument("--brian2-timeout", type=float, default=36000.0,
+                    help="seconds allowed per Brian2 run")
     args = ap.parse_args(argv)
     if args.neurons < 1 or args.seeds < 1 or not (1 <= args.label <= args.train <= 60000):
         ap.error("need --neurons >= 1, --seeds >= 1 and 1 <= --label <= --train <= 60000")
@@ -357,6 +543,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"accuracy {out['accuracy']:.4f} (mean of {args.seeds} seeds); "
           f"{out['s_per_sample'] * 1e3:.2f} ms per training sample; wall {wall:.0f} s for "
           f"train, labels and test with {args.jobs} processes")
+    if args.compare == "brian2":
+        b2 = brian2_runs(args, range(args.seeds))
+        common.print_table([[r["seed"], r["accuracy"], r["presentations_per_image"],
+                             r["exc_spikes_per_image"], r["wall_s"]] for r in b2],
+                           ["seed", "brian2 accuracy", "presentations/img", "spikes/img",
+                            "wall_s"])
+        out["compare"] = {"tool": "brian2 (cython runtime)", "variant": args.brian2_variant,
+                          "accuracy": float(np.mean([r["accuracy"] for r in b2])),
+                          "accuracies": [r["accuracy"] for r in b2], "runs": b2}
+        print(f"brian2 ({args.brian2_variant} variant): accuracy "
+              f"{out['compare']['accuracy']:.4f} (mean of {args.seeds} seeds)")
     common.write_json(args.json, out)
     return 0
 
