@@ -106,10 +106,13 @@ training images, labels from the last 1000, the first 1000 test images, seed 0 u
   little harder; whether that explains seed 1's 4.6 points would need more seeds;
 * this module's model without the membrane hold: 70.8 % (with it 70.7 %). In spikesim the
   hold matters: 0 / 0.5 / 2 / 5 ms give 58.6 / 59.9 / 62.9 / 70.4 % (seed 0; fewer spikes
-  per presentation and a few neurons with very high thresholds without it). So the two
-  simulators differ in the few milliseconds after a spike, which the 5 ms hold hides; the
-  cause is not found yet (the integration schemes differ there: Brian2's Euler puts a
-  conductance's first step in full, this engine its exact mean);
+  per presentation and a few neurons with very high thresholds without it). The cause is
+  the inhibitory latency: forward Euler overshoots (one step of g_e = 10.4 takes the
+  inhibitory neuron from -60 to about -29 mV), so in Brian2, as in the reference's Brian 1,
+  it fires one step after the excitatory spike; this engine's exact step takes it to
+  -40.3 mV (threshold -40 mV) and it fires one step later. Without the hold the winner's
+  competitors get that extra 0.5 ms: with exc -> inh weight 12 (one-step latency here too)
+  no hold gives 68.8 %;
 * the reference code's model (``--brian2-variant reference``: no membrane hold, 0-10 ms
   input delays, forward Euler as its Brian 1 runs it, no intensity cap): 68.6 %, about the
   same as this module's model, so the deviations listed above are not the gap either;
