@@ -116,7 +116,8 @@ training images, labels from the last 1000, the first 1000 test images, seed 0 u
 * the reference code's model (``--brian2-variant reference``: no membrane hold, 0-10 ms
   input delays, forward Euler as its Brian 1 runs it, no intensity cap): 68.6 %, about the
   same as this module's model, so the deviations listed above are not the gap either;
-* this module's model with ``exponential_euler`` (a prototype of the script): 77.0 %. At dt
+* this module's model with ``exponential_euler``: 77.0 % / 72.4 % (seeds 0 / 1; seed 0 with a
+  prototype of the script), about 4 points above forward Euler on these two seeds. At dt
   = 0.5 ms that scheme holds each step's starting conductance over the step, which gives an
   input spike 1.27x its exact charge (and an inhibitory one 1.13x); forward Euler and this
   engine's exact step give the exact charge. Scaling the input weight sum in spikesim by
