@@ -460,9 +460,11 @@ BRIAN2_VARIANTS = {
 }
 
 
-def brian2_runs(args, seeds) -> list[dict]:
+def brian2_runs(args, seeds, y_lab: np.ndarray, y_te: np.ndarray) -> list[dict]:
     """Run :data:`BRIAN2_SCRIPT` for ``seeds`` (``--jobs`` processes at once) in the Brian2
-    virtualenv; one dict per seed (the script's last output line)."""
+    virtualenv; one dict per seed (the script's last output line, and the accuracy that
+    :func:`assign` and :func:`classify` give its spike counts with labels ``y_lab`` of the
+    labelling images and ``y_te`` of the test images)."""
     import json
     import subprocess
     import tempfile
@@ -472,8 +474,6 @@ def brian2_runs(args, seeds) -> list[dict]:
     from spikesim.benchmarks.cuba import brian2_python
 
     py = brian2_python(common.venv_dir("brian2"))
-    _, y_tr, _, y_te = common.load_mnist(args.data)
-    y_lab, y_te = y_tr[:args.train][-args.label:], y_te[:args.test]
 
     def one(seed: int) -> dict:
         with tempfile.TemporaryDirectory() as wd:
@@ -594,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['s_per_sample'] * 1e3:.2f} ms per training sample; wall {wall:.0f} s for "
           f"train, labels and test with {args.jobs} processes")
     if args.compare == "brian2":
-        b2 = brian2_runs(args, range(args.seeds))
+        b2 = brian2_runs(args, range(args.seeds), y_tr[-args.label:], y_te)
         common.print_table([[r["seed"], r["accuracy"], r["presentations_per_image"],
                              r["exc_spikes_per_image"], r["wall_s"]] for r in b2],
                            ["seed", "brian2 accuracy", "presentations/img", "spikes/img",
