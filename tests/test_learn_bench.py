@@ -99,6 +99,7 @@ def test_bench_stdp_mnist_tiny(tmp_path):
         assert s["theta_mV"][0] > stdp_mnist.THETA_OFFSET * 1e3
         assert s["presentations"] >= 400 and s["exc_spikes_per_presentation"] >= 5
 
+
 def _brian2_python():
     import subprocess
 
