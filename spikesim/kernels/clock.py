@@ -267,7 +267,7 @@ def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias
     mu_count = st[6]
     gstart, gkind, gspiking, greset, gadapt, gnports, guni = grp
     pa, pb, pc, pd, pr, vth, vreset, refsteps = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7]
-    nf = 0
+    nf = np.int64(0)
     G = gstart.shape[0] - 1
     for b in range(batch):
         for g in range(G):
@@ -450,7 +450,7 @@ def merge_thread_lists(tl, fired_b, fired_i):
     """Concatenate the per-thread spike lists in block order (the serial order, seen from
     each target) into ``fired_b``/``fired_i``; returns their number."""
     tb, ti, tn = tl
-    nf = 0
+    nf = np.int64(0)
     for t in range(tn.shape[0]):
         for f in range(tn[t]):
             fired_b[nf] = tb[t, f]
@@ -475,9 +475,9 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
@@ -522,9 +522,9 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     pending = 0  # spikes of step n - 1 not yet delivered
     for s in range(nsteps):
         n = n0 + s

@@ -241,7 +241,7 @@ def _qpush(qt, qseq, qpre, qq, qts, ctr, t, pre, q, ts):
 
 @njit(cache=True)
 def _qsift_down(qt, qseq, qpre, qq, qts, size):
-    p = 0
+    p = np.int64(0)
     while True:
         c = 2 * p + 1
         if c >= size:
@@ -522,7 +522,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     wts = np.empty(max(P, 1))
     if init:
         for j in range(N):
-            r = pidx[j]
+            r = np.int64(pidx[j])
             if prm[r, P_VTH] == np.inf:
                 continue  # readouts (LI, CubaLI) never fire
             if S[j, S_V] >= prm[r, P_VTH] or int(prm[r, P_KIND]) != K_CUBA:
@@ -533,7 +533,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                              wts)
                 _set_wake(S, j, key, W_FIRE, hkey, hidx, hpos, ctr)
     need = maxrow + 2
-    ip = 0
+    ip = np.int64(0)
     while True:
         # room for the worst case of one event (every target fires)
         if ctr[C_QSIZE] + need > qt.shape[0]:
@@ -612,7 +612,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
             else:
                 _qpop(qt, qseq, qpre, qq, qts, ctr)
             for s in range(q, qn):
-                j = sidx[s]
+                j = np.int64(sidx[s])
                 # prefetch the state record PF synapses ahead: the cache misses of a fan-out
                 # overlap instead of stalling one after the other
                 sa = s + PF
@@ -672,7 +672,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
             # ---- a neuron wake-up
             j = hidx[0]
             ctr[C_WAKES] += 1
-            r = pidx[j]
+            r = np.int64(pidx[j])
             wk = S[j, S_WAKE]
             _advance(S, j, prm, r, t, nupd)
             if wk == W_FIRE or S[j, S_V] >= prm[r, P_VTH]:

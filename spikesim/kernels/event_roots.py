@@ -162,10 +162,9 @@ def cuba_first_crossing(f0_const, bmem, taum, c, taus, nports, coef, lam, a, roo
     """Exact first crossing time (s from now) of
     ``f(s) = f0_const + bmem e^{-s/taum} + sum_k c[k] e^{-s/taus[k]}`` (``f(0) < 0``), or inf."""
     # terms sorted by rate, equal rates merged
-    m = 0
     coef[0] = f0_const
     lam[0] = 0.0
-    m = 1
+    m = np.int64(1)
     for t in range(nports + 1):
         if t == nports:
             cc = bmem
@@ -266,7 +265,7 @@ def poly_first_crossing(coef, deg, rate, dc, roots, nroots):
                     elif glo == 0.0:
                         return np.inf
                     else:
-                        x = _psolve(dc, 0, deg, lo, hi, glo)
+                        x = _psolve(dc, np.int64(0), deg, lo, hi, glo)
                     if x <= 0.0:
                         return np.inf
                     return -np.log(x) / rate

@@ -272,9 +272,9 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     sw = syn[2]
     for s in range(nsteps):
         n = n0 + s
@@ -306,9 +306,9 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     sw = syn[2]
     for s in range(nsteps):
         n = n0 + s

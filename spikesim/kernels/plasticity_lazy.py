@@ -229,7 +229,7 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
     nup = 0
     for q in range(q0, q1):
         post = sidx[q]
-        r = srule[q]
+        r = np.int64(srule[q])
         w = sw[q]
         now = -1
         tp = 0
@@ -397,10 +397,10 @@ def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
           lz[7])
-    _lazy_sync(-1, fired_i, plas, lz[7])
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    _lazy_sync(np.int64(-1), fired_i, plas, lz[7])
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
@@ -432,12 +432,12 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
     lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
           lz[7])
-    _lazy_sync(-1, fired_i, plas, lz[7])
+    _lazy_sync(np.int64(-1), fired_i, plas, lz[7])
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
-    n_rec = 0
-    n_mon = 0
-    ev_ptr = 0
+    n_rec = np.int64(0)
+    n_mon = np.int64(0)
+    ev_ptr = np.int64(0)
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
