@@ -82,13 +82,12 @@ def _thr(vi, r, spk, mode, th, vr, rs):
 
 @njit(cache=True, nogil=True)
 def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_, b_, r_, th,
-                vr, rs, pc, pd, pbias, fired_b, fired_i, nf):
+                vr, rs, pc, pd, pbias, fired_b, fired_i, nf, flag):
     """Homogeneous group (scalar parameters). Neurons go in chunks of ``_CH``: one branch-free
     pass updates, thresholds and resets the chunk (a SIMD loop on 0-based views, so indices
     are provably non-negative) and flags the spikes; a second pass, only when the chunk has a
     spike, appends them in index order. ``same`` counts updates that left v unchanged."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
-    flag = np.empty(_CH, dtype=np.bool_)
     same = 0
     for c0 in range(i0, i1, _CH):
         c1 = min(c0 + _CH, i1)
@@ -182,7 +181,7 @@ def _fast_group(kind, np_, spk, mode, i0, i1, b, slot, direct, has_pbias, st, a_
     return nf, same
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm, pbias,
                    dt, fired_b, fired_i, nf):
     """Any group (per-neuron parameter arrays, conductances, threshold adaptation, firing
@@ -258,9 +257,9 @@ def _general_group(kind, np_, spk, mode, adapt, i0, i1, b, slot, direct, st, prm
     return nf, same
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias, dt,
-                  fired_b, fired_i):
+                  fired_b, fired_i, flag):
     """Update neurons ``[lo, hi)`` of every batch entry (thread ``t``); returns the number of
     spikes, whose (batch, index) are written to ``fired_b``/``fired_i``. Updates that left
     ``v`` unchanged are subtracted from ``mu_count[t, group]``."""
@@ -281,7 +280,7 @@ def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias
                 nf, same = _fast_group(kind, gnports[g], gspiking[g], greset[g], i0, i1, b, slot,
                                  direct, has_pbias, st, pa[k0], pb[k0], pr[k0], vth[k0],
                                  vreset[k0], refsteps[k0], pc[:, k0], pd[:, k0], pbias,
-                                 fired_b, fired_i, nf)
+                                 fired_b, fired_i, nf, flag)
             else:
                 nf, same = _general_group(kind, gnports[g], gspiking[g], greset[g], gadapt[g], i0, i1,
                                     b, slot, direct, st, prm, pbias, dt, fired_b, fired_i, nf)
@@ -289,23 +288,26 @@ def _update_block(t, lo, hi, batch, slot, direct, has_pbias, st, grp, prm, pbias
     return nf
 
 
-@njit(cache=True, nogil=True)
-def _dense_on(fired_i, nf, batch, dense):
-    """Which dense projections are delivered by a matrix product this step: those with at
-    least ``min_activity`` of their sources (over the batch) among the ``nf`` spikes."""
+@njit(cache=True, nogil=True, _nrt=False)
+def _dense_on(fired_i, nf, batch, dense, on, cnt):
+    """Flag in ``on`` (scratch ``cnt``, both [D]) the dense projections delivered by a matrix
+    product this step: those with at least ``min_activity`` of their sources (over the
+    batch) among the ``nf`` spikes. Returns whether any is flagged."""
     dense_of, dsrc, dport, dcols, dwoff, dw, min_act = dense
     D = dsrc.shape[0]
-    on = np.zeros(D, dtype=np.bool_)
     if D == 0:
-        return on
-    cnt = np.zeros(D, dtype=np.int64)
+        return False
+    for d in range(D):
+        cnt[d] = 0
     for f in range(nf):
         d = dense_of[fired_i[f]]
         if d >= 0:
             cnt[d] += 1
+    any_on = False
     for d in range(D):
         on[d] = cnt[d] > 0 and cnt[d] >= min_act * batch * dsrc[d, 1]
-    return on
+        any_on |= on[d]
+    return any_on
 
 
 @njit(cache=True, nogil=True)
@@ -344,19 +346,14 @@ def _deliver_dense(t, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on
                 tgt[j] += yb[j]
 
 
-@njit(cache=True, nogil=True)
-def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense):
-    """Deliver ``nf`` fired (batch, pre, value) to the synapses of target block ``t``: dense
-    projections with enough spikes this step as one matrix product, the rest row by row."""
+@njit(cache=True, nogil=True, _nrt=False)
+def _deliver_rows(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn,
+                  dense_of, on, any_on):
+    """Deliver ``nf`` fired (batch, pre, value) row by row to the synapses of target block
+    ``t``, skipping the sources of the dense projections flagged in ``on`` (delivered by
+    :func:`_deliver_dense`)."""
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
-    dense_of = dense[0]
-    on = _dense_on(fired_i, nf, v.shape[0], dense)
-    any_on = False
-    for d in range(on.shape[0]):
-        any_on |= on[d]
-    if any_on:
-        _deliver_dense(t, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on)
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -386,6 +383,18 @@ def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, 
 
 
 @njit(cache=True, nogil=True)
+def _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense,
+             on, any_on):
+    """Deliver ``nf`` fired (batch, pre, value) to the synapses of target block ``t``: the
+    dense projections flagged in ``on`` (:func:`_dense_on`) as one matrix product, the rest
+    row by row."""
+    if any_on:
+        _deliver_dense(t, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on)
+    _deliver_rows(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn,
+                  dense[0], on, any_on)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec, n_rec, spike_count):
     """Record neuron spikes, then append the input events of step ``n``; returns the new
     (nf, ev_ptr, n_rec)."""
@@ -412,7 +421,7 @@ def _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec, n_rec, spik
     return nf, ev_ptr, n_rec
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st):
     v, cur, refc, ath, buf, spike_count, mu_count = st
     if mon_every > 0 and (n + 1) % mon_every == 0 and mon_idx.shape[0] > 0:
@@ -435,6 +444,21 @@ def fired_buffers(batch, n_neurons, n_events, dtype):
     cap = batch * n_neurons + n_events + 1
     return (np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64),
             np.ones(cap, dtype=dtype))
+
+
+@njit(cache=True, nogil=True)
+def dense_scratch(dense):
+    """Scratch of :func:`_dense_on`: the per-step flags of the dense projections and their
+    spike counts."""
+    D = dense[1].shape[0]
+    return np.zeros(D, dtype=np.bool_), np.zeros(D, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def group_flags(T):
+    """Per-thread scratch of :func:`_fast_group` (spike flags of one chunk of neurons),
+    allocated once per call of a step loop rather than once per group and step."""
+    return np.empty((T, _CH), dtype=np.bool_)
 
 
 @njit(cache=True, nogil=True)
@@ -475,6 +499,8 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(1)
+    on, cnt = dense_scratch(dense)
     n_rec = np.int64(0)
     n_mon = np.int64(0)
     ev_ptr = np.int64(0)
@@ -483,10 +509,14 @@ def run_chunk(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct, uni
         if n_rec + batch * N > rec_cap:
             return s, n_rec, n_mon
         nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
-                           fired_b, fired_i)
+                           fired_b, fired_i, flags[0])
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
-        _deliver(0, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense)
+        any_on = _dense_on(fired_i, nf, batch, dense, on, cnt)
+        if any_on:
+            _deliver_dense(0, n, L, direct, fired_b, fired_i, fired_v, nf, st, dense, on)
+        _deliver_rows(0, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn,
+                      dense[0], on, any_on)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon
 
@@ -497,9 +527,12 @@ def _monitor_due(n, mon_idx, mon_every):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense):
+def _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense,
+                 on, cnt):
+    any_on = _dense_on(fired_i, nf, st[0].shape[0], dense, on, cnt)
     for t in prange(T):
-        _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense)
+        _deliver(t, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st, syn, dense,
+                 on, any_on)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -520,33 +553,36 @@ def run_chunk_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, di
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(T)
+    on, cnt = dense_scratch(dense)
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
     n_rec = np.int64(0)
     n_mon = np.int64(0)
     ev_ptr = np.int64(0)
-    pending = 0  # spikes of step n - 1 not yet delivered
+    pending = np.int64(0)  # spikes of step n - 1 not yet delivered
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
             if pending > 0:
                 _deliver_all(T, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v,
-                             pending, st, syn, dense)
+                             pending, st, syn, dense, on, cnt)
             return s, n_rec, n_mon
         slot = n % L
+        any_on = _dense_on(fired_i, pending, batch, dense, on, cnt)
         for t in prange(T):
             if pending > 0:
                 _deliver(t, n - 1, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending,
-                         st, syn, dense)
+                         st, syn, dense, on, any_on)
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
-                                  grp, prm, pbias, dt, tb[t], ti[t])
+                                  grp, prm, pbias, dt, tb[t], ti[t], flags[t])
         nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         pending = nf
         if pending > 0 and (s == nsteps - 1 or _monitor_due(n, mon_idx, mon_every)):
             _deliver_all(T, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, pending, st,
-                         syn, dense)
+                         syn, dense, on, cnt)
             pending = 0
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
     return nsteps, n_rec, n_mon

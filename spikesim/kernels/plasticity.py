@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from spikesim.kernels.clock import (_after_update, _monitor, _update_block, fired_buffers,
-                                     merge_thread_lists, thread_lists)
+                                     group_flags, merge_thread_lists, thread_lists)
 
 #: Column layout of the per-slot parameter table ``rp[R, 16]``.
 RP = ("kind", "a2p", "a3p", "a2m", "a3m", "d_r1", "d_r2", "d_o1", "d_o2", "nearest", "mult",
@@ -57,7 +57,7 @@ def _change(q, r, dw, sw, rp, elig):
     sw[q] = w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _reward_step(n, n0, sw, plas):
     """Reward projections: decay the reward trace, add this step's reward, decay the
     eligibilities and apply ``w += dt c d`` (clipped)."""
@@ -124,7 +124,7 @@ def _new_w(w, dw, mult, lo, hi):
     return w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
                    syn, plas):
     """Deliver the spikes of step ``n`` to target block ``t`` (neurons ``[lo, hi)``),
@@ -217,7 +217,7 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
     pupd[t] += nup
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _bump(n, fired_i, nf, plas):
     """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates).
     (:func:`_rd` written out, see :func:`_deliver_learn`.)"""
@@ -272,6 +272,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(1)
     n_rec = np.int64(0)
     n_mon = np.int64(0)
     ev_ptr = np.int64(0)
@@ -282,7 +283,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
             return s, n_rec, n_mon
         _reward_step(n, n0, sw, plas)
         nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
-                           fired_b, fired_i)
+                           fired_b, fired_i, flags[0])
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         _deliver_learn(0, 0, N, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, st,
@@ -304,6 +305,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(T)
     tl = thread_lists(T, fired_b.shape[0])
     tb, ti, tn = tl
     n_rec = np.int64(0)
@@ -318,7 +320,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
         _reward_step(n, n0, sw, plas)
         for t in prange(T):
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
-                                  grp, prm, pbias, dt, tb[t], ti[t])
+                                  grp, prm, pbias, dt, tb[t], ti[t], flags[t])
         nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from spikesim.kernels.clock import (_after_update, _monitor, _update_block, fired_buffers,
-                                     merge_thread_lists, thread_lists)
+                                     group_flags, merge_thread_lists, thread_lists)
 from spikesim.kernels.plasticity import _bump, _change, _rd
 
 
@@ -105,7 +105,7 @@ def lazy_flush(plas, sw, lz):
             _lazy_flush_neuron(j, plas, sw, ring, cnt, nw)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _lazy_mark(n, nf, fired_i, lz):
     """``first[f]`` tells whether event ``f`` is the first of its index in step ``n``
     (``seen[i]``: the last step index ``i`` fired in); returns True if an index fires twice
@@ -274,7 +274,7 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
     return nup
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fired_v, nf, N, eager,
                   st, syn, plas, lz):
     """:func:`_deliver_learn` for pair STDP with additive dependence (see above): list the
@@ -368,7 +368,7 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
     pupd[t] += nup
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _lazy_sync(nf, fired_i, plas, pk):
     """Copy ``o1`` and ``tpost`` into ``pk`` (the lazy kernel's reads of them, one cache line
     per target): of the ``nf`` neurons in ``fired_i``, or of all neurons if ``nf < 0``."""
@@ -395,6 +395,7 @@ def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct
     L = buf.shape[0]
     N = v.shape[1]
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(1)
     lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
           lz[7])
     _lazy_sync(np.int64(-1), fired_i, plas, lz[7])
@@ -406,7 +407,7 @@ def run_chunk_lazy(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direct
         if n_rec + batch * N > rec_cap:
             return s, n_rec, n_mon
         nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
-                           fired_b, fired_i)
+                           fired_b, fired_i, flags[0])
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
         eager = _lazy_mark(n, nf, fired_i, lz)
@@ -430,6 +431,7 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
     N = v.shape[1]
     T = blocks.shape[0] - 1
     fired_b, fired_i, fired_v = fired_buffers(batch, N, ev[0].shape[0], buf.dtype)
+    flags = group_flags(T)
     lz = (lz[0], lz[1], np.ones(fired_b.shape[0], dtype=np.bool_), lz[3], lz[4], lz[5], lz[6],
           lz[7])
     _lazy_sync(np.int64(-1), fired_i, plas, lz[7])
@@ -445,7 +447,7 @@ def run_chunk_lazy_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbia
         slot = n % L
         for t in prange(T):
             tn[t] = _update_block(t, blocks[t], blocks[t + 1], batch, slot, direct, has_pbias, st,
-                                  grp, prm, pbias, dt, tb[t], ti[t])
+                                  grp, prm, pbias, dt, tb[t], ti[t], flags[t])
         nf = merge_thread_lists(tl, fired_b, fired_i)
         nf, ev_ptr, n_rec = _after_update(n, nf, fired_b, fired_i, fired_v, ev_ptr, ev, rec,
                                           n_rec, st[5])
