@@ -80,10 +80,11 @@ Results of the full protocol (``spikesim bench stdp-mnist --neurons 100 --seeds 
 processes on the 2 cores, nothing else heavy running; ``benchmarks/results/
 stdp_mnist_n100_3seeds.json``, 2026-12-07): 66.5 %, 69.7 %, 70.9 % for seeds 0-2, mean
 69.0 % against the target of 80 % (the paper: 82.9 %): NOT MET. Wall time for training,
-labelling and test: 1798 s against the 30-minute budget (1800 s): met, but only just (this
-machine's timings vary by about 20 % from run to run). 2.2 presentations per image, 7.9 ms
-CPU per presentation, 1027-1039 CPU s of training and 133-141 CPU s of labelling and test
-per seed. The same run before the plastic kernel's shortcut past its decay table (which
+labelling and test: 1580 s against the 30-minute budget (1800 s): met (this machine's
+timings vary by about 20 % from run to run). 2.2 presentations per image, 7.0 ms CPU per
+presentation, 909-920 CPU s of training and about 127 CPU s of labelling and test per seed.
+Before the clock engine's per-step helpers lost their reference counting (same accuracies):
+1798 s, 7.9 ms per presentation (``stdp_mnist_n100_3seeds_before_nrt.json``). The same run before the plastic kernel's shortcut past its decay table (which
 changes no weight; the accuracies are identical) took 2904 s, 13.6-13.8 ms CPU per
 presentation (``stdp_mnist_n100_3seeds_before_pow_shortcut.json``).
 
