@@ -210,6 +210,7 @@ def poisson_input(imgs: np.ndarray, factor: float, t0: float, dt: float,
     return t0 + (step + 0.5) * dt, rem % 784, rem // 784
 
 
+TICK_EVERY = 100  # images between progress reports of a worker process
 MAX_INTENSITY = 12.0  # a presentation is repeated with rising intensity at most up to here
 
 
@@ -219,9 +220,12 @@ def normalise(W: np.ndarray) -> np.ndarray:
     return W * (W_SUM / np.maximum(W.sum(axis=0, keepdims=True), 1e-30))
 
 
-def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every: int = 0):
+def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every: int = 0,
+          tick=None):
     """One pass over ``x`` with learning; returns (w_in [n, 784], theta [n], stats).
-    ``log_every > 0``: a line on stderr every that many images (runs without a bar)."""
+    ``log_every > 0``: a line on stderr every that many images (runs without a bar).
+    ``tick(k)``: called with the number of images done since its last call (every
+    ``TICK_EVERY`` images and at the end), for a progress bar in another process."""
     import sys
 
     from spikesim import learn
@@ -254,6 +258,8 @@ def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every
             factor += 1.0
         if bar is not None:
             bar.update(1)
+        if tick is not None and ((k + 1) % TICK_EVERY == 0 or k + 1 == len(x)):
+            tick(k + 1 - k // TICK_EVERY * TICK_EVERY)  # images since the last call
         if log_every and (k + 1) % log_every == 0:
             print(f"seed {seed}: {k + 1} images, {shows} presentations, "
                   f"{time.process_time() - c0:.0f} CPU s", file=sys.stderr, flush=True)
@@ -273,10 +279,12 @@ def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every
     return w_in, theta, stats
 
 
-def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: int = 500):
+def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: int = 500,
+              tick=None):
     """Spike counts [images, n] of the frozen network (batched). As in training (and the
     paper's test), an image giving fewer than 5 spikes is shown again with the input rates
-    raised by pixel/8 Hz (up to intensity ``MAX_INTENSITY``)."""
+    raised by pixel/8 Hz (up to intensity ``MAX_INTENSITY``). ``tick(k)``: called after
+    each batch of the first presentation with its number of images."""
     from spikesim.sim import Simulator, SpikeTimes
 
     rng = np.random.default_rng(10_000 + seed)
@@ -294,6 +302,8 @@ def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: i
             cnt = res.spikes["exc"].counts()
             out[idx] = 0
             out[idx[:cnt.shape[0]]] = cnt
+            if tick is not None and factor == 2.0:
+                tick(B)
         todo = todo[out[todo].sum(axis=1) < 5]
         if todo.size == 0 or factor >= MAX_INTENSITY:
             break
@@ -512,20 +522,25 @@ def brian2_runs(args, seeds, y_lab: np.ndarray, y_te: np.ndarray) -> list[dict]:
 
 
 def _one_seed(job: dict) -> dict:
-    """Train, assign labels and test for one seed (a process of its own with --jobs)."""
+    """Train, assign labels and test for one seed (a process of its own with --jobs).
+    ``job["tick"]`` (in this process) or ``job["queue"]`` (from another) gets the number
+    of images done, for the progress bar of :func:`_run_seeds`."""
     n, seed, dt = job["n"], job["seed"], job["dt"]
+    tick = job.get("tick")
+    if tick is None and job.get("queue") is not None:
+        tick = job["queue"].put
     t0 = time.perf_counter()
     c0 = time.process_time()
-    w_in, theta, stats = train(n, job["x_tr"], seed, dt, job["progress"],
-                               job.get("log_every", 0))
+    w_in, theta, stats = train(n, job["x_tr"], seed, dt, False, job.get("log_every", 0),
+                               tick=tick)
     if job.get("save"):
         np.savez_compressed(f"{job['save']}_seed{seed}.npz", w_in=w_in, theta=theta)
     t_train = time.perf_counter() - t0
     cpu_train = time.process_time() - c0
-    lab_resp = responses(n, w_in, theta, job["x_tr"][-job["label"]:], seed, dt)
+    lab_resp = responses(n, w_in, theta, job["x_tr"][-job["label"]:], seed, dt, tick=tick)
     labels = assign(lab_resp, job["y_tr"][-job["label"]:])
     t1 = time.perf_counter()
-    test_resp = responses(n, w_in, theta, job["x_te"], seed, dt)
+    test_resp = responses(n, w_in, theta, job["x_te"], seed, dt, tick=tick)
     acc = float(np.mean(classify(test_resp, labels) == job["y_te"]))
     t_all = time.perf_counter() - t0
     return {"seed": seed, "accuracy": acc, "train_s": t_train, "train_cpu_s": cpu_train,
@@ -533,6 +548,43 @@ def _one_seed(job: dict) -> dict:
             "cpu_s": time.process_time() - c0, "classes_assigned": int(np.unique(labels).size),
             "silent_test_images": int(np.sum(test_resp.sum(axis=1) == 0)),
             "test_spikes_per_image": float(test_resp.sum(axis=1).mean()), **stats}
+
+
+def _run_seeds(job: dict, seeds: int, jobs: int, progress: bool) -> list[dict]:
+    """:func:`_one_seed` for seeds 0..seeds-1 on ``jobs`` processes (1: this one), with one
+    progress bar over the images of all seeds (training, labelling and test); worker
+    processes report through a queue."""
+    from tqdm.auto import tqdm
+
+    per_image = len(job["x_tr"]) + job["label"] + len(job["x_te"])
+    bar = tqdm(total=seeds * per_image, desc=f"stdp-mnist, {seeds} seed(s)", unit="img",
+               disable=not progress, smoothing=0.05)
+    try:
+        if jobs == 1:
+            return [_one_seed(dict(job, seed=s, tick=bar.update if progress else None))
+                    for s in range(seeds)]
+        import multiprocessing
+        import queue
+        from concurrent.futures import ProcessPoolExecutor
+
+        mgr = multiprocessing.Manager() if progress else None
+        q = mgr.Queue() if mgr is not None else None
+        try:
+            with ProcessPoolExecutor(max_workers=jobs) as ex:
+                futs = [ex.submit(_one_seed, dict(job, seed=s, queue=q)) for s in range(seeds)]
+                while q is not None and not all(f.done() for f in futs):
+                    try:
+                        bar.update(q.get(timeout=0.5))
+                    except queue.Empty:
+                        pass
+                while q is not None and not q.empty():
+                    bar.update(q.get())
+                return [f.result() for f in futs]
+        finally:
+            if mgr is not None:
+                mgr.shutdown()
+    finally:
+        bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -575,15 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     x_te, y_te = x_te[:args.test], y_te[:args.test]
     dt = args.dt * 1e-3
     job = dict(n=args.neurons, x_tr=x_tr, y_tr=y_tr, x_te=x_te, y_te=y_te, label=args.label,
-               dt=dt, save=args.save, log_every=args.log_every,
-               progress=not args.no_progress and args.jobs == 1)
-    if args.jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
-            per_seed = list(ex.map(_one_seed, [dict(job, seed=s) for s in range(args.seeds)]))
-    else:
-        per_seed = [_one_seed(dict(job, seed=s)) for s in range(args.seeds)]
+               dt=dt, save=args.save, log_every=args.log_every)
+    per_seed = _run_seeds(job, args.seeds, args.jobs, not args.no_progress)
     accs = [p["accuracy"] for p in per_seed]
     rows = [[p["seed"], p["accuracy"], p["train_s"], p["total_s"], p["classes_assigned"]]
             for p in per_seed]

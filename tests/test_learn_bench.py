@@ -74,10 +74,10 @@ def test_bench_rstdp_small(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(300)
-def test_bench_stdp_mnist_tiny(tmp_path):
+def test_bench_stdp_mnist_tiny(tmp_path, capsys):
     """20 neurons, 400 training images: the receptive fields already separate the classes
     (measured without the 50 ms firing block: 39.5 % and 32.0 % on 200 test images, seeds 0
-    and 1; chance is 10 %)."""
+    and 1; chance is 10 %). The two worker processes report to one progress bar."""
     from spikesim.benchmarks import common, stdp_mnist
 
     try:
@@ -86,8 +86,9 @@ def test_bench_stdp_mnist_tiny(tmp_path):
         pytest.skip("MNIST not available")
     path = tmp_path / "mnist.json"
     assert stdp_mnist.main(["--neurons", "20", "--seeds", "2", "--jobs", "2", "--train", "400",
-                            "--label", "200", "--test", "200", "--no-progress",
-                            "--json", str(path)]) == 0
+                            "--label", "200", "--test", "200", "--json", str(path)]) == 0
+    # 2 seeds x (400 training + 200 labelling + 200 test images)
+    assert "1600/1600" in capsys.readouterr().err
     out = json.loads(path.read_text())
     assert len(out["accuracies"]) == 2 and out["train_samples"] == 400
     assert out["s_per_sample"] > 0
@@ -98,6 +99,23 @@ def test_bench_stdp_mnist_tiny(tmp_path):
         # take 0.4 mV off it, so the smallest theta above the offset means >= 8 spikes)
         assert s["theta_mV"][0] > stdp_mnist.THETA_OFFSET * 1e3
         assert s["presentations"] >= 400 and s["exc_spikes_per_presentation"] >= 5
+
+
+def test_stdp_mnist_progress_counts_every_image():
+    """The progress ticks of one seed add up to its training, labelling and test images,
+    with a training set that is not a multiple of TICK_EVERY."""
+    from spikesim.benchmarks import stdp_mnist
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (250, 28, 28)).astype(np.uint8)
+    y = rng.integers(0, 10, 250)
+    ticks = []
+    job = dict(n=4, x_tr=x[:230], y_tr=y[:230], x_te=x[230:], y_te=y[230:], label=30,
+               dt=5e-4, save=None, log_every=0, seed=0, tick=ticks.append)
+    out = stdp_mnist._one_seed(job)
+    assert stdp_mnist.TICK_EVERY == 100
+    assert ticks == [100, 100, 30, 30, 20]  # training 230, labels 30, test 20
+    assert out["presentations"] >= 230
 
 
 def _brian2_python():
