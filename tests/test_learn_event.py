@@ -81,5 +81,78 @@ def test_event_engine_bad_input():
     rew = ir.Network({"pre": ir.Input(2),
                       "syn": ir.Sparse.from_dense(np.full((1, 2), 0.1), plasticity=learn.RewardSTDP()),
                       "post": ir.LIF(1)}, [("pre", "syn"), ("syn", "post")])
-    with pytest.raises(NotImplementedError, match="RewardSTDP"):
-        Simulator(rew, engine="event", rng=0)
+    sim = Simulator(rew, engine="event", rng=0)
+    with pytest.raises(TypeError, match=r"inputs\['syn'\].*Reward\(times, amounts\)"):
+        sim.run(0.1, inputs={"syn": np.zeros(1000)}, progress=False)
+    with pytest.raises(ValueError, match="not RewardSTDP"):
+        Simulator(_probe(learn.PairSTDP(), 1), engine="event", rng=0).run(
+            0.1, inputs={"syn": learn.Reward([0.05])}, progress=False)
+
+
+def _reward_net(rule):
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
+             "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0)),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
+    return ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"),
+                              ("dsyn", "post")])
+
+
+def test_event_reward_stdp_is_exact(tmp_path):
+    """One causal pair (10 ms) tags the synapse, rewards at 1.11 s and 1.61 s (off any
+    grid): the weight equals the closed form of the integral of c(t) d(t) to rounding,
+    also when the run is split in two with the state saved in between."""
+    rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=10)
+    t_pre, t_post, T = 0.1, 0.11, 3.0
+    rew = learn.Reward([1.11, 1.61], [0.5, -0.2])
+    stim = {"pre": SpikeTimes([t_pre], [0]), "drive": SpikeTimes([t_post], [0]), "syn": rew}
+    sim = Simulator(_reward_net(rule), engine="event", rng=0)
+    res = sim.run(T, inputs=stim, progress=False)
+    np.testing.assert_allclose(res.spikes["post"].t, [t_post])
+    kc, kd = 1 / rule.tau_c, 1 / rule.tau_d
+    k = kc + kd
+
+    def c(t):
+        return np.exp(-(t_post - t_pre) / rule.tau_plus) * np.exp(-(t - t_post) * kc)
+
+    # d(t) = 0.5 e^{-(t - 1.11) kd} from 1.11 s, minus 0.2 e^{-(t - 1.61) kd} from 1.61 s
+    expect = 0.0
+    for tr, a in ((1.11, 0.5), (1.61, -0.2)):
+        expect += c(tr) * a * (1 - np.exp(-(T - tr) * k)) / k
+    got = learn.weights(sim, "syn")[0] - 1.0
+    assert got == pytest.approx(expect, rel=1e-12)
+    # the same in two runs (split between the rewards), through save/load of the state
+    a = Simulator(_reward_net(rule), engine="event", rng=0)
+    a.run(1.3, inputs=stim, progress=False)
+    a.save_state(tmp_path / "st.npz")
+    b = Simulator(_reward_net(rule), engine="event", rng=0)
+    b.load_state(tmp_path / "st.npz")
+    b.run(T - 1.3, inputs=stim, progress=False)
+    assert learn.weights(b, "syn")[0] - 1.0 == pytest.approx(expect, rel=1e-12)
+
+
+def test_event_reward_stdp_clock_converges():
+    """Random feed-forward network under R-STDP with rewards: the clock engine's weights
+    approach the event engine's as dt shrinks."""
+    rule = learn.RewardSTDP(a_plus=0.5, a_minus=0.6, tau_c=0.5, tau_d=0.2, w_min=0.0,
+                            w_max=0.6)
+    rng = np.random.default_rng(3)
+    n_in, n_out, T = 20, 4, 2.0
+    W = rng.uniform(0.1, 0.4, (n_out, n_in))
+    net = ir.Network({"in": ir.Input(n_in), "syn": ir.Sparse.from_dense(W, plasticity=rule),
+                      "out": ir.LIF(n_out, tau=0.02)}, [("in", "syn"), ("syn", "out")])
+    nsp = rng.poisson(15 * T * n_in)
+    t, i = np.sort(rng.uniform(0, T, nsp)), rng.integers(0, n_in, nsp)
+    rew = learn.Reward(np.sort(rng.uniform(0, T, 12)), rng.uniform(-0.5, 1.0, 12))
+    ev = Simulator(net, engine="event", rng=0)
+    res = ev.run(T, inputs={"in": SpikeTimes(t, i), "syn": rew}, progress=False)
+    assert len(res.spikes["out"]) > 20
+    w_ev = learn.weights(ev, "syn")
+    assert np.abs(w_ev - net["syn"].weight).max() > 0.02  # the rewards changed weights
+    diffs = []
+    for dt in (1e-3, 1e-4, 1e-5):
+        cl = Simulator(net, dt=dt, rng=0)
+        cl.run(T, inputs={"in": SpikeTimes(t, i), "syn": rew}, progress=False)
+        diffs.append(np.abs(learn.weights(cl, "syn") - w_ev).mean())
+    # measured during development: the mean difference falls at least 3x from 1 ms to 10 us
+    assert diffs[2] < diffs[0] / 3 and diffs[1] < diffs[0]

@@ -65,7 +65,8 @@ from numba.extending import intrinsic
 
 from spikesim.kernels.event_roots import (MAX_POLY_DEG, cuba_first_crossing,  # noqa: F401
                                           poly_first_crossing)
-from spikesim.kernels.plasticity import ev_depress, ev_post, ev_pre
+from spikesim.kernels.plasticity import (ev_depress, ev_next_reward, ev_post, ev_pre, ev_reward,
+                                         ev_sync, ev_sync_all)
 
 K_LIF = 0    # LIF and LI: delta synapses, leak
 K_IF = 1     # IF: delta synapses, no leak
@@ -562,6 +563,8 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                        wroots, wnroots, wc, wts)
         if ip < 0:
             break
+    if learn:
+        ev_sync_all(eplas, t_end, sw)  # reward synapses: weights current at t_end
     return qt, qseq, qpre, qq, qts, rec_t, rec_i
 
 
@@ -591,6 +594,11 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
         else:
             t = tw
             src = 2
+        if learn:
+            tr = ev_next_reward(eplas)
+            if tr <= t and tr < t_end:
+                ev_reward(eplas, tr, sw)  # a reward comes before spikes at the same time
+                continue
         if not (t < t_end):
             break
         if src == 0:
@@ -620,6 +628,8 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                     _prefetch(S, sidx[sa], S_V)
                     if not one_row:
                         touch += pidx[sidx[sa]]
+                if learn:
+                    ev_sync(eplas, s, t, sw)
                 w = sw[s]  # read at delivery: a learning rule may change sw between events
                 if learn:
                     ev_depress(eplas, s, pre, j, t, sw)

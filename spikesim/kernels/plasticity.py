@@ -336,20 +336,32 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # Event engine: the same rules applied exactly at spike times (continuous time).
 #
 # ``eplas = (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost,
-# r2prev, elig)``: traces hold their value at their last change (time ``tpre``/``tpost``,
-# seconds) and decay as ``exp(-(t - t_last) * erate)``. Plastic synapses have delay 0, so a
+# r2prev, elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr)``: traces hold their value
+# at their last change (time ``tpre``/``tpost``, seconds) and decay as
+# ``exp(-(t - t_last) * erate)``. Plastic synapses have delay 0, so a
 # presynaptic spike's emission and its delivery happen at the same time ``t``: the
 # presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
 # causes at ``t`` sees it, the limit dt -> 0 of the clock engine's one-step causal pair),
 # the depression at delivery (``ev_depress``) uses ``o1(t)`` and the ``r2`` from before
 # the jump; a postsynaptic spike potentiates its plastic input synapses, then its traces
 # jump (``ev_post``).
+#
+# Reward rules (``rp[r, 0] == KIND_REWARD``): STDP changes the eligibility ``elig[q]``
+# instead of the weight; ``elig[q]`` and ``sw[q]`` hold their values at time ``tsync[q]``;
+# the reward trace of slot ``r`` is ``dopa[r]`` at time ``tdopa[r]``; both decay
+# exponentially (rates ``erate[r, 4]``, ``erate[r, 5]``: 1/tau_c, 1/tau_d). A synapse is
+# brought to time ``t`` (``ev_sync``) before its weight is read or its eligibility changes:
+# ``w += c0 d0 (1 - exp(-g k)) / k``, the exact integral of ``c(t) d(t)`` over the gap ``g``
+# (``k = 1/tau_c + 1/tau_d``), clipped to the bounds (``c d`` keeps its sign over a gap, so
+# clipping at its end equals clipping all along). A reward at ``t`` (``rew_t/rew_r/rew_a``,
+# sorted by time, next one at ``rptr[0]``) brings every synapse of its slot to ``t``, then
+# ``dopa`` jumps. The clock engine's per-step update converges to this as dt -> 0.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def ev_pre(eplas, i, t):
     """Presynaptic traces of global index ``i`` jump for a spike at ``t``."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
     for r in range(rp.shape[0]):
         if rrange[r, 0] <= i < rrange[r, 1]:
             g = t - tpre[r, i]
@@ -369,10 +381,12 @@ def ev_pre(eplas, i, t):
 def ev_depress(eplas, s, pre, post, t, sw):
     """Depression of synapse ``s`` (``pre -> post``) by a presynaptic spike at ``t``."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
     r = srule[s]
     if r < 0 or o1[r, post] == 0.0:
         return
+    if rp[r, 0] == KIND_REWARD:
+        _ev_sync_q(s, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
     x = o1[r, post] * np.exp(-(t - tpost[r, post]) * erate[r, 2])
     _change(s, r, -x * (rp[r, 3] + rp[r, 4] * r2prev[r, pre]), sw, rp, elig)
 
@@ -382,7 +396,7 @@ def ev_post(eplas, j, t, sw):
     """A spike of neuron ``j`` at ``t``: potentiate its plastic input synapses, then its
     postsynaptic traces jump."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
     if j + 1 < cptr.shape[0]:
         for k in range(cptr[j], cptr[j + 1]):
             q = cq[k]
@@ -390,6 +404,8 @@ def ev_post(eplas, j, t, sw):
             i = cpre[k]
             if r1[r, i] == 0.0:
                 continue
+            if rp[r, 0] == KIND_REWARD:
+                _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
             x = r1[r, i] * np.exp(-(t - tpre[r, i]) * erate[r, 0])
             y = rp[r, 1]
             if rp[r, 2] != 0.0 and o2[r, j] != 0.0:
@@ -405,3 +421,71 @@ def ev_post(eplas, j, t, sw):
                 o1[r, j] = o1[r, j] * np.exp(-g * erate[r, 2]) + 1.0
                 o2[r, j] = o2[r, j] * np.exp(-g * erate[r, 3]) + 1.0
             tpost[r, j] = t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa):
+    """Bring reward synapse ``q`` (slot ``r``) from ``tsync[q]`` to ``t``: the exact integral
+    of eligibility x reward trace into its weight (clipped), the eligibility decayed."""
+    g = t - tsync[q]
+    if g <= 0.0:
+        return
+    c0 = elig[q]
+    if c0 != 0.0:
+        kc = erate[r, 4]
+        if dopa[r] != 0.0:
+            kd = erate[r, 5]
+            d0 = dopa[r] * np.exp(-(tsync[q] - tdopa[r]) * kd)
+            k = kc + kd
+            w = sw[q] - c0 * d0 * np.expm1(-g * k) / k
+            if w > rp[r, 12]:
+                w = rp[r, 12]
+            elif w < rp[r, 11]:
+                w = rp[r, 11]
+            sw[q] = w
+        elig[q] = c0 * np.exp(-g * kc)
+    tsync[q] = t
+
+
+@njit(cache=True, nogil=True)
+def ev_sync(eplas, s, t, sw):
+    """Bring synapse ``s`` to time ``t`` before its weight is read (reward rules only)."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+    r = srule[s]
+    if r >= 0 and rp[r, 0] == KIND_REWARD:
+        _ev_sync_q(s, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
+
+
+@njit(cache=True, nogil=True)
+def ev_next_reward(eplas):
+    """Time of the next reward of this run (``inf`` when none is left)."""
+    rew_t, rptr = eplas[19], eplas[22]
+    return rew_t[rptr[0]] if rptr[0] < rew_t.shape[0] else np.inf
+
+
+@njit(cache=True, nogil=True)
+def ev_reward(eplas, t, sw):
+    """Apply the next reward (at ``t``): every synapse of its slot is brought to ``t``,
+    then the slot's reward trace jumps by the amount."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+    k = rptr[0]
+    r = rew_r[k]
+    for q in range(srule.shape[0]):
+        if srule[q] == r:
+            _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
+    dopa[r] = dopa[r] * np.exp(-(t - tdopa[r]) * erate[r, 5]) + rew_a[k]
+    tdopa[r] = t
+    rptr[0] = k + 1
+
+
+@njit(cache=True, nogil=True)
+def ev_sync_all(eplas, t, sw):
+    """Bring every reward synapse to ``t`` (end of a run: the weights read back are current)."""
+    (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+    for q in range(srule.shape[0]):
+        r = srule[q]
+        if r >= 0 and rp[r, 0] == KIND_REWARD:
+            _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)

@@ -16,6 +16,24 @@ def check_rule(where: str, rule: Any) -> None:
                         f"{[c.__name__ for c in RULES]} from spikesim.learn")
 
 
+def split_reward_inputs(names: list[str], rules: list[Any],
+                        inputs: Mapping[str, Any] | None) -> tuple[dict, dict]:
+    """``(stimuli, rewards)``: the entries of ``inputs`` keyed by a plastic projection's
+    name (in ``names``, with ``rules``) are reward signals; that projection's rule must be
+    RewardSTDP. Shared by both engines."""
+    stims, rewards = {}, {}
+    for name, val in (inputs or {}).items():
+        if name in names:
+            rule = rules[names.index(name)]
+            if not isinstance(rule, RewardSTDP):
+                raise ValueError(f"inputs[{name!r}]: a reward signal for a projection whose "
+                                 f"rule is {type(rule).__name__}, not RewardSTDP")
+            rewards[name] = val
+        else:
+            stims[name] = val
+    return stims, rewards
+
+
 class ClockLearning:
     """Plastic projections of a clock engine: rule table, traces, plastic-synapse indices."""
 
@@ -168,17 +186,7 @@ class ClockLearning:
     # ------------------------------------------------------------------ run support
     def split_inputs(self, inputs: Mapping[str, Any] | None) -> tuple[dict, dict]:
         """Separate reward signals (keyed by a plastic projection's name) from stimuli."""
-        stims, rewards = {}, {}
-        for name, val in (inputs or {}).items():
-            if name in self.names:
-                if not isinstance(self.rules[self.names.index(name)], RewardSTDP):
-                    raise ValueError(f"inputs[{name!r}]: a reward signal for a projection "
-                                     f"whose rule is {type(self.rules[self.names.index(name)]).__name__}, "
-                                     f"not RewardSTDP")
-                rewards[name] = val
-            else:
-                stims[name] = val
-        return stims, rewards
+        return split_reward_inputs(self.names, self.rules, inputs)
 
     def reward_array(self, rewards: Mapping[str, Any], n_start: int, nsteps: int) -> np.ndarray:
         """``[R, nsteps]`` reward added to each slot's reward trace at each step of the run."""

@@ -29,9 +29,6 @@ class EventLearning:
             if rule is None:
                 continue
             check_rule(f"node {name!r}: Sparse", rule)
-            if isinstance(rule, RewardSTDP):
-                raise NotImplementedError(f"node {name!r}: RewardSTDP runs on the clock engine "
-                                          f"only (the reward signal is given per step)")
             if np.any(np.asarray(node.delay) != 0):
                 raise NotImplementedError(f"node {name!r}: plastic synapses need delay 0 on the "
                                           f"event engine, got delays up to {np.max(node.delay)} s")
@@ -44,9 +41,11 @@ class EventLearning:
             sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
             srule[sel] = r
             p = rule.trace_params()
-            rows.append([0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"], 0, 0, 0, 0, p["nearest"],
-                         p["mult"], p["w_min"], p["w_max"], 1.0, 1.0, 0.0])
-            rates.append([1 / p["tau_r1"], 1 / p["tau_r2"], 1 / p["tau_o1"], 1 / p["tau_o2"]])
+            reward = isinstance(rule, RewardSTDP)
+            rows.append([1.0 if reward else 0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"], 0, 0,
+                         0, 0, p["nearest"], p["mult"], p["w_min"], p["w_max"], 1.0, 1.0, 0.0])
+            rates.append([1 / p["tau_r1"], 1 / p["tau_r2"], 1 / p["tau_o1"], 1 / p["tau_o2"],
+                          1 / rule.tau_c if reward else 0.0, 1 / rule.tau_d if reward else 0.0])
             so, do = eng.offset[src], eng.offset[dst]
             rrange.append((so, so + net.size(src), do, do + net[dst].n))
             self.names.append(name)
@@ -55,7 +54,7 @@ class EventLearning:
         self.R = R
         self.srule = srule
         self.rp = np.array(rows, np.float64).reshape(R, 16)
-        self.erate = np.array(rates, np.float64).reshape(R, 4)
+        self.erate = np.array(rates, np.float64).reshape(R, 6)
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
         plastic = np.flatnonzero(srule >= 0)
         qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
@@ -67,23 +66,51 @@ class EventLearning:
         self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
                                    ).astype(np.int64)
         self.sw0 = eng.sw.copy()
+        self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
+        self.set_rewards({}, 0.0, 0.0)
         self.reset()
 
     KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "r2prev")
+    #: reward state: eligibility and its time per synapse, reward trace and its time per slot
+    REWARD_KEYS = ("elig", "tsync", "dopa", "tdopa")
 
     def reset(self) -> None:
         R, M = self.R, self.eng.N_pre
         for k in self.KEYS:
             setattr(self, k, np.zeros((R, M)))
+        nsyn = self.eng.sw.size if self.has_reward else 1
+        self.elig, self.tsync = np.zeros(nsyn), np.zeros(nsyn)
+        self.dopa, self.tdopa = np.zeros(R), np.zeros(R)
         self.eng.sw[:] = self.sw0
 
+    def set_rewards(self, rewards: Mapping[str, Any], t0: float, t1: float) -> None:
+        """The reward schedule of a run over ``[t0, t1)``: ``{projection name:
+        spikesim.learn.Reward}`` (absolute times, as on the clock engine; rewards outside
+        the run are ignored)."""
+        from spikesim.learn.monitor import Reward
+
+        ts, rs, amts = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0)]
+        for name, val in rewards.items():
+            if not isinstance(val, Reward):
+                raise TypeError(f"inputs[{name!r}]: the event engine takes a reward signal as "
+                                f"spikesim.learn.Reward(times, amounts) (it has no time steps "
+                                f"for a per-step array), got {type(val).__name__}")
+            m = (val.times >= t0) & (val.times < t1)
+            ts.append(val.times[m])
+            rs.append(np.full(int(m.sum()), self.names.index(name), np.int64))
+            amts.append(val.amounts[m])
+        t, r, a = np.concatenate(ts), np.concatenate(rs), np.concatenate(amts)
+        order = np.lexsort((r, t))
+        self.rew_t, self.rew_r, self.rew_a = t[order], r[order], a[order]
+        self.rptr = np.zeros(1, np.int64)
+
     def get_state(self) -> dict[str, np.ndarray]:
-        st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS}
+        st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS + self.REWARD_KEYS}
         st["learn_sw"] = self.eng.sw.copy()
         return st
 
     def set_state(self, st: Mapping[str, np.ndarray]) -> None:
-        for k in self.KEYS + ("sw",):
+        for k in self.KEYS + self.REWARD_KEYS + ("sw",):
             key = f"learn_{k}"
             if key not in st:
                 raise ValueError(f"state: missing {key!r} (state saved without plasticity?)")
@@ -96,15 +123,18 @@ class EventLearning:
     def plas(self) -> tuple:
         return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.erate,
                 self.rrange, self.r1, self.r2, self.o1, self.o2, self.tpre, self.tpost,
-                self.r2prev, np.zeros(1))
+                self.r2prev, self.elig, self.tsync, self.dopa, self.tdopa, self.rew_t,
+                self.rew_r, self.rew_a, self.rptr)
 
 
 def dummy_plas() -> tuple:
     """Empty plasticity arguments for runs without rules (same types, nothing to do)."""
     z2 = np.zeros((0, 1))
     return (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
-            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 16)), np.zeros((0, 4)),
-            np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1))
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 16)), np.zeros((0, 6)),
+            np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1), np.zeros(1),
+            np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
+            np.zeros(1, np.int64))
 
 
 def event_weights(eng: Any, name: str) -> np.ndarray:

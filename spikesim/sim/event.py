@@ -540,10 +540,18 @@ class EventEngine:
             raise TypeError(f"duration: expected a number of seconds, got {duration!r}")
         if not (np.isfinite(duration) and duration >= 0):
             raise ValueError(f"duration: must be a finite number >= 0 s, got {duration!r}")
+        rewards = {}
+        if self.learning is not None:  # reward signals are keyed by a projection's name
+            from spikesim.learn._clock import split_reward_inputs
+
+            inputs, rewards = split_reward_inputs(self.learning.names, self.learning.rules,
+                                                  inputs)
         stims = self._check_inputs(inputs)
         B = self.batch
         t_start = self.t
         t_stop = t_start + float(duration)
+        if self.learning is not None:
+            self.learning.set_rewards(rewards, t_start, t_stop)
         count0 = self.spike_count.copy()
         nupd0 = self.nupd.copy()
         syn0 = self.syn_count.copy()
