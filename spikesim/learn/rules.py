@@ -217,7 +217,9 @@ class RewardSTDP(_Rule):
     eligibility trace ``c`` per synapse that decays with ``tau_c``; a reward trace ``d``
     decays with ``tau_d`` and jumps by the reward signal; ``dw/dt = c * d``, weights clipped
     to ``[w_min, w_max]``. The reward signal is passed to ``Simulator.run`` in ``inputs``
-    under the projection's name (see :class:`spikesim.learn.Reward`).
+    under the projection's name (see :class:`spikesim.learn.Reward`). Both engines: the
+    clock engine updates ``w += dt c d`` each step; the event engine integrates ``c d``
+    exactly between events and takes rewards as ``Reward(times, amounts)`` only.
 
     Example: ``RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_max=4.0)``.
     """
