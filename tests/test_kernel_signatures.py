@@ -29,16 +29,20 @@ SCRIPT = textwrap.dedent("""
     for engine, kw in (("event", {}), ("clock", {"dt": 1e-4})):
         Simulator(net, engine=engine, rng=0, **kw).run(0.1, inputs={"drive": st},
                                                         progress=False)
-    # the plastic clock kernels (eager triplet, lazy pair) and the plastic event engine
+    # the plastic clock kernels (eager triplet and reward, lazy pair) and the plastic
+    # event engine (STDP and reward)
     rng = np.random.default_rng(0)
     for rule in (learn.PairSTDP(a_plus=0.01, a_minus=0.0105, w_max=1.0),
-                 learn.TripletSTDP.published("visual_all_to_all", w_max=1.0)):
+                 learn.TripletSTDP.published("visual_all_to_all", w_max=1.0),
+                 learn.RewardSTDP(a_plus=0.1, a_minus=0.12, w_max=1.0)):
         W = rng.uniform(0.0, 0.5, (5, 20))
         pnet = ir.Network({"in": ir.Input(20), "syn": ir.Sparse.from_dense(W, plasticity=rule),
                            "out": ir.LIF(5, tau=0.01, v_threshold=1.0)},
                           [("in", "syn"), ("syn", "out")])
         t = np.sort(rng.uniform(0, 0.5, 400))
         stim = {"in": SpikeTimes(t, rng.integers(0, 20, t.size))}
+        if isinstance(rule, learn.RewardSTDP):
+            stim["syn"] = learn.Reward([0.1, 0.3], 0.5)
         for engine, kw in (("event", {}), ("clock", {"dt": 1e-4})):
             Simulator(pnet, engine=engine, rng=0, **kw).run(0.5, inputs=stim, progress=False)
 
