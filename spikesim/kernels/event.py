@@ -502,7 +502,9 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     (v, time of the state, end of refractoriness, wake kind, currents); ``hkey/hidx/hpos``:
     indexed heap of wake-up times; ``q*``: delivery queue; ``in_t/in_i``: input spikes of
     this call sorted by (time, channel). ``learn``/``eplas``: plasticity (STDP exactly at
-    spike times, :mod:`spikesim.kernels.plasticity`), off when no projection has a rule.
+    spike times, reward events of reward-modulated STDP, and at the end every reward synapse
+    brought to ``t_end``; :mod:`spikesim.kernels.plasticity`), off when no projection has a
+    rule.
     Returns the (possibly grown) queue and record arrays
     ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``.
 
