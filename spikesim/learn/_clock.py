@@ -218,12 +218,16 @@ class ClockLearning:
         """Synapse updates per plastic projection for the spikes per global index of a run:
         each spike of a presynaptic neuron updates its plastic synapses, each spike of a
         postsynaptic neuron its plastic input synapses (the kernel's ``pupd`` total)."""
+        if not hasattr(self, "_degrees"):  # out- and in-degree per projection, computed once
+            self._degrees = []
+            for name in self.names:
+                node = self.eng.net[name]
+                self._degrees.append((np.diff(node.indptr),
+                                      np.bincount(node.indices, minlength=node.n_post)))
         out = {}
         for r, name in enumerate(self.names):
-            node = self.eng.net[name]
             so, se, do, de = self.rrange[r]
-            outdeg = np.diff(node.indptr)
-            indeg = np.bincount(node.indices, minlength=node.n_post)
+            outdeg, indeg = self._degrees[r]
             out[name] = int(np.dot(spikes[so:se], outdeg) + np.dot(spikes[do:de], indeg))
         return out
 
