@@ -235,26 +235,40 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
     return out
 
 
-def run_rstdp(small: bool, progress: bool, seed: int) -> dict:
+def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
+              seeds: int = 1) -> dict:
+    """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
+    trajectories of the first seed; ``pass`` when the rewarded synapse is the strongest
+    after the run for every seed (``pass_fraction``: for how many)."""
     from spikesim.learn.experiments import distal_reward
 
-    kw = dict(n_syn=100, duration=600.0 if small else 3600.0)
+    kw = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
+    rows, per_seed, first = [], [], None
     t0 = time.perf_counter()
-    r = distal_reward(seed=seed, progress=progress, **kw)
+    for s in range(seed, seed + seeds):
+        r = distal_reward(seed=s, progress=progress, **kw)
+        first = first or r
+        rows.append([s, kw["duration"], len(r["reward_times"]), r["post_rate_hz"],
+                     r["rewarded_w"], r["others_mean_w"], r["others_max_w"],
+                     r["rank_of_rewarded"]])
+        per_seed.append({"seed": s, "rewards": int(len(r["reward_times"])),
+                         "post_rate_hz": r["post_rate_hz"], "rewarded_w_mV": r["rewarded_w"],
+                         "others_mean_w_mV": r["others_mean_w"],
+                         "others_max_w_mV": r["others_max_w"],
+                         "rank_of_rewarded": r["rank_of_rewarded"]})
     wall = time.perf_counter() - t0
-    common.print_table([[kw["n_syn"], kw["duration"], len(r["reward_times"]), r["post_rate_hz"],
-                         r["rewarded_w"], r["others_mean_w"], r["others_max_w"],
-                         r["rank_of_rewarded"]]],
-                       ["synapses", "sim_s", "rewards", "post_hz", "w_rewarded_mV",
-                        "w_others_mean", "w_others_max", "rank"])
+    common.print_table(rows, ["seed", "sim_s", "rewards", "post_hz", "w_rewarded_mV",
+                              "w_others_mean", "w_others_max", "rank"])
+    frac = float(np.mean([p["rank_of_rewarded"] == 0 for p in per_seed]))
+    if seeds > 1:
+        print(f"rewarded synapse the strongest for {frac:.0%} of {seeds} seeds ({engine} engine)")
+    r = first
     t = r["t"]
     keep = np.linspace(0, t.size - 1, min(t.size, 400)).astype(int)
-    return {"params": kw, "seed": seed, "rewards": int(len(r["reward_times"])),
-            "post_rate_hz": r["post_rate_hz"], "rewarded_w_mV": r["rewarded_w"],
-            "others_mean_w_mV": r["others_mean_w"], "others_max_w_mV": r["others_max_w"],
-            "rank_of_rewarded": r["rank_of_rewarded"], "t_s": t[keep],
-            "w_rewarded_mV": r["weights"][keep, 0], "w_others_mean_mV": r["weights"][keep, 1:].mean(axis=1),
-            "wall_s": wall, "pass": r["rank_of_rewarded"] == 0}
+    return {"params": kw, "engine": engine, "seed": seed, **per_seed[0], "seeds": per_seed,
+            "pass_fraction": frac, "t_s": t[keep], "w_rewarded_mV": r["weights"][keep, 0],
+            "w_others_mean_mV": r["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
+            "pass": frac == 1.0}
 
 
 def run_engines(small: bool) -> dict:
@@ -280,12 +294,17 @@ def main(argv: list[str] | None = None) -> int:
                                        "engines"])
     ap.add_argument("--small", action="store_true", help="reduced sizes (smoke test)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="rstdp: run seeds SEED .. SEED+K-1 (pass: the rewarded synapse is the "
+                         "strongest for every seed)")
     ap.add_argument("--duration", type=float, default=None,
                     help="song: simulated seconds per input rate (default 500; 60 with --small)")
     ap.add_argument("--a-plus", type=float, default=None,
                     help="song, song-null: A+ in units of g_max (default 0.005, the paper's)")
     ap.add_argument("--ratio", type=float, default=None,
                     help="song, song-null: A-/A+ (default 1.05, the paper's)")
+    ap.add_argument("--engine", choices=["clock", "event"], default="clock",
+                    help="rstdp: simulation engine (default clock, dt = 1 ms)")
     ap.add_argument("--compare", choices=["brian2"], default=None,
                     help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
@@ -303,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "song-null":
         out = run_song_null(args.small, progress, args.duration, args.a_plus, args.ratio)
     elif args.result == "rstdp":
-        out = run_rstdp(args.small, progress, args.seed)
+        if args.seeds < 1:
+            ap.error(f"--seeds: must be >= 1, got {args.seeds}")
+        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds)
     else:
         out = run_engines(args.small)
     out.update(result=args.result, small=args.small, total_wall_s=time.perf_counter() - t0,

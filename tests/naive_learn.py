@@ -53,7 +53,7 @@ def naive_plastic_weights(sparse, rule, pre_steps, post_steps, nsteps, dt, rewar
             d = d * math.exp(-dt / rule.tau_d) + (0.0 if reward is None else reward[n])
             for q in range(len(w)):
                 c[q] *= math.exp(-dt / rule.tau_c)
-                w[q] = min(max(w[q] + (d * dt) * c[q], p["w_min"]), p["w_max"])
+                w[q] = min(max(w[q] + ((d + rule.d_tonic) * dt) * c[q], p["w_min"]), p["w_max"])
         pre_spk = [i for i in range(n_pre) if n in pre_at[i]]
         post_spk = [j for j in range(n_post) if n in post_at[j]]
         for i in pre_spk:

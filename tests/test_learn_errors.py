@@ -30,6 +30,8 @@ def test_other_rules_reject_forbidden_values():
         learn.RewardSTDP(tau_c=0.0)
     with pytest.raises(ValueError, match="weight_dependence"):
         learn.RewardSTDP(weight_dependence="multiplicative")
+    with pytest.raises(ValueError, match=r"RewardSTDP.d_tonic.*nan"):
+        learn.RewardSTDP(d_tonic=float("nan"))
     with pytest.raises(ValueError, match="theta_plus"):
         learn.AdaptiveThreshold(theta_plus=-1.0)
 

@@ -156,3 +156,30 @@ def test_event_reward_stdp_clock_converges():
         diffs.append(np.abs(learn.weights(cl, "syn") - w_ev).mean())
     # measured during development: the mean difference falls at least 3x from 1 ms to 10 us
     assert diffs[2] < diffs[0] / 3 and diffs[1] < diffs[0]
+
+
+def test_event_reward_stdp_tonic_level_and_bounds():
+    """A tonic reward level (d_tonic) and a negative reward: c (d + d_tonic) changes sign
+    after the reward, and the weight meets w_max first. The event engine equals a fine
+    step-by-step integration with clipping at every step (an independent reference)."""
+    rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0.0,
+                            w_max=1.01, d_tonic=0.05)
+    T, t_post, t_r = 3.0, 0.11, 1.0
+    stim = {"pre": SpikeTimes([0.1], [0]), "drive": SpikeTimes([t_post], [0]),
+            "syn": learn.Reward([t_r], [-0.5])}
+    sim = Simulator(_reward_net(rule), engine="event", rng=0)
+    sim.run(T, inputs=stim, progress=False)
+    h = 1e-5
+    s = t_post + (np.arange(int(round((T - t_post) / h))) + 0.5) * h  # midpoints
+    c = np.exp(-0.01 / rule.tau_plus) * np.exp(-(s - t_post) / rule.tau_c)
+    d = rule.d_tonic + np.where(s > t_r, -0.5 * np.exp(-(s - t_r) / rule.tau_d), 0.0)
+    w, hit = 1.0, False
+    for inc in c * d * h:
+        w = min(max(w + inc, rule.w_min), rule.w_max)
+        hit |= w == rule.w_max
+    assert hit and w < rule.w_max - 0.005  # the bound was met, then left
+    assert learn.weights(sim, "syn")[0] == pytest.approx(w, abs=2e-6)
+    # and the clock engine with the same rule (the per-step naive twin checks it exactly)
+    cl = Simulator(_reward_net(rule), dt=1e-4, rng=0)
+    cl.run(T, inputs=stim, progress=False)
+    assert learn.weights(cl, "syn")[0] == pytest.approx(w, abs=2e-3)

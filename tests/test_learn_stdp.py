@@ -411,3 +411,25 @@ def test_depression_past_the_decay_table(tau_minus):
     assert dw == pytest.approx(expect, rel=1e-9, abs=0.0)
     half = decay_table(np.array([d]))[0, 65536 // 2]
     assert (expect == 0.0) == (tau_minus == 0.002) == (half == 0.0)
+
+
+def test_reward_stdp_tonic_level_equals_naive_twin():
+    """d_tonic adds a constant to the reward trace: dw = dt c (d + d_tonic) each step, equal
+    to the naive twin; without any reward the tagged synapse drifts by the tonic level."""
+    rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=10,
+                            d_tonic=0.02)
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
+    net = ir.Network({**nodes, "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0))},
+                     [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"), ("dsyn", "post")])
+    sim = Simulator(net, dt=DT, rng=0)
+    res = sim.run(2.0, inputs={"pre": SpikeTimes([0.1 + DT / 2], [0]),
+                               "drive": SpikeTimes([0.11 - DT / 2], [0])}, progress=False)
+    assert len(res.spikes["post"]) == 1
+    drift = np.exp(-0.5) * 0.02 * 1.0 * (1 - np.exp(-(2.0 - 0.11)))  # integral of c d_tonic
+    assert learn.weights(sim, "syn")[0] - 1.0 == pytest.approx(drift, rel=2e-3)
+    ref = naive_plastic_weights(net["syn"], rule, [[int((0.1 + DT / 2) / DT)]],
+                                [[int(round(res.spikes["post"].t[0] / DT)) - 1]], 20000, DT,
+                                np.zeros(20000))
+    np.testing.assert_allclose(learn.weights(sim, "syn"), ref, rtol=1e-11)

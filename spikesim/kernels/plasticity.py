@@ -32,7 +32,7 @@ from spikesim.kernels.clock import (_after_update, _monitor, _update_block, fire
 
 #: Column layout of the per-slot parameter table ``rp[R, 16]``.
 RP = ("kind", "a2p", "a3p", "a2m", "a3m", "d_r1", "d_r2", "d_o1", "d_o2", "nearest", "mult",
-      "w_min", "w_max", "d_c", "d_d", "unused")
+      "w_min", "w_max", "d_c", "d_d", "dt", "d_tonic")
 KIND_STDP = 0
 KIND_REWARD = 1
 
@@ -71,7 +71,7 @@ def _reward_step(n, n0, sw, plas):
         dc = rp[r, 13]
         lo = rp[r, 11]
         hi = rp[r, 12]
-        g = d * rp[r, 15]  # rp[r, 15] holds dt for reward slots
+        g = (d + rp[r, 16]) * rp[r, 15]  # reward slots: rp[r, 15] = dt, rp[r, 16] = d_tonic
         for k in range(rqptr[r], rqptr[r + 1]):
             q = rqpos[k]
             c = elig[q] * dc
@@ -351,9 +351,9 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # the reward trace of slot ``r`` is ``dopa[r]`` at time ``tdopa[r]``; both decay
 # exponentially (rates ``erate[r, 4]``, ``erate[r, 5]``: 1/tau_c, 1/tau_d). A synapse is
 # brought to time ``t`` (``ev_sync``) before its weight is read or its eligibility changes:
-# ``w += c0 d0 (1 - exp(-g k)) / k``, the exact integral of ``c(t) d(t)`` over the gap ``g``
-# (``k = 1/tau_c + 1/tau_d``), clipped to the bounds (``c d`` keeps its sign over a gap, so
-# clipping at its end equals clipping all along). A reward at ``t`` (``rew_t/rew_r/rew_a``,
+# ``w`` takes the exact integral of ``c(t) (d(t) + d_tonic)`` over the gap (``_cd_integral``),
+# clipped to the bounds where the integrand may change sign and at the end (which equals
+# clipping all along). A reward at ``t`` (``rew_t/rew_r/rew_a``,
 # sorted by time, next one at ``rptr[0]``) brings every synapse of its slot to ``t``, then
 # ``dopa`` jumps. The clock engine's per-step update converges to this as dt -> 0.
 # ----------------------------------------------------------------------------------------
@@ -424,24 +424,44 @@ def ev_post(eplas, j, t, sw):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _cd_integral(c0, d0, tonic, kc, kd, a, b):
+    """Integral over ``s`` in ``[a, b]`` of ``c0 e^{-s kc} (d0 e^{-s kd} + tonic)``."""
+    k = kc + kd
+    out = -c0 * d0 * np.exp(-a * k) * np.expm1(-(b - a) * k) / k if d0 != 0.0 else 0.0
+    if tonic != 0.0:
+        out -= c0 * tonic * np.exp(-a * kc) * np.expm1(-(b - a) * kc) / kc
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa):
     """Bring reward synapse ``q`` (slot ``r``) from ``tsync[q]`` to ``t``: the exact integral
-    of eligibility x reward trace into its weight (clipped), the eligibility decayed."""
+    of eligibility x (reward trace + tonic level) into its weight, the eligibility decayed.
+    The integrand changes sign at most once (where the decaying trace crosses ``-d_tonic``);
+    the weight is clipped at that point and at the end, which equals clipping all along."""
     g = t - tsync[q]
     if g <= 0.0:
         return
     c0 = elig[q]
     if c0 != 0.0:
         kc = erate[r, 4]
-        if dopa[r] != 0.0:
-            kd = erate[r, 5]
-            d0 = dopa[r] * np.exp(-(tsync[q] - tdopa[r]) * kd)
-            k = kc + kd
-            w = sw[q] - c0 * d0 * np.expm1(-g * k) / k
-            if w > rp[r, 12]:
-                w = rp[r, 12]
-            elif w < rp[r, 11]:
-                w = rp[r, 11]
+        kd = erate[r, 5]
+        tonic = rp[r, 16]
+        d0 = dopa[r] * np.exp(-(tsync[q] - tdopa[r]) * kd) if dopa[r] != 0.0 else 0.0
+        if d0 != 0.0 or tonic != 0.0:
+            s1 = g
+            if d0 * tonic < 0.0 and abs(d0) > abs(tonic):
+                s1 = min(g, np.log(-d0 / tonic) / kd)
+            w = sw[q] + _cd_integral(c0, d0, tonic, kc, kd, 0.0, s1)
+            for seg in range(2):
+                if w > rp[r, 12]:
+                    w = rp[r, 12]
+                elif w < rp[r, 11]:
+                    w = rp[r, 11]
+                if seg == 0 and s1 < g:
+                    w += _cd_integral(c0, d0, tonic, kc, kd, s1, g)
+                else:
+                    break
             sw[q] = w
         elig[q] = c0 * np.exp(-g * kc)
     tsync[q] = t

@@ -74,7 +74,8 @@ class ClockLearning:
                          np.exp(-dt / p["tau_o1"]), np.exp(-dt / p["tau_o2"]), p["nearest"],
                          p["mult"], p["w_min"], p["w_max"],
                          np.exp(-dt / rule.tau_c) if reward else 1.0,
-                         np.exp(-dt / rule.tau_d) if reward else 1.0, dt if reward else 0.0])
+                         np.exp(-dt / rule.tau_d) if reward else 1.0, dt if reward else 0.0,
+                         rule.d_tonic if reward else 0.0])
             self.names.append(name)
             self.rules.append(rule)
         if len(self.names) > 32000:
@@ -82,7 +83,7 @@ class ClockLearning:
         R = len(self.names)
         self.R = R
         self.srule = srule
-        self.rp = np.array(rows, np.float64).reshape(R, 16)
+        self.rp = np.array(rows, np.float64).reshape(R, 17)
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
         plastic = np.flatnonzero(srule >= 0)
         qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))

@@ -43,7 +43,8 @@ class EventLearning:
             p = rule.trace_params()
             reward = isinstance(rule, RewardSTDP)
             rows.append([1.0 if reward else 0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"], 0, 0,
-                         0, 0, p["nearest"], p["mult"], p["w_min"], p["w_max"], 1.0, 1.0, 0.0])
+                         0, 0, p["nearest"], p["mult"], p["w_min"], p["w_max"], 1.0, 1.0, 0.0,
+                         rule.d_tonic if reward else 0.0])
             rates.append([1 / p["tau_r1"], 1 / p["tau_r2"], 1 / p["tau_o1"], 1 / p["tau_o2"],
                           1 / rule.tau_c if reward else 0.0, 1 / rule.tau_d if reward else 0.0])
             so, do = eng.offset[src], eng.offset[dst]
@@ -53,7 +54,7 @@ class EventLearning:
         R = len(self.names)
         self.R = R
         self.srule = srule
-        self.rp = np.array(rows, np.float64).reshape(R, 16)
+        self.rp = np.array(rows, np.float64).reshape(R, 17)
         self.erate = np.array(rates, np.float64).reshape(R, 6)
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
         plastic = np.flatnonzero(srule >= 0)
@@ -131,7 +132,7 @@ def dummy_plas() -> tuple:
     """Empty plasticity arguments for runs without rules (same types, nothing to do)."""
     z2 = np.zeros((0, 1))
     return (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
-            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 16)), np.zeros((0, 6)),
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 17)), np.zeros((0, 6)),
             np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1), np.zeros(1),
             np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
             np.zeros(1, np.int64))

@@ -215,8 +215,10 @@ class RewardSTDP(_Rule):
 
     STDP (as :class:`PairSTDP`, amplitudes ``a_plus``/``a_minus``) increments an
     eligibility trace ``c`` per synapse that decays with ``tau_c``; a reward trace ``d``
-    decays with ``tau_d`` and jumps by the reward signal; ``dw/dt = c * d``, weights clipped
-    to ``[w_min, w_max]``. The reward signal is passed to ``Simulator.run`` in ``inputs``
+    decays with ``tau_d`` and jumps by the reward signal; ``dw/dt = c * (d + d_tonic)``,
+    weights clipped to ``[w_min, w_max]``. ``d_tonic`` is a constant baseline of the reward
+    trace (Izhikevich 2007's tonic dopamine: with ``a_minus > a_plus`` it makes synapses
+    that are not rewarded drift down). The reward signal is passed to ``Simulator.run`` in ``inputs``
     under the projection's name (see :class:`spikesim.learn.Reward`). Both engines: the
     clock engine updates ``w += dt c d`` each step; the event engine integrates ``c d``
     exactly between events and takes rewards as ``Reward(times, amounts)`` only.
@@ -234,9 +236,11 @@ class RewardSTDP(_Rule):
     w_max: float = 1.0
     weight_dependence: str = "additive"
     pairing: str = "all"
+    d_tonic: float = 0.0
 
     def __post_init__(self):
         self._check_common()
+        object.__setattr__(self, "d_tonic", _finite("RewardSTDP", "d_tonic", self.d_tonic))
         if self.weight_dependence != "additive":
             raise ValueError(f"RewardSTDP.weight_dependence: only 'additive' is supported "
                              f"(eligibility traces are weight independent), got "
