@@ -13,6 +13,10 @@ Public API::
 """
 from __future__ import annotations
 
+from spikesim._numba_cache import drop_stale as _drop_stale
+
+_drop_stale(__file__)  # kernels here use helpers/constants of other files
+
 from spikesim.backends.loihi import params
 from spikesim.backends.loihi.compiler import Connection, Population, Program, compile
 from spikesim.backends.loihi.learning import LearningRule, LearningState, run_learning

@@ -11,6 +11,10 @@ Example:
     >>> net(np.zeros((2, 784), np.float32), timesteps=25).shape
     (25, 2, 10)
 """
+from spikesim._numba_cache import drop_stale as _drop_stale
+
+_drop_stale(__file__)  # kernels here use helpers/constants of other files
+
 from spikesim.nn._kernels import set_threads
 from spikesim.nn.export import to_ir
 from spikesim.nn.layers import (AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, Layer,
