@@ -10,7 +10,20 @@ import math
 
 import numpy as np
 
+from spikesim import ir
 from spikesim.learn.rules import RewardSTDP
+
+
+def tagged_synapse_net(rule):
+    """One plastic synapse (weight 1, rule ``rule``) from input ``pre`` onto a LIF neuron
+    (tau 1 ms, threshold 2) that input ``drive`` (weight 2) fires at will: a pre spike then a
+    drive spike make one pairing at a chosen timing."""
+    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
+             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
+             "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0)),
+             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
+    return ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"),
+                              ("dsyn", "post")])
 
 
 def naive_plastic_weights(sparse, rule, pre_steps, post_steps, nsteps, dt, reward=None):

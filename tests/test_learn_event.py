@@ -5,6 +5,7 @@ import pytest
 
 from spikesim import ir, learn
 from spikesim.sim import Simulator, SpikeTimes
+from tests.naive_learn import tagged_synapse_net
 
 
 def _probe(rule, n, w0=0.1):
@@ -89,15 +90,6 @@ def test_event_engine_bad_input():
             0.1, inputs={"syn": learn.Reward([0.05])}, progress=False)
 
 
-def _reward_net(rule):
-    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
-             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
-             "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0)),
-             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
-    return ir.Network(nodes, [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"),
-                              ("dsyn", "post")])
-
-
 def test_event_reward_stdp_is_exact(tmp_path):
     """One causal pair (10 ms) tags the synapse, rewards at 1.11 s and 1.61 s (off any
     grid): the weight equals the closed form of the integral of c(t) d(t) to rounding,
@@ -106,7 +98,7 @@ def test_event_reward_stdp_is_exact(tmp_path):
     t_pre, t_post, T = 0.1, 0.11, 3.0
     rew = learn.Reward([1.11, 1.61], [0.5, -0.2])
     stim = {"pre": SpikeTimes([t_pre], [0]), "drive": SpikeTimes([t_post], [0]), "syn": rew}
-    sim = Simulator(_reward_net(rule), engine="event", rng=0)
+    sim = Simulator(tagged_synapse_net(rule), engine="event", rng=0)
     res = sim.run(T, inputs=stim, progress=False)
     np.testing.assert_allclose(res.spikes["post"].t, [t_post])
     kc, kd = 1 / rule.tau_c, 1 / rule.tau_d
@@ -122,10 +114,10 @@ def test_event_reward_stdp_is_exact(tmp_path):
     got = learn.weights(sim, "syn")[0] - 1.0
     assert got == pytest.approx(expect, rel=1e-12)
     # the same in two runs (split between the rewards), through save/load of the state
-    a = Simulator(_reward_net(rule), engine="event", rng=0)
+    a = Simulator(tagged_synapse_net(rule), engine="event", rng=0)
     a.run(1.3, inputs=stim, progress=False)
     a.save_state(tmp_path / "st.npz")
-    b = Simulator(_reward_net(rule), engine="event", rng=0)
+    b = Simulator(tagged_synapse_net(rule), engine="event", rng=0)
     b.load_state(tmp_path / "st.npz")
     b.run(T - 1.3, inputs=stim, progress=False)
     assert learn.weights(b, "syn")[0] - 1.0 == pytest.approx(expect, rel=1e-12)
@@ -167,7 +159,7 @@ def test_event_reward_stdp_tonic_level_and_bounds():
     T, t_post, t_r = 3.0, 0.11, 1.0
     stim = {"pre": SpikeTimes([0.1], [0]), "drive": SpikeTimes([t_post], [0]),
             "syn": learn.Reward([t_r], [-0.5])}
-    sim = Simulator(_reward_net(rule), engine="event", rng=0)
+    sim = Simulator(tagged_synapse_net(rule), engine="event", rng=0)
     sim.run(T, inputs=stim, progress=False)
     h = 1e-5
     s = t_post + (np.arange(int(round((T - t_post) / h))) + 0.5) * h  # midpoints
@@ -180,6 +172,6 @@ def test_event_reward_stdp_tonic_level_and_bounds():
     assert hit and w < rule.w_max - 0.005  # the bound was met, then left
     assert learn.weights(sim, "syn")[0] == pytest.approx(w, abs=2e-6)
     # and the clock engine with the same rule (the per-step naive twin checks it exactly)
-    cl = Simulator(_reward_net(rule), dt=1e-4, rng=0)
+    cl = Simulator(tagged_synapse_net(rule), dt=1e-4, rng=0)
     cl.run(T, inputs=stim, progress=False)
     assert learn.weights(cl, "syn")[0] == pytest.approx(w, abs=2e-3)

@@ -5,7 +5,7 @@ import pytest
 
 from spikesim import ir, learn
 from spikesim.sim import Poisson, Simulator, SpikeTimes
-from tests.naive_learn import naive_plastic_weights
+from tests.naive_learn import naive_plastic_weights, tagged_synapse_net
 
 DT = 1e-4
 
@@ -120,11 +120,7 @@ def test_reward_stdp_eligibility_times_reward_trace():
     """One causal pair tags the synapse; a reward 1 s later changes w by the integral of
     c(t) d(t): c(t_r) * a * tau_c tau_d / (tau_c + tau_d) (to first order in dt)."""
     rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=10)
-    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
-             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
-             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
-    net = ir.Network({**nodes, "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0))},
-                     [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"), ("dsyn", "post")])
+    net = tagged_synapse_net(rule)
     sim = Simulator(net, dt=DT, rng=0)
     t_pre, t_post, t_r = 0.1, 0.11, 1.11
     res = sim.run(3.0, inputs={"pre": SpikeTimes([t_pre + DT / 2], [0]),
@@ -418,11 +414,7 @@ def test_reward_stdp_tonic_level_equals_naive_twin():
     to the naive twin; without any reward the tagged synapse drifts by the tonic level."""
     rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=10,
                             d_tonic=0.02)
-    nodes = {"pre": ir.Input(1), "drive": ir.Input(1),
-             "syn": ir.Sparse.from_dense(np.full((1, 1), 1.0), plasticity=rule),
-             "post": ir.LIF(1, tau=1e-3, v_threshold=2.0)}
-    net = ir.Network({**nodes, "dsyn": ir.Sparse.from_dense(np.full((1, 1), 2.0))},
-                     [("pre", "syn"), ("syn", "post"), ("drive", "dsyn"), ("dsyn", "post")])
+    net = tagged_synapse_net(rule)
     sim = Simulator(net, dt=DT, rng=0)
     res = sim.run(2.0, inputs={"pre": SpikeTimes([0.1 + DT / 2], [0]),
                                "drive": SpikeTimes([0.11 - DT / 2], [0])}, progress=False)
