@@ -505,6 +505,11 @@ def ev_sync_all(eplas, t, sw):
     """Bring every reward synapse to ``t`` (end of a run: the weights read back are current)."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
      elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+    any_reward = False
+    for r in range(rp.shape[0]):
+        any_reward |= rp[r, 0] == KIND_REWARD
+    if not any_reward:
+        return
     for q in range(srule.shape[0]):
         r = srule[q]
         if r >= 0 and rp[r, 0] == KIND_REWARD:

@@ -113,6 +113,8 @@ class EventLearning:
     def set_state(self, st: Mapping[str, np.ndarray]) -> None:
         for k in self.KEYS + self.REWARD_KEYS + ("sw",):
             key = f"learn_{k}"
+            if key not in st and k in self.REWARD_KEYS and not self.has_reward:
+                continue  # a state saved before reward rules ran on this engine
             if key not in st:
                 raise ValueError(f"state: missing {key!r} (state saved without plasticity?)")
             tgt = self.eng.sw if k == "sw" else getattr(self, k)
