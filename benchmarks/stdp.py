@@ -243,11 +243,12 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
     from spikesim.learn.experiments import distal_reward
 
     kw = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
-    rows, per_seed, first = [], [], None
+    rows, per_seed, first = [], [], None  # first: the run of the first seed (trajectories)
     t0 = time.perf_counter()
     for s in range(seed, seed + seeds):
         r = distal_reward(seed=s, progress=progress, **kw)
-        first = first or r
+        if first is None:
+            first = r
         rows.append([s, kw["duration"], len(r["reward_times"]), r["post_rate_hz"],
                      r["rewarded_w"], r["others_mean_w"], r["others_max_w"],
                      r["rank_of_rewarded"]])
@@ -262,12 +263,11 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
     frac = float(np.mean([p["rank_of_rewarded"] == 0 for p in per_seed]))
     if seeds > 1:
         print(f"rewarded synapse the strongest for {frac:.0%} of {seeds} seeds ({engine} engine)")
-    r = first
-    t = r["t"]
+    t = first["t"]
     keep = np.linspace(0, t.size - 1, min(t.size, 400)).astype(int)
     return {"params": kw, "engine": engine, "seed": seed, **per_seed[0], "seeds": per_seed,
-            "pass_fraction": frac, "t_s": t[keep], "w_rewarded_mV": r["weights"][keep, 0],
-            "w_others_mean_mV": r["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
+            "pass_fraction": frac, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
+            "w_others_mean_mV": first["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
             "pass": frac == 1.0}
 
 

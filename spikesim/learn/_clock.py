@@ -84,6 +84,10 @@ class ClockLearning:
         self.R = R
         self.srule = srule
         self.rp = np.array(rows, np.float64).reshape(R, 17)
+        # out- and in-degree of each plastic projection (for update_counts)
+        self._degrees = [(np.diff(net[name].indptr),
+                          np.bincount(net[name].indices, minlength=net[name].n_post))
+                         for name in self.names]
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
         plastic = np.flatnonzero(srule >= 0)
         qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
@@ -219,12 +223,6 @@ class ClockLearning:
         """Synapse updates per plastic projection for the spikes per global index of a run:
         each spike of a presynaptic neuron updates its plastic synapses, each spike of a
         postsynaptic neuron its plastic input synapses (the kernel's ``pupd`` total)."""
-        if not hasattr(self, "_degrees"):  # out- and in-degree per projection, computed once
-            self._degrees = []
-            for name in self.names:
-                node = self.eng.net[name]
-                self._degrees.append((np.diff(node.indptr),
-                                      np.bincount(node.indices, minlength=node.n_post)))
         out = {}
         for r, name in enumerate(self.names):
             so, se, do, de = self.rrange[r]
