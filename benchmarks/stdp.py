@@ -239,7 +239,8 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
               seeds: int = 1) -> dict:
     """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
     trajectories of the first seed; ``pass`` when the rewarded synapse is the strongest
-    after the run for every seed (``pass_fraction``: for how many)."""
+    after the run for every seed (``pass_fraction``: for how many, ties with another
+    synapse included; ``strict_pass_fraction``: without a tie)."""
     from spikesim.learn.experiments import distal_reward
 
     kw = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
@@ -261,12 +262,15 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
     common.print_table(rows, ["seed", "sim_s", "rewards", "post_hz", "w_rewarded_mV",
                               "w_others_mean", "w_others_max", "rank"])
     frac = float(np.mean([p["rank_of_rewarded"] == 0 for p in per_seed]))
+    # strictly the strongest: no other synapse ties with it (at w_max, say)
+    strict = float(np.mean([p["rewarded_w_mV"] > p["others_max_w_mV"] for p in per_seed]))
     if seeds > 1:
-        print(f"rewarded synapse the strongest for {frac:.0%} of {seeds} seeds ({engine} engine)")
+        print(f"rewarded synapse the strongest for {frac:.0%} of {seeds} seeds, strictly (no "
+              f"tie) for {strict:.0%} ({engine} engine)")
     t = first["t"]
     keep = np.linspace(0, t.size - 1, min(t.size, 400)).astype(int)
     return {"params": kw, "engine": engine, "seed": seed, **per_seed[0], "seeds": per_seed,
-            "pass_fraction": frac, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
+            "pass_fraction": frac, "strict_pass_fraction": strict, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
             "w_others_mean_mV": first["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
             "pass": frac == 1.0}
 
