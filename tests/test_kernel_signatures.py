@@ -45,6 +45,14 @@ SCRIPT = textwrap.dedent("""
             stim["syn"] = learn.Reward([0.1, 0.3], 0.5)
         for engine, kw in (("event", {}), ("clock", {"dt": 1e-4})):
             Simulator(pnet, engine=engine, rng=0, **kw).run(0.5, inputs=stim, progress=False)
+        # delayed plastic synapses on the event engine (weights in flight, ring growth)
+        s = pnet["syn"]
+        dnet = ir.Network({"in": ir.Input(20), "out": pnet["out"],
+                           "syn": ir.Sparse(n_pre=20, n_post=5, indptr=s.indptr,
+                                            indices=s.indices, weight=s.weight, delay=0.02,
+                                            plasticity=rule)},
+                          [("in", "syn"), ("syn", "out")])
+        Simulator(dnet, engine="event", rng=0).run(0.5, inputs=stim, progress=False)
 
     def same_but_literal_or_width(a, b):
         for x, y in zip(a, b):

@@ -73,12 +73,6 @@ def test_clock_converges_to_event_engine():
 
 
 def test_event_engine_bad_input():
-    delayed = ir.Network({"pre": ir.Input(2),
-                          "syn": ir.Sparse.from_dense(np.full((1, 2), 0.1), delay=1e-3,
-                                                      plasticity=learn.PairSTDP()),
-                          "post": ir.LIF(1)}, [("pre", "syn"), ("syn", "post")])
-    with pytest.raises(NotImplementedError, match="delay 0"):
-        Simulator(delayed, engine="event", rng=0)
     rew = ir.Network({"pre": ir.Input(2),
                       "syn": ir.Sparse.from_dense(np.full((1, 2), 0.1), plasticity=learn.RewardSTDP()),
                       "post": ir.LIF(1)}, [("pre", "syn"), ("syn", "post")])

@@ -65,8 +65,9 @@ from numba.extending import intrinsic
 
 from spikesim.kernels.event_roots import (MAX_POLY_DEG, cuba_first_crossing,  # noqa: F401
                                           poly_first_crossing)
-from spikesim.kernels.plasticity import (ev_depress, ev_next_reward, ev_post, ev_pre, ev_reward,
-                                         ev_sync, ev_sync_all)
+from spikesim.kernels.plasticity import (ev_delayed_w, ev_depress, ev_emit, ev_next_reward,
+                                         ev_post, ev_pre, ev_reward, ev_sync, ev_sync_all,
+                                         grow_ring)
 
 K_LIF = 0    # LIF and LI: delta synapses, leak
 K_IF = 1     # IF: delta synapses, no leak
@@ -495,7 +496,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
                qt, qseq, qpre, qq, qts,
                indptr, sidx, sw, sdly, sport, sproj, maxrow,
                in_t, in_i, rec_mask, rec_t, rec_i, spike_count, nupd, syn_count,
-               learn, eplas):
+               learn, eplas, edly):
     """Process every event of one batch entry with time ``< t_end``.
 
     ``prm``/``pidx``: parameter table and each neuron's row; ``S[N, 4 + P]``: state records
@@ -504,9 +505,9 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
     this call sorted by (time, channel). ``learn``/``eplas``: plasticity (STDP exactly at
     spike times, reward events of reward-modulated STDP, and at the end every reward synapse
     brought to ``t_end``; :mod:`spikesim.kernels.plasticity`), off when no projection has a
-    rule.
-    Returns the (possibly grown) queue and record arrays
-    ``(qt, qseq, qpre, qq, qts, rec_t, rec_i)``; scalars live in ``ctr``.
+    rule; ``edly``: weights in flight on delayed plastic synapses (``ev_emit``).
+    Returns the (possibly grown) queue, record arrays and snapshot ring
+    ``(qt, qseq, qpre, qq, qts, rec_t, rec_i, ring)``; scalars live in ``ctr``.
 
     This wrapper allocates (workspace, growth of the queue and record arrays); the events are
     processed by :func:`_run_core`, compiled without reference counting (``_nrt=False``) and
@@ -559,30 +560,35 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             ri2 = np.empty(cap, np.int64)
             ri2[:rec_t.shape[0]] = rec_i
             rec_t, rec_i = rt2, ri2
+        if learn and edly[5][0] != 0:
+            edly = grow_ring(edly, indptr)
         ip = _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq, qts,
                        indptr, sidx, sw, sdly, sport, sproj, need, in_t, in_i, rec_mask, rec_t,
-                       rec_i, spike_count, nupd, syn_count, learn, eplas, wcoef, wlam, wa,
-                       wroots, wnroots, wc, wts)
+                       rec_i, spike_count, nupd, syn_count, learn, eplas, edly, wcoef, wlam,
+                       wa, wroots, wnroots, wc, wts)
         if ip < 0:
             break
     if learn:
         ev_sync_all(eplas, t_end, sw)  # reward synapses: weights current at t_end
-    return qt, qseq, qpre, qq, qts, rec_t, rec_i
+    return qt, qseq, qpre, qq, qts, rec_t, rec_i, edly[4]
 
 
 @njit(cache=True, _nrt=False)
 def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq, qts,
               indptr, sidx, sw, sdly, sport, sproj, need, in_t, in_i, rec_mask, rec_t, rec_i,
-              spike_count, nupd, syn_count, learn, eplas, wcoef, wlam, wa, wroots, wnroots, wc,
-              wts):
+              spike_count, nupd, syn_count, learn, eplas, edly, wcoef, wlam, wa, wroots, wnroots,
+              wc, wts):
     """The event loop of :func:`run_events` from input position ``ip``. Returns -1 when every
     event before ``t_end`` is processed, else the input position at which the queue or the
-    record arrays lack room for ``need`` more entries (the caller grows them and calls again)."""
+    record arrays lack room for ``need`` more entries or the snapshot ring of delayed plastic
+    synapses is half full for some row (the caller grows them and calls again)."""
     nin = in_t.shape[0]
     one_row = prm.shape[0] == 1
     touch = 0.0
     while True:
         if ctr[C_QSIZE] + need > qt.shape[0] or ctr[C_NREC] + need > rec_t.shape[0]:
+            return ip
+        if learn and edly[5][0] != 0:
             return ip
         td = qt[0] if ctr[C_QSIZE] > 0 else np.inf
         tw = hkey[0] if ctr[C_HSIZE] > 0 else np.inf
@@ -631,10 +637,15 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                     if not one_row:
                         touch += pidx[sidx[sa]]
                 if learn:
-                    ev_sync(eplas, s, t, sw)
-                w = sw[s]  # read at delivery: a learning rule may change sw between events
-                if learn:
-                    ev_depress(eplas, s, pre, j, t, sw)
+                    # a delayed plastic synapse delivers the weight of the spike's emission
+                    # (stored by ev_emit); others are read, then depressed, at delivery
+                    w = ev_delayed_w(edly, s)
+                    if w != w:
+                        ev_sync(eplas, s, t, sw)
+                        w = sw[s]
+                        ev_depress(eplas, s, pre, j, t, sw)
+                else:
+                    w = sw[s]
                 if w != 0.0:
                     syn_count[sproj[s]] += 1
                 r = 0 if one_row else pidx[j]
@@ -664,6 +675,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                     if learn:
                         ev_post(eplas, j, t, sw)
                         ev_pre(eplas, j, t)
+                        ev_emit(eplas, edly, j, t, sw, indptr, sidx)
                 elif (not cuba and S[j, S_WAKE] == W_NONE and prm[r, P_SLOPE] <= 0.0
                       and prm[r, P_VINF] <= prm[r, P_VTH]):
                     continue  # a delta neuron that cannot cross without input: nothing to do
@@ -680,6 +692,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                 _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], pre, q0, t)
             if learn:
                 ev_pre(eplas, pre, t)
+                ev_emit(eplas, edly, pre, t, sw, indptr, sidx)
         else:
             # ---- a neuron wake-up
             j = hidx[0]
@@ -693,6 +706,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                 if learn:
                     ev_post(eplas, j, t, sw)
                     ev_pre(eplas, j, t)
+                    ev_emit(eplas, edly, j, t, sw, indptr, sidx)
                 continue
             key, wk2 = _bound(S, j, prm, r, t)
             if wk != W_STALE and int(prm[r, P_KIND]) == K_CUBA and key - t < REBOUND_S:

@@ -338,9 +338,9 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # ``eplas = (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost,
 # r2prev, elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr)``: traces hold their value
 # at their last change (time ``tpre``/``tpost``, seconds) and decay as
-# ``exp(-(t - t_last) * erate)``. Plastic synapses have delay 0, so a
-# presynaptic spike's emission and its delivery happen at the same time ``t``: the
-# presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
+# ``exp(-(t - t_last) * erate)``. On a plastic synapse with delay 0 a
+# presynaptic spike's emission and its delivery happen at the same time ``t`` (delayed
+# ones: ``ev_emit`` below): the presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
 # causes at ``t`` sees it, the limit dt -> 0 of the clock engine's one-step causal pair),
 # the depression at delivery (``ev_depress``) uses ``o1(t)`` and the ``r2`` from before
 # the jump; a postsynaptic spike potentiates its plastic input synapses, then its traces
@@ -514,3 +514,78 @@ def ev_sync_all(eplas, t, sw):
         r = srule[q]
         if r >= 0 and rp[r, 0] == KIND_REWARD:
             _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
+
+
+# ----------------------------------------------------------------------------------------
+# Event engine, plastic synapses with delays. The clock engine applies STDP when a
+# presynaptic spike is emitted (pairing its emission time with postsynaptic spike times)
+# and the spike carries the weight of that moment to its arrival. The event engine does the
+# same: at emission (``ev_emit``, after ``ev_pre``) each delayed plastic synapse of the row
+# is brought to ``t``, its weight is stored in a snapshot ring, then it is depressed; at
+# arrival (``ev_delayed_w``) the stored weight is delivered. A synapse's arrivals come in
+# the order of its emissions (one delay per synapse), so the ring is a FIFO per synapse:
+# ``edly = (dpos, dlast, dhead, dread, ring, dflag)``: column of synapse ``q`` in the ring
+# (``-1``: not plastic or no delay), last delayed plastic synapse of each row (its arrivals
+# come last), snapshots taken per row, arrivals delivered per column, ``ring[k % cap,
+# column]`` the weight of the row's ``k``-th snapshot. ``dflag[0] = 1`` asks the caller to
+# double the ring before the next event (a row has half of it in flight); ``dflag[1] = 1``
+# records an overflow (a row emitting more spikes within one event than the other half
+# holds: only a neuron without refractory period that re-fires at the same instant can),
+# which the engine reports as an error.
+# ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def ev_emit(eplas, edly, pre, t, sw, indptr, sidx):
+    """A spike of global index ``pre`` at ``t``: snapshot and depress its delayed plastic
+    synapses."""
+    dpos, dlast, dhead, dread, ring, dflag = edly
+    if dlast.shape[0] == 0 or dlast[pre] < 0:
+        return
+    cap = ring.shape[0]
+    k = dhead[pre]
+    if k - dread[dpos[dlast[pre]]] >= cap:
+        dflag[1] = 1  # full: more spikes of one row in one event than half the ring
+    slot = k % cap
+    for q in range(indptr[pre], indptr[pre + 1]):
+        c = dpos[q]
+        if c < 0:
+            continue
+        ev_sync(eplas, q, t, sw)
+        ring[slot, c] = sw[q]
+        ev_depress(eplas, q, pre, np.int64(sidx[q]), t, sw)
+    dhead[pre] = k + 1
+    if 2 * (k + 1 - dread[dpos[dlast[pre]]]) >= cap:
+        dflag[0] = 1
+
+
+@njit(cache=True, nogil=True)
+def ev_delayed_w(edly, q):
+    """Weight that the arriving spike carries over synapse ``q`` (its value at emission), or
+    NaN when ``q`` is not a delayed plastic synapse (read ``sw[q]`` then)."""
+    dpos, dlast, dhead, dread, ring, dflag = edly
+    if dpos.shape[0] == 0:
+        return np.nan
+    c = dpos[q]
+    if c < 0:
+        return np.nan
+    k = dread[c]
+    dread[c] = k + 1
+    return ring[k % ring.shape[0], c]
+
+
+@njit(cache=True)
+def grow_ring(edly, indptr):
+    """Double the snapshot ring, keeping every snapshot still in flight at its slot."""
+    dpos, dlast, dhead, dread, ring, dflag = edly
+    cap = ring.shape[0]
+    ring2 = np.zeros((2 * cap, ring.shape[1]))
+    for pre in range(dlast.shape[0]):
+        if dlast[pre] < 0:
+            continue
+        for q in range(indptr[pre], indptr[pre + 1]):
+            c = dpos[q]
+            if c < 0:
+                continue
+            for k in range(dread[c], dhead[pre]):
+                ring2[k % (2 * cap), c] = ring[k % cap, c]
+    dflag[0] = 0
+    return (dpos, dlast, dhead, dread, ring2, dflag)

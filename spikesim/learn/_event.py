@@ -29,9 +29,6 @@ class EventLearning:
             if rule is None:
                 continue
             check_rule(f"node {name!r}: Sparse", rule)
-            if np.any(np.asarray(node.delay) != 0):
-                raise NotImplementedError(f"node {name!r}: plastic synapses need delay 0 on the "
-                                          f"event engine, got delays up to {np.max(node.delay)} s")
             ins, outs = net.in_edges(name), net.out_edges(name)
             if len(ins) != 1 or len(outs) != 1:
                 raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
@@ -68,10 +65,21 @@ class EventLearning:
                                    ).astype(np.int64)
         self.sw0 = eng.sw.copy()
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
+        # delayed plastic synapses: their weights at emission travel in a snapshot ring
+        # (spikesim.kernels.plasticity.ev_emit), one column per synapse
+        delayed = plastic[eng.sdly[plastic] > 0]
+        self.dpos = np.full(eng.sidx.size if delayed.size else 0, -1, np.int64)
+        self.dpos[delayed] = np.arange(delayed.size)
+        self.dlast = np.full(eng.N_pre if delayed.size else 0, -1, np.int64)
+        rows_d = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))[delayed]
+        np.maximum.at(self.dlast, rows_d, delayed)  # the row's longest delay: arrives last
         self.set_rewards({}, 0.0, 0.0)
         self.reset()
 
     KEYS = ("r1", "r2", "o1", "o2", "tpre", "tpost", "r2prev")
+    #: weights in flight on delayed plastic synapses: snapshots per row, arrivals per column,
+    #: the ring (its capacity grows during a run)
+    DELAY_KEYS = ("dhead", "dread", "ring")
     #: reward state: eligibility and its time per synapse, reward trace and its time per slot
     REWARD_KEYS = ("elig", "tsync", "dopa", "tdopa")
 
@@ -82,6 +90,10 @@ class EventLearning:
         nsyn = self.eng.sw.size if self.has_reward else 1
         self.elig, self.tsync = np.zeros(nsyn), np.zeros(nsyn)
         self.dopa, self.tdopa = np.zeros(R), np.zeros(R)
+        self.dhead = np.zeros(self.dlast.size, np.int64)
+        self.dread = np.zeros(int((self.dpos >= 0).sum()), np.int64)
+        self.ring = np.zeros((4, self.dread.size))
+        self.dflag = np.zeros(2, np.int64)
         self.eng.sw[:] = self.sw0
 
     def set_rewards(self, rewards: Mapping[str, Any], t0: float, t1: float) -> None:
@@ -106,19 +118,24 @@ class EventLearning:
         self.rptr = np.zeros(1, np.int64)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        st = {f"learn_{k}": getattr(self, k).copy() for k in self.KEYS + self.REWARD_KEYS}
+        st = {f"learn_{k}": getattr(self, k).copy()
+              for k in self.KEYS + self.REWARD_KEYS + self.DELAY_KEYS}
         st["learn_sw"] = self.eng.sw.copy()
         return st
 
     def set_state(self, st: Mapping[str, np.ndarray]) -> None:
-        for k in self.KEYS + self.REWARD_KEYS + ("sw",):
+        for k in self.KEYS + self.REWARD_KEYS + self.DELAY_KEYS + ("sw",):
             key = f"learn_{k}"
-            if key not in st and k in self.REWARD_KEYS and not self.has_reward:
-                continue  # a state saved before reward rules ran on this engine
+            if key not in st and (k in self.REWARD_KEYS and not self.has_reward
+                                  or k in self.DELAY_KEYS and not self.dread.size):
+                continue  # a state saved before reward rules or delays ran on this engine
             if key not in st:
                 raise ValueError(f"state: missing {key!r} (state saved without plasticity?)")
             tgt = self.eng.sw if k == "sw" else getattr(self, k)
             arr = np.asarray(st[key])
+            if k == "ring" and arr.ndim == 2 and arr.shape[1] == tgt.shape[1] and arr.shape[0]:
+                self.ring = arr.astype(np.float64).copy()  # any capacity
+                continue
             if arr.shape != tgt.shape:
                 raise ValueError(f"state[{key!r}]: shape {arr.shape} != {tgt.shape}")
             tgt[...] = arr
@@ -129,6 +146,9 @@ class EventLearning:
                 self.r2prev, self.elig, self.tsync, self.dopa, self.tdopa, self.rew_t,
                 self.rew_r, self.rew_a, self.rptr)
 
+    def delays(self) -> tuple:
+        return (self.dpos, self.dlast, self.dhead, self.dread, self.ring, self.dflag)
+
 
 def dummy_plas() -> tuple:
     """Empty plasticity arguments for runs without rules (same types, nothing to do)."""
@@ -138,6 +158,12 @@ def dummy_plas() -> tuple:
             np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1), np.zeros(1),
             np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
             np.zeros(1, np.int64))
+
+
+def dummy_delays() -> tuple:
+    """Empty arguments for the weights in flight of runs without delayed plastic synapses."""
+    z = np.zeros(0, np.int64)
+    return z, z, z, z, np.zeros((1, 0)), np.zeros(2, np.int64)
 
 
 def event_weights(eng: Any, name: str) -> np.ndarray:

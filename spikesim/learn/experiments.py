@@ -330,7 +330,7 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
 
 def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in: int = 50,
                   n_out: int = 10, rate: float = 20.0, seed: int = 0,
-                  rule: Any = None) -> dict[str, Any]:
+                  rule: Any = None, delay: Any = None) -> dict[str, Any]:
     """Clock vs event engine on a feed-forward network with pair STDP: ``n_in`` inputs
     (Poisson spike times at ``rate`` Hz drawn once, off the step grid) -> plastic ``Sparse``
     -> ``n_out`` LIF neurons. Weights after ``duration`` seconds on the event engine (exact
@@ -338,7 +338,10 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
     (mean and max over synapses) should shrink with dt. Each engine applies the rule to its
     own spikes exactly (tests); what remains are the spikes themselves: the clock engine
     delivers inputs at step boundaries, so marginal threshold crossings differ, and a
-    different spike changes the weights, which changes later spikes.
+    different spike changes the weights, which changes later spikes. ``delay=(lo, hi)``:
+    synaptic delays uniform in ``[lo, hi]`` s (``lo >= max(dts)``; the clock engine rounds
+    them to its step); both engines apply STDP at the emission of a presynaptic spike,
+    which carries the weight of that moment.
 
     Example: ``engines_agree(dts=(1e-3, 1e-4), duration=2.0)``.
     """
@@ -348,13 +351,22 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
                             w_min=0.0, w_max=0.5)
     rng = np.random.default_rng(seed)
     W = rng.uniform(0.1, 0.4, (n_out, n_in)) * (rng.random((n_out, n_in)) < 0.5)
-    nodes = {"in": ir.Input(n_in), "syn": ir.Sparse.from_dense(W, plasticity=rule),
-             "out": ir.LIF(n_out, tau=0.020, v_threshold=1.0, v_reset=0.0)}
-    net = ir.Network(nodes, [("in", "syn"), ("syn", "out")])
+    syn = ir.Sparse.from_dense(W, plasticity=rule)
     nsp = rng.poisson(rate * duration * n_in)
     t = np.sort(rng.uniform(0, duration, nsp))
     i = rng.integers(0, n_in, nsp)
     stim = SpikeTimes(t, i)
+    if delay is not None:
+        lo, hi = (float(x) for x in delay)
+        if not 0.0 < lo <= hi or lo < max(dts):
+            raise ValueError(f"delay: expected (lo, hi) with max(dts) = {max(dts)} <= lo <= hi, "
+                             f"got {delay!r}")
+        syn = ir.Sparse(n_pre=n_in, n_post=n_out, indptr=syn.indptr, indices=syn.indices,
+                        weight=syn.weight, delay=rng.uniform(lo, hi, syn.nnz),
+                        plasticity=rule)
+    nodes = {"in": ir.Input(n_in), "syn": syn,
+             "out": ir.LIF(n_out, tau=0.020, v_threshold=1.0, v_reset=0.0)}
+    net = ir.Network(nodes, [("in", "syn"), ("syn", "out")])
     ev = Simulator(net, engine="event", rng=seed)
     rev = ev.run(duration, inputs={"in": stim}, progress=False)
     w_ev = weights(ev, "syn")

@@ -528,8 +528,14 @@ class EventEngine:
             self.indptr, self.sidx, self.sw, self.sdly, self.sport, self.sproj, self.maxrow,
             in_t, in_i, self.rec_mask, rec[0], rec[1],
             self.spike_count[b], self.nupd[b], self.syn_count[b],
-            self.learning is not None, self._eplas())
+            self.learning is not None, self._eplas(), self._edly())
         self.queues[b] = out[:5]
+        if self.learning is not None:
+            self.learning.ring = out[7]
+            if self.learning.dflag[1]:
+                raise RuntimeError("a neuron fired so often at one instant that the weights in "
+                                   "flight on its delayed plastic synapses overflowed; give it "
+                                   "a refractory period")
         return out[5], out[6]
 
     def run(self, duration: float, inputs: Mapping[str, Any] | None = None, *,
@@ -611,7 +617,14 @@ class EventEngine:
                    np.zeros(0), np.zeros(0, np.int64), np.zeros(1, np.bool_),
                    np.empty(4), np.empty(4, np.int64),
                    np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
-                   False, self._eplas())
+                   False, self._eplas(), self._edly())
+
+    def _edly(self) -> tuple:
+        if self.learning is not None:
+            return self.learning.delays()
+        from spikesim.learn._event import dummy_delays
+
+        return dummy_delays()
 
     def _eplas(self) -> tuple:
         if self.learning is not None:
