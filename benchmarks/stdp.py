@@ -275,11 +275,13 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
             "pass": frac == 1.0}
 
 
-def run_engines(small: bool) -> dict:
+def run_engines(small: bool, delay_ms: tuple[float, float] | None = None) -> dict:
     from spikesim.learn.experiments import engines_agree
 
     dts = [1e-3, 3e-4, 1e-4] if small else [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
-    r = engines_agree(dts=dts, duration=2.0 if small else 10.0)
+    delay = None if delay_ms is None else (delay_ms[0] * 1e-3, delay_ms[1] * 1e-3)
+    r = engines_agree(dts=dts, duration=2.0 if small else 10.0, delay=delay)
+    r["delay_ms"] = None if delay_ms is None else [float(x) for x in delay_ms]
     rows = [[dt * 1e3, m, e, s] for dt, m, e, s in zip(r["dts"], r["mean_abs_diff"],
                                                       r["max_abs_diff"], r["clock_spikes"])]
     common.print_table(rows, ["dt_ms", "mean |w_clock - w_event|/w_max", "max", "clock spikes"])
@@ -309,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="song, song-null: A-/A+ (default 1.05, the paper's)")
     ap.add_argument("--engine", choices=["clock", "event"], default="clock",
                     help="rstdp: simulation engine (default clock, dt = 1 ms)")
+    ap.add_argument("--delay", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="engines: synaptic delays uniform in [LO, HI] ms (LO >= 1; default 0)")
     ap.add_argument("--compare", choices=["brian2"], default=None,
                     help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
@@ -330,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--seeds: must be >= 1, got {args.seeds}")
         out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds)
     else:
-        out = run_engines(args.small)
+        if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:
+            ap.error(f"--delay: expected 1 <= LO <= HI (ms), got {args.delay}")
+        out = run_engines(args.small, args.delay)
     out.update(result=args.result, small=args.small, total_wall_s=time.perf_counter() - t0,
                note="shared 2-core machine (timings noisy)", **common.meta())
     print(f"{args.result}: {'PASS' if out['pass'] else 'FAIL'}")

@@ -64,6 +64,18 @@ def test_bench_song_null_small(tmp_path):
 
 
 @pytest.mark.smoke
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("delay", [[], ["--delay", "1", "6"]], ids=["no-delay", "delay-1-6ms"])
+def test_bench_engines_small(tmp_path, delay):
+    """Clock vs event engine over 2 s: the mean weight difference shrinks with dt, also
+    with synaptic delays (measured: 0.0084 -> 0.0047 and 0.0080 -> 0.0037 from 1 ms to
+    0.1 ms)."""
+    out = _run(tmp_path, "engines", *delay)
+    assert out["pass"] and out["delay_ms"] == ([1.0, 6.0] if delay else None)
+    assert out["mean_abs_diff"][-1] < out["mean_abs_diff"][0] / 1.5
+
+
+@pytest.mark.smoke
 @pytest.mark.timeout(180)
 def test_bench_rstdp_small(tmp_path):
     """600 s of the distal-reward experiment: the rewarded synapse rises above its initial
