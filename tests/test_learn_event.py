@@ -169,3 +169,54 @@ def test_event_reward_stdp_tonic_level_and_bounds():
     cl = Simulator(tagged_synapse_net(rule), dt=1e-4, rng=0)
     cl.run(T, inputs=stim, progress=False)
     assert learn.weights(cl, "syn")[0] == pytest.approx(w, abs=2e-3)
+
+
+def test_event_weight_monitor_snapshots_are_exact():
+    """WeightMonitor(period=...) on the event engine: snapshots at the multiples of the
+    period from the simulator's start, across runs; each equals the weights of a separate
+    run that stops there (reward synapses included: brought to the snapshot time)."""
+    net = tagged_synapse_net(learn.RewardSTDP(a_plus=1.0, a_minus=1.5, w_min=0, w_max=10))
+    stim = {"pre": SpikeTimes([0.1], [0]), "drive": SpikeTimes([0.11], [0]),
+            "syn": learn.Reward([0.5], [0.5])}
+    mon = learn.WeightMonitor("syn", period=0.25)
+    sim = Simulator(net, engine="event", rng=0, monitors=[mon])
+    r1 = sim.run(0.6, inputs=stim, progress=False)
+    r2 = sim.run(0.4, inputs=stim, progress=False)
+    t1, w1 = learn.weight_history(r1, "syn")
+    t2, w2 = learn.weight_history(r2, "syn")
+    np.testing.assert_allclose(np.concatenate([t1, t2]), [0.25, 0.5, 0.75, 1.0])
+    for t, w in zip(np.concatenate([t1, t2]), np.concatenate([w1, w2])):
+        ref = Simulator(net, engine="event", rng=0)
+        ref.run(t, inputs=stim, progress=False)
+        # equal up to the rounding of the reward integral, split at the snapshot here
+        np.testing.assert_allclose(w, learn.weights(ref, "syn"), rtol=1e-14)
+    # the reward at 0.5 s is an event at 0.5 s: after the snapshot at 0.5 s
+    assert w2[-1][0] > w2[0][0] > w1[1][0] == w1[0][0] == 1.0
+
+
+def test_weight_monitor_period_on_both_engines_and_bad_input():
+    """``period`` works on both engines (clock: a whole number of steps): the snapshot at
+    0.1 s equals the weights of a run that stops there."""
+    rule = learn.PairSTDP(a_plus=0.01, a_minus=0.0105, w_max=0.2)
+    net = _probe(rule, 5)
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 0.2, 100))
+    stim = {"pre": SpikeTimes(t, rng.integers(0, 5, t.size)),
+            "drive": SpikeTimes(np.arange(0.013, 0.2, 0.02), np.zeros(10, np.int64))}
+    for engine, kw in (("clock", {"dt": 1e-4}), ("event", {})):
+        sim = Simulator(net, engine=engine, rng=0, **kw,
+                        monitors=[learn.WeightMonitor("syn", period=0.05, index=[0, 3])])
+        t, w = learn.weight_history(sim.run(0.2, inputs=stim, progress=False), "syn")
+        np.testing.assert_allclose(t, [0.05, 0.1, 0.15, 0.2])
+        assert w.shape == (4, 2) and np.abs(w[-1] - w[0]).max() > 1e-3
+        ref = Simulator(net, engine=engine, rng=0, **kw)
+        ref.run(0.1, inputs=stim, progress=False)
+        np.testing.assert_array_equal(w[1], learn.weights(ref, "syn")[[0, 3]])
+    with pytest.raises(ValueError, match="WeightMonitor.period: the event engine has no steps"):
+        Simulator(net, engine="event", monitors=[learn.WeightMonitor("syn", every=10)])
+    with pytest.raises(ValueError, match="WeightMonitor.period: 0.00015 s is not a whole number"):
+        Simulator(net, dt=1e-4, monitors=[learn.WeightMonitor("syn", period=1.5e-4)])
+    with pytest.raises(ValueError, match="WeightMonitor.period: must be a finite number"):
+        learn.WeightMonitor("syn", period=-1.0)
+    with pytest.raises(ValueError, match="not a Sparse projection"):
+        Simulator(net, engine="event", monitors=[learn.WeightMonitor("post", period=0.1)])

@@ -2,6 +2,7 @@
 only when some projection has a rule; the kernels are in :mod:`spikesim.kernels.plasticity`)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import numpy as np
@@ -313,7 +314,15 @@ def projection_set_weights(eng: Any, name: str, w: np.ndarray) -> None:
 
 
 def check_weight_monitor(eng: Any, m: WeightMonitor) -> WeightMonitor:
+    """The monitor for engine ``eng`` (clock: ``period`` turned into ``every`` steps)."""
     if m.projection not in getattr(eng, "syn_origin", {}):
         raise ValueError(f"WeightMonitor.projection: {m.projection!r} is not a Sparse "
                          f"projection of this network")
+    dt = getattr(eng, "dt", None)
+    if m.period is not None and dt is not None:
+        k = int(round(m.period / dt))
+        if k < 1 or abs(k * dt - m.period) > 1e-9 * m.period:
+            raise ValueError(f"WeightMonitor.period: {m.period!r} s is not a whole number of "
+                             f"steps of dt = {dt!r} s")
+        m = dataclasses.replace(m, every=k)
     return m

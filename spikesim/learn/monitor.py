@@ -9,19 +9,24 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WeightMonitor:
-    """Snapshot the weights of a ``Sparse`` projection every ``every`` steps.
+    """Snapshot the weights of a ``Sparse`` projection every ``every`` steps (clock engine)
+    or every ``period`` seconds (either engine; the event engine has no steps, so it needs
+    ``period``; on the clock engine ``period`` must be a whole number of steps).
 
     Pass it in ``Simulator(..., monitors=[...])``; the snapshots are in
-    ``result.meta["weights"][projection]`` as ``(t, w)`` with ``t`` the times (s, end of the
-    step) and ``w`` an array ``[snapshots, synapses]`` (``index`` selects synapses in the
-    order of ``Sparse.weight``; default all). :func:`spikesim.learn.weight_history` reads it.
+    ``result.meta["weights"][projection]`` as ``(t, w)`` with ``t`` the times (s, multiples
+    of the period counted from the simulator's start: every event before ``t`` is in the
+    snapshot, none after) and ``w`` an array ``[snapshots, synapses]`` (``index`` selects
+    synapses in the order of ``Sparse.weight``; default all).
+    :func:`spikesim.learn.weight_history` reads it.
 
-    Example: ``WeightMonitor("exc_syn", every=1000)``.
+    Example: ``WeightMonitor("exc_syn", every=1000)``, ``WeightMonitor("syn", period=1.0)``.
     """
 
     projection: str
     every: int = 1000
     index: Any = None
+    period: Any = None
 
     def __post_init__(self):
         if not isinstance(self.projection, str):
@@ -29,6 +34,12 @@ class WeightMonitor:
         if int(self.every) < 1:
             raise ValueError(f"WeightMonitor.every: must be >= 1 step, got {self.every!r}")
         object.__setattr__(self, "every", int(self.every))
+        if self.period is not None:
+            p = float(self.period)
+            if not (np.isfinite(p) and p > 0):
+                raise ValueError(f"WeightMonitor.period: must be a finite number of seconds > 0, "
+                                 f"got {self.period!r}")
+            object.__setattr__(self, "period", p)
         if self.index is not None:
             idx = np.asarray(self.index, dtype=np.int64).ravel()
             if idx.size and idx.min() < 0:

@@ -91,10 +91,12 @@ class EventEngine:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch: must be an int >= 1, got {batch!r}")
         monitors = list(monitors)
-        if monitors:
+        state_mon = [m for m in monitors if not hasattr(m, "projection")]
+        if state_mon:
             raise NotImplementedError(
-                "monitors: the event engine records spikes only (state exists only at event "
-                "times); record state traces with engine='clock'")
+                "monitors: the event engine records spikes and weights (learn.WeightMonitor "
+                "with a period) only: state exists only at event times; record state traces "
+                "with engine='clock'")
         self.net = net
         self.seed = int(seed)
         self.batch = int(batch)
@@ -108,7 +110,17 @@ class EventEngine:
 
             self.learning = EventLearning(self)
         self._set_record(record)
+        self.weight_monitors = [self._check_weight_monitor(m) for m in monitors]
         self.reset()
+
+    def _check_weight_monitor(self, m: Any) -> Any:
+        from spikesim.learn._clock import check_weight_monitor
+
+        if m.period is None:
+            raise ValueError(f"WeightMonitor.period: the event engine has no steps; give the "
+                             f"snapshot period in seconds (WeightMonitor({m.projection!r}, "
+                             f"period=...)), got every={m.every} steps and no period")
+        return check_weight_monitor(self, m)
 
     # ------------------------------------------------------------------ structure
     def _check_supported(self) -> None:
@@ -573,22 +585,37 @@ class EventEngine:
         z, zi = np.zeros(0), np.zeros(0, np.int64)
         t_run0 = time.perf_counter()
         nchunks = max(1, int(np.ceil(duration / CHUNK_S - 1e-9)))
+        ends = [t_stop if c == nchunks - 1 else t_start + (c + 1) * CHUNK_S
+                for c in range(nchunks)]
+        # weight snapshots at the multiples of each monitor's period in (t_start, t_stop]
+        snaps: dict[float, list] = {}
+        for m in self.weight_monitors:
+            k0 = int(np.floor(t_start / m.period + 1e-9)) + 1
+            for k in range(k0, int(np.floor(t_stop / m.period + 1e-9)) + 1):
+                snaps.setdefault(k * m.period, []).append(m)
+        ends = sorted(set(ends) | set(snaps))
+        whist: dict = {m.projection: ([], []) for m in self.weight_monitors}
         bar = None
         if progress and nchunks * B > 1:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=nchunks * B, unit="chunk", desc="event", leave=False)
+            bar = tqdm(total=duration, unit="s", desc="event", leave=False,
+                       bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s [{elapsed}<{remaining}]")
         try:
-            for c in range(nchunks):
-                ts = t_start + c * CHUNK_S
-                te = t_stop if c == nchunks - 1 else t_start + (c + 1) * CHUNK_S
+            ts = t_start
+            for te in ends:
                 ins = self._input_spikes(stims, ts, te) if stims else None
                 for b in range(B):
                     in_t, in_i = ins[b] if ins is not None else (z, zi)
                     recs[b] = self._call(b, te, in_t, in_i, recs[b])
                     self._init[b] = True
-                    if bar is not None:
-                        bar.update(1)
+                for m in snaps.get(te, ()):
+                    w = self.weights(m.projection)
+                    whist[m.projection][0].append(te)
+                    whist[m.projection][1].append(w if m.index is None else w[m.index])
+                if bar is not None:
+                    bar.update(te - ts)
+                ts = te
         finally:
             if bar is not None:
                 bar.close()
@@ -597,8 +624,11 @@ class EventEngine:
         self.ctr[:, 3] = 0
         self.t = t_stop
         run_s = time.perf_counter() - t_run0
-        return self._result(recs, t_start, t_stop, count0, nupd0, syn0, solves0, wakes0,
-                            jit_s, run_s, first)
+        res = self._result(recs, t_start, t_stop, count0, nupd0, syn0, solves0, wakes0,
+                           jit_s, run_s, first)
+        if self.weight_monitors:
+            res.meta["weights"] = {k: (np.array(t), np.array(w)) for k, (t, w) in whist.items()}
+        return res
 
     def _compile(self) -> None:
         """Trigger compilation (or cache load) of the kernel on a throw-away one-neuron copy."""
