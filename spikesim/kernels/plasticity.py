@@ -336,8 +336,8 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # Event engine: the same rules applied exactly at spike times (continuous time).
 #
 # ``eplas = (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost,
-# r2prev, elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr)``: traces hold their value
-# at their last change (time ``tpre``/``tpost``, seconds) and decay as
+# r2prev, elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq)``: traces hold
+# their value at their last change (time ``tpre``/``tpost``, seconds) and decay as
 # ``exp(-(t - t_last) * erate)``. On a plastic synapse with delay 0 a
 # presynaptic spike's emission and its delivery happen at the same time ``t`` (delayed
 # ones: ``ev_emit`` below): the presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
@@ -354,14 +354,15 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # ``w`` takes the exact integral of ``c(t) (d(t) + d_tonic)`` over the gap (``_cd_integral``),
 # clipped to the bounds where the integrand may change sign and at the end (which equals
 # clipping all along). A reward at ``t`` (``rew_t/rew_r/rew_a``,
-# sorted by time, next one at ``rptr[0]``) brings every synapse of its slot to ``t``, then
+# sorted by time, next one at ``rptr[0]``) brings every synapse of its slot
+# (``rsq[rsptr[r]:rsptr[r + 1]]``, empty for the slots of other rules) to ``t``, then
 # ``dopa`` jumps. The clock engine's per-step update converges to this as dt -> 0.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def ev_pre(eplas, i, t):
     """Presynaptic traces of global index ``i`` jump for a spike at ``t``."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     for r in range(rp.shape[0]):
         if rrange[r, 0] <= i < rrange[r, 1]:
             g = t - tpre[r, i]
@@ -381,7 +382,7 @@ def ev_pre(eplas, i, t):
 def ev_depress(eplas, s, pre, post, t, sw):
     """Depression of synapse ``s`` (``pre -> post``) by a presynaptic spike at ``t``."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     r = srule[s]
     if r < 0 or o1[r, post] == 0.0:
         return
@@ -396,7 +397,7 @@ def ev_post(eplas, j, t, sw):
     """A spike of neuron ``j`` at ``t``: potentiate its plastic input synapses, then its
     postsynaptic traces jump."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     if j + 1 < cptr.shape[0]:
         for k in range(cptr[j], cptr[j + 1]):
             q = cq[k]
@@ -471,7 +472,7 @@ def _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa):
 def ev_sync(eplas, s, t, sw):
     """Bring synapse ``s`` to time ``t`` before its weight is read (reward rules only)."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     r = srule[s]
     if r >= 0 and rp[r, 0] == KIND_REWARD:
         _ev_sync_q(s, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
@@ -489,12 +490,11 @@ def ev_reward(eplas, t, sw):
     """Apply the next reward (at ``t``): every synapse of its slot is brought to ``t``,
     then the slot's reward trace jumps by the amount."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     k = rptr[0]
     r = rew_r[k]
-    for q in range(srule.shape[0]):
-        if srule[q] == r:
-            _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
+    for m in range(rsptr[r], rsptr[r + 1]):
+        _ev_sync_q(rsq[m], r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
     dopa[r] = dopa[r] * np.exp(-(t - tdopa[r]) * erate[r, 5]) + rew_a[k]
     tdopa[r] = t
     rptr[0] = k + 1
@@ -504,16 +504,10 @@ def ev_reward(eplas, t, sw):
 def ev_sync_all(eplas, t, sw):
     """Bring every reward synapse to ``t`` (end of a run: the weights read back are current)."""
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
-     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr) = eplas
-    any_reward = False
+     elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     for r in range(rp.shape[0]):
-        any_reward |= rp[r, 0] == KIND_REWARD
-    if not any_reward:
-        return
-    for q in range(srule.shape[0]):
-        r = srule[q]
-        if r >= 0 and rp[r, 0] == KIND_REWARD:
-            _ev_sync_q(q, r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
+        for m in range(rsptr[r], rsptr[r + 1]):
+            _ev_sync_q(rsq[m], r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
 
 
 # ----------------------------------------------------------------------------------------

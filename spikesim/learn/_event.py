@@ -65,6 +65,12 @@ class EventLearning:
                                    ).astype(np.int64)
         self.sw0 = eng.sw.copy()
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
+        # the synapses of each reward slot (a reward brings them all to its time)
+        rq = plastic[self.rp[srule[plastic], 0] == 1.0]  # KIND_REWARD
+        rq = rq[np.argsort(srule[rq], kind="stable")]
+        self.rsq = rq.astype(np.int64)
+        self.rsptr = np.concatenate([[0], np.cumsum(np.bincount(srule[rq], minlength=R))]
+                                    ).astype(np.int64)
         # delayed plastic synapses: their weights at emission travel in a snapshot ring
         # (spikesim.kernels.plasticity.ev_emit), one column per synapse
         delayed = plastic[eng.sdly[plastic] > 0]
@@ -144,7 +150,7 @@ class EventLearning:
         return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.erate,
                 self.rrange, self.r1, self.r2, self.o1, self.o2, self.tpre, self.tpost,
                 self.r2prev, self.elig, self.tsync, self.dopa, self.tdopa, self.rew_t,
-                self.rew_r, self.rew_a, self.rptr)
+                self.rew_r, self.rew_a, self.rptr, self.rsptr, self.rsq)
 
     def delays(self) -> tuple:
         return (self.dpos, self.dlast, self.dhead, self.dread, self.ring, self.dflag)
@@ -157,7 +163,7 @@ def dummy_plas() -> tuple:
             np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 17)), np.zeros((0, 6)),
             np.zeros((0, 4), np.int64), z2, z2, z2, z2, z2, z2, z2, np.zeros(1), np.zeros(1),
             np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
-            np.zeros(1, np.int64))
+            np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64))
 
 
 def dummy_delays() -> tuple:
