@@ -192,6 +192,17 @@ def test_event_weight_monitor_snapshots_are_exact():
         np.testing.assert_allclose(w, learn.weights(ref, "syn"), rtol=1e-14)
     # the reward at 0.5 s is an event at 0.5 s: after the snapshot at 0.5 s
     assert w2[-1][0] > w2[0][0] > w1[1][0] == w1[0][0] == 1.0
+    # 3 * 0.1 rounds above 0.3: the snapshot is at the end of the run, and an input spike at
+    # 0.3 s is not delivered twice
+    pnet = _probe(learn.PairSTDP(w_max=1.0), 1)
+    sim = Simulator(pnet, engine="event", rng=0,
+                    monitors=[learn.WeightMonitor("syn", period=0.1)])
+    stim = {"pre": SpikeTimes([0.3], [0]), "drive": SpikeTimes([0.35], [0])}
+    r1 = sim.run(0.3, inputs=stim, progress=False)
+    r2 = sim.run(0.1, inputs=stim, progress=False)
+    np.testing.assert_allclose(learn.weight_history(r1, "syn")[0], [0.1, 0.2, 0.3])
+    assert learn.weight_history(r1, "syn")[0][-1] <= 0.3
+    assert r1.counts.total("synops_ac") + r2.counts.total("synops_ac") == 2
 
 
 def test_weight_monitor_period_on_both_engines_and_bad_input():

@@ -592,7 +592,8 @@ class EventEngine:
         for m in self.weight_monitors:
             k0 = int(np.floor(t_start / m.period + 1e-9)) + 1
             for k in range(k0, int(np.floor(t_stop / m.period + 1e-9)) + 1):
-                snaps.setdefault(k * m.period, []).append(m)
+                # never past the end of the run (k * period may round above t_stop)
+                snaps.setdefault(min(k * m.period, t_stop), []).append(m)
         ends = sorted(set(ends) | set(snaps))
         whist: dict = {m.projection: ([], []) for m in self.weight_monitors}
         bar = None
