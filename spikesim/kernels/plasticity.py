@@ -338,10 +338,11 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # ``eplas = (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost,
 # r2prev, elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq)``: traces hold
 # their value at their last change (time ``tpre``/``tpost``, seconds) and decay as
-# ``exp(-(t - t_last) * erate)``. On a plastic synapse with delay 0 a
-# presynaptic spike's emission and its delivery happen at the same time ``t`` (delayed
-# ones: ``ev_emit`` below): the presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that this spike
-# causes at ``t`` sees it, the limit dt -> 0 of the clock engine's one-step causal pair),
+# ``exp(-(t - t_last) * erate)``. On a plastic synapse with delay 0 a presynaptic spike's
+# emission and its delivery happen at the same time ``t`` (delayed ones: ``ev_emit``
+# below): the presynaptic traces jump at emission (``ev_pre``; a postsynaptic spike that
+# this spike causes at ``t`` sees it, the limit dt -> 0 of the clock engine's one-step
+# causal pair),
 # the depression at delivery (``ev_depress``) uses ``o1(t)`` and the ``r2`` from before
 # the jump; a postsynaptic spike potentiates its plastic input synapses, then its traces
 # jump (``ev_post``).
