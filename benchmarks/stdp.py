@@ -236,7 +236,7 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
 
 
 def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
-              seeds: int = 1) -> dict:
+              seeds: int = 1, tonic: float | None = None) -> dict:
     """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
     trajectories of the first seed; ``pass`` when the rewarded synapse is the strongest
     after the run for every seed (``pass_fraction``: for how many, ties with another
@@ -244,6 +244,8 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
     from spikesim.learn.experiments import distal_reward
 
     kw = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
+    if tonic is not None:
+        kw["tonic"] = tonic
     rows, per_seed, first = [], [], None  # first: the run of the first seed (trajectories)
     t0 = time.perf_counter()
     for s in range(seed, seed + seeds):
@@ -313,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="rstdp: simulation engine (default clock, dt = 1 ms)")
     ap.add_argument("--delay", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                     help="engines: synaptic delays uniform in [LO, HI] ms (LO >= 1; default 0)")
+    ap.add_argument("--tonic", type=float, default=None,
+                    help="rstdp: tonic reward (dopamine) level (default 0.002 against rewards "
+                         "of 0.5, the ratio in Izhikevich's code)")
     ap.add_argument("--compare", choices=["brian2"], default=None,
                     help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
@@ -332,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "rstdp":
         if args.seeds < 1:
             ap.error(f"--seeds: must be >= 1, got {args.seeds}")
-        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds)
+        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds, args.tonic)
     else:
         if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:
             ap.error(f"--delay: expected 1 <= LO <= HI (ms), got {args.delay}")
