@@ -245,8 +245,8 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
     pulses of 0.5 is the ratio in Izhikevich's published code (daspnet.m, ModelDB 84167:
     weights step by ``(0.002 + DA) * sd`` every 10 ms and ``DA`` jumps by 0.5 per reward).
     Over one hour, seeds 0-29, clock engine, the rewarded synapse ends the strongest in 28
-    of 30 seeds with a tonic level of 0, 0.001 or 0.002 and in 27 with 0.004 (the default was
-    0.01 until 2026-12; see ``benchmarks/results/stdp_rstdp_tonic.json``). ``engine``:
+    of 30 seeds with a tonic level of 0, 0.001 or 0.002, in 27 with 0.004 and in 23 with 0.01
+    (the default until 2026-12; see ``benchmarks/results/stdp_rstdp_tonic.json``). ``engine``:
     ``"clock"`` (step ``dt``) or ``"event"`` (exact spike and reward times; ``dt`` unused).
     The paper has ``a_minus / a_plus = 1.5``; our LIF neuron is driven by its plastic inputs
     more than the paper's network neurons, so the default is 2.5 (measured over one hour,
