@@ -425,3 +425,56 @@ def test_reward_stdp_tonic_level_equals_naive_twin():
                                 [[int(round(res.spikes["post"].t[0] / DT)) - 1]], 20000, DT,
                                 np.zeros(20000))
     np.testing.assert_allclose(learn.weights(sim, "syn"), ref, rtol=1e-11)
+
+
+def test_reward_stdp_network_equals_naive_twin_with_bounds_and_runs_split():
+    """R-STDP on a random network: rewards of both signs at random steps, a negative tonic
+    level (so d + d_tonic changes sign after each positive reward) and bounds that clip:
+    the engine (reward synapses brought up to date lazily, in closed form) equals the naive
+    twin's per-step update; split into runs of odd lengths, and on 2 threads, too."""
+    rule = learn.RewardSTDP(a_plus=0.2, a_minus=0.24, tau_c=0.2, tau_d=0.05, w_min=0.1,
+                            w_max=0.6, d_tonic=-0.5)
+    net, stim = _random_ff(rule)
+    nsteps = 5000
+    rng = np.random.default_rng(7)
+    reward = np.zeros(nsteps)
+    reward[rng.choice(nsteps, 25, replace=False)] = rng.choice([-3.0, 4.0], 25)
+    sim = Simulator(net, dt=DT, rng=0)
+    res = sim.run(0.5, inputs={"in": stim, "syn": reward}, progress=False)
+    out = res.spikes["out"]
+    assert 5 < len(out) < 2000
+    pre_steps = _steps_of(stim.times, stim.indices, 12)
+    post_steps = [list(np.rint(out.t[out.i == j] / DT).astype(int) - 1) for j in range(4)]
+    ref = naive_plastic_weights(net["syn"], rule, pre_steps, post_steps, nsteps, DT, reward)
+    got = learn.weights(sim, "syn")
+    assert np.any(ref == 0.6) and np.any(ref == 0.1)  # both bounds clip
+    np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-14)
+    # runs of 1237, 1 and 3762 steps; 2 threads
+    for kw, cuts in (({}, (1237, 1238)), ({"threads": 2}, ())):
+        s2 = Simulator(net, dt=DT, rng=0, **kw)
+        edges = [0, *cuts, nsteps]
+        for a, b in zip(edges[:-1], edges[1:]):
+            s2.run((b - a) * DT, inputs={"in": stim, "syn": reward[a:b]}, progress=False)
+        np.testing.assert_allclose(learn.weights(s2, "syn"), ref, rtol=1e-11, atol=1e-14)
+
+
+def test_reward_stdp_bound_reached_before_the_sign_change_equals_naive_twin():
+    """One tagged synapse, a large reward, then nothing until the end of the run: the weight
+    reaches w_max while d + d_tonic > 0, then falls once the trace decays below -d_tonic.
+    Brought up to date in one closed-form step at the end, it must clip at w_max first
+    (as the per-step update does), not only at the end."""
+    rule = learn.RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_min=0, w_max=1.3,
+                            d_tonic=-0.3)
+    net = tagged_synapse_net(rule)
+    reward = np.zeros(20000)
+    reward[2000] = 5.0
+    sim = Simulator(net, dt=DT, rng=0)
+    res = sim.run(2.0, inputs={"pre": SpikeTimes([0.1 + DT / 2], [0]),
+                               "drive": SpikeTimes([0.11 - DT / 2], [0]), "syn": reward},
+                  progress=False)
+    assert len(res.spikes["post"]) == 1
+    ref = naive_plastic_weights(net["syn"], rule, [[int((0.1 + DT / 2) / DT)]],
+                                [[int(round(res.spikes["post"].t[0] / DT)) - 1]], 20000, DT,
+                                reward)
+    assert 1.0 < ref[0] < 1.3  # it fell from the bound
+    np.testing.assert_allclose(learn.weights(sim, "syn"), ref, rtol=1e-11)

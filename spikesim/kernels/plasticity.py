@@ -58,31 +58,99 @@ def _change(q, r, dw, sw, rp, elig):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _reward_step(n, n0, sw, plas):
-    """Reward projections: decay the reward trace, add this step's reward, decay the
-    eligibilities and apply ``w += dt c d`` (clipped)."""
+def _geo(lx, m):
+    """``sum_{j=1..m} e^{j lx}`` (``lx < 0``; 0 for ``m <= 0``)."""
+    if m <= 0:
+        return 0.0
+    return np.exp(lx) * np.expm1(m * lx) / np.expm1(lx)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _rsync(q, r, n, sw, rp, elig, dopa, rtsync, rtref):
+    """Bring reward synapse ``q`` (slot ``r``) from step ``rtsync[q]`` through step ``n``:
+    the per-step update ``c *= dc; w = clip(w + dt (d + d_tonic) c)`` in closed form. No
+    reward comes in between (every synapse of a slot is brought up to date before a reward
+    step), so ``d`` decays geometrically from ``dopa[r]`` at step ``rtref[r]``, ``d +
+    d_tonic`` changes sign at most once, and clipping at that step and at the end equals
+    clipping at every step."""
+    a = rtsync[q]
+    m = n - a
+    if m <= 0:
+        return
+    rtsync[q] = n
+    c0 = elig[q]
+    if c0 == 0.0:
+        return
+    ldc = np.log(rp[r, 13])
+    elig[q] = c0 * np.exp(m * ldc)
+    ldd = np.log(rp[r, 14])
+    dA = dopa[r] * np.exp((a - rtref[r]) * ldd) if dopa[r] != 0.0 else 0.0  # d at step a
+    tonic = rp[r, 16]
+    if dA == 0.0 and tonic == 0.0:
+        return
+    # the j-th step (j = 1..m) adds dt c0 dc^j (dA dd^j + tonic); its sign holds for j <= j0
+    j0 = m
+    if dA * tonic < 0.0 and abs(dA) > abs(tonic):
+        j0 = min(m, max(0, int(np.ceil(np.log(-tonic / dA) / ldd)) - 1))
+    k = rp[r, 15] * c0
+    lo = rp[r, 11]
+    hi = rp[r, 12]
+    w = sw[q] + k * (dA * _geo(ldc + ldd, j0) + tonic * _geo(ldc, j0))
+    w = hi if w > hi else (lo if w < lo else w)
+    if j0 < m:
+        w += k * (dA * np.exp(j0 * (ldc + ldd)) * _geo(ldc + ldd, m - j0)
+                  + tonic * np.exp(j0 * ldc) * _geo(ldc, m - j0))
+        w = hi if w > hi else (lo if w < lo else w)
+    sw[q] = w
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _reward_begin(n0, plas):
+    """Start of a chunk at step ``n0``: every reward synapse is current through ``n0 - 1``
+    and ``dopa`` holds the reward trace of that step."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     for r in range(rp.shape[0]):
         if rp[r, 0] != KIND_REWARD:
             continue
-        d = dopa[r] * rp[r, 14] + rew[r, n - n0]
-        dopa[r] = d
-        dc = rp[r, 13]
-        lo = rp[r, 11]
-        hi = rp[r, 12]
-        g = (d + rp[r, 16]) * rp[r, 15]  # reward slots: rp[r, 15] = dt, rp[r, 16] = d_tonic
+        rtref[r] = n0 - 1
         for k in range(rqptr[r], rqptr[r + 1]):
-            q = rqpos[k]
-            c = elig[q] * dc
-            elig[q] = c
-            if g != 0.0 and c != 0.0:
-                w = sw[q] + g * c
-                if w > hi:
-                    w = hi
-                elif w < lo:
-                    w = lo
-                sw[q] = w
+            rtsync[rqpos[k]] = n0 - 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _reward_step(n, n0, sw, plas):
+    """Reward projections at step ``n``: when a reward comes, bring the slot's synapses
+    through step ``n - 1`` (:func:`_rsync`), then the reward trace jumps; otherwise nothing
+    (synapses are brought up to date lazily, when read or tagged)."""
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
+    for r in range(rp.shape[0]):
+        if rp[r, 0] != KIND_REWARD:
+            continue
+        x = rew[r, n - n0]
+        if x == 0.0:
+            continue
+        for k in range(rqptr[r], rqptr[r + 1]):
+            _rsync(rqpos[k], r, n - 1, sw, rp, elig, dopa, rtsync, rtref)
+        d = dopa[r] * np.exp((n - rtref[r]) * np.log(rp[r, 14])) if dopa[r] != 0.0 else 0.0
+        dopa[r] = d + x
+        rtref[r] = n
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _reward_finish(n, sw, plas):
+    """End of a chunk: every reward synapse and reward trace brought through step ``n``."""
+    (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
+    for r in range(rp.shape[0]):
+        if rp[r, 0] != KIND_REWARD:
+            continue
+        for k in range(rqptr[r], rqptr[r + 1]):
+            _rsync(rqpos[k], r, n, sw, rp, elig, dopa, rtsync, rtref)
+        if dopa[r] != 0.0:
+            dopa[r] = dopa[r] * np.exp((n - rtref[r]) * np.log(rp[r, 14]))
+        rtref[r] = n
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -134,7 +202,7 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     K = ptab.shape[2]
     base = (n + 1) % L
     t_u = base + uniform_delay
@@ -147,6 +215,9 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
         val = fired_v[f]
         for q in range(pstart[pre, t], pstart[pre, t + 1]):
             post = sidx[q]
+            r = np.int64(srule[q])  # int16 table
+            if r >= 0 and rp[r, 0] == KIND_REWARD:  # current before it is read
+                _rsync(q, r, n, sw, rp, elig, dopa, rtsync, rtref)
             if direct:
                 cur[sport[q], b, post] += sw[q] * val
             else:
@@ -156,7 +227,6 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                     if tt >= L:
                         tt -= L
                 buf[tt, sport[q], b, post] += sw[q] * val
-            r = srule[q]
             if r >= 0:
                 x = o1[r, post]
                 if x != 0.0:
@@ -210,6 +280,7 @@ def _deliver_learn(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fir
                     y += rp[r, 2] * z
                 dw = x * y
                 if rp[r, 0] == KIND_REWARD:
+                    _rsync(q, r, n, sw, rp, elig, dopa, rtsync, rtref)
                     elig[q] += dw
                 else:
                     sw[q] = _new_w(sw[q], dw, rp[r, 10], rp[r, 11], rp[r, 12])
@@ -222,7 +293,7 @@ def _bump(n, fired_i, nf, plas):
     """Traces of the neurons/inputs that spiked in step ``n`` jump (after the updates).
     (:func:`_rd` written out, see :func:`_deliver_learn`.)"""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     K = ptab.shape[2]
     for r in range(rp.shape[0]):
         nearest = rp[r, 9] != 0.0
@@ -277,9 +348,11 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
     n_mon = np.int64(0)
     ev_ptr = np.int64(0)
     sw = syn[2]
+    _reward_begin(n0, plas)
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
+            _reward_finish(n - 1, sw, plas)
             return s, n_rec, n_mon
         _reward_step(n, n0, sw, plas)
         nf = _update_block(0, 0, N, batch, n % L, direct, has_pbias, st, grp, prm, pbias, dt,
@@ -290,6 +363,7 @@ def run_chunk_learn(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbias, direc
                        syn, plas)
         _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    _reward_finish(n0 + nsteps - 1, sw, plas)
     return nsteps, n_rec, n_mon
 
 
@@ -312,9 +386,11 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
     n_mon = np.int64(0)
     ev_ptr = np.int64(0)
     sw = syn[2]
+    _reward_begin(n0, plas)
     for s in range(nsteps):
         n = n0 + s
         if n_rec + batch * N > rec_cap:
+            _reward_finish(n - 1, sw, plas)
             return s, n_rec, n_mon
         slot = n % L
         _reward_step(n, n0, sw, plas)
@@ -329,6 +405,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
                            fired_i, fired_v, nf, st, syn, plas)
         _bump(n, fired_i, nf, plas)
         n_mon = _monitor(n, batch, mon_idx, mon_every, mon_out, n_mon, st)
+    _reward_finish(n0 + nsteps - 1, sw, plas)
     return nsteps, n_rec, n_mon
 
 

@@ -70,7 +70,7 @@ def _lazy_flush_neuron(j, plas, sw, ring, cnt, nw):
     """Apply the listed postsynaptic spikes of neuron ``j`` to all its plastic input
     synapses and empty its list."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     c = cnt[j]
     if c == 0:
         return
@@ -152,7 +152,7 @@ def _row_one_rule(tb, q0, q1, pre, val, pend, n, r, sidx, sw, plas, ring, cnt, n
     spike at ``n``: :func:`_row_mixed` with the rule's parameters and rows hoisted, and
     ``o1``/``tpost`` read from their copy ``pk`` (one cache line per target)."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     x = r1[r, pre]
     m = tpre[r, pre]
     pend = pend and x != 0.0
@@ -221,7 +221,7 @@ def _row_mixed(t, q0, q1, b, pre, val, pend, n, L, direct, uniform_delay, cur, b
     """Deliver the synapses ``q0:q1`` of ``pre`` (any rules, fixed ones too, any delays)."""
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     base = (n + 1) % L
     t_u = base + uniform_delay
     if t_u >= L:
@@ -287,7 +287,7 @@ def _deliver_lazy(t, lo, hi, n, L, direct, uniform_delay, fired_b, fired_i, fire
     v, cur, refc, ath, buf, spike_count, mu_count = st
     pstart, sidx, sw, sdly, sport = syn
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     ring, cnt, first, seen, nw, rrow, rport, pk = lz
     H = ring.shape[1]
     nup = 0
@@ -373,7 +373,7 @@ def _lazy_sync(nf, fired_i, plas, pk):
     """Copy ``o1`` and ``tpost`` into ``pk`` (the lazy kernel's reads of them, one cache line
     per target): of the ``nf`` neurons in ``fired_i``, or of all neurons if ``nf < 0``."""
     (srule, cptr, cq, cpre, crule, rp, rrange, r1, r2, o1, o2, tpre, tpost, ptab, elig, dopa, rew,
-     rqptr, rqpos, pupd) = plas
+     rqptr, rqpos, pupd, rtsync, rtref) = plas
     N = pk.shape[1]
     cnt = N if nf < 0 else nf
     for f in range(cnt):

@@ -124,6 +124,10 @@ class ClockLearning:
         self.tpre = np.zeros((R, M), np.int64)  # step of each trace's last change (lazy decay)
         self.tpost = np.zeros((R, M), np.int64)
         self.elig = np.zeros(eng.sw.size if self.has_reward else 1)
+        # reward synapses are brought up to date lazily (kernels.plasticity._rsync): the
+        # step each one is current through, and the step of each slot's reward trace
+        self.rtsync = np.zeros(eng.sw.size if self.has_reward else 1, np.int64)
+        self.rtref = np.zeros(max(self.R, 1), np.int64)
         self.dopa = np.zeros(R)
         self.pupd = np.zeros(self.T, np.int64)  # per thread (all plastic projections)
         eng.sw[:] = self.sw0
@@ -218,7 +222,7 @@ class ClockLearning:
     def plas(self, rew: np.ndarray) -> tuple:
         return (self.srule, self.cptr, self.cq, self.cpre, self.crule, self.rp, self.rrange,
                 self.r1, self.r2, self.o1, self.o2, self.tpre, self.tpost, self.ptab, self.elig,
-                self.dopa, rew, self.rqptr, self.rqpos, self.pupd)
+                self.dopa, rew, self.rqptr, self.rqpos, self.pupd, self.rtsync, self.rtref)
 
     def update_counts(self, spikes: np.ndarray) -> dict[str, int]:
         """Synapse updates per plastic projection for the spikes per global index of a run:

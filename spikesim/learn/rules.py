@@ -220,8 +220,9 @@ class RewardSTDP(_Rule):
     trace (Izhikevich 2007's tonic dopamine: with ``a_minus > a_plus`` it makes synapses
     that are not rewarded drift down). The reward signal is passed to ``Simulator.run`` in
     ``inputs`` under the projection's name (see :class:`spikesim.learn.Reward`). Both
-    engines: the clock engine updates ``w += dt c (d + d_tonic)`` each step; the event
-    engine integrates ``c (d + d_tonic)`` exactly between events and takes rewards as
+    engines: the clock engine updates ``w += dt c (d + d_tonic)`` each step (applied in
+    closed form when a synapse is read or tagged, at rewards and at the end of a run; equal
+    to the per-step update to rounding); the event engine integrates ``c (d + d_tonic)`` exactly between events and takes rewards as
     ``Reward(times, amounts)`` only.
 
     Example: ``RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_max=4.0)``.
