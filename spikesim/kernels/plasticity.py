@@ -433,7 +433,7 @@ def run_chunk_learn_parallel(n0, nsteps, batch, st, grp, prm, dt, pbias, has_pbi
 # clipped to the bounds where the integrand may change sign and at the end (which equals
 # clipping all along). A reward at ``t`` (``rew_t/rew_r/rew_a``,
 # sorted by time, next one at ``rptr[0]``) brings every synapse of its slot
-# (``rsq[rsptr[r]:rsptr[r + 1]]``, empty for the slots of other rules) to ``t``, then
+# (``rsq[rsptr[r]:rsptr[r + 1]]``, the plastic synapses by slot) to ``t``, then
 # ``dopa`` jumps. The clock engine's per-step update converges to this as dt -> 0.
 # ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
@@ -584,6 +584,8 @@ def ev_sync_all(eplas, t, sw):
     (srule, cptr, cq, cpre, crule, rp, erate, rrange, r1, r2, o1, o2, tpre, tpost, r2prev,
      elig, tsync, dopa, tdopa, rew_t, rew_r, rew_a, rptr, rsptr, rsq) = eplas
     for r in range(rp.shape[0]):
+        if rp[r, 0] != KIND_REWARD:
+            continue
         for m in range(rsptr[r], rsptr[r + 1]):
             _ev_sync_q(rsq[m], r, t, sw, rp, erate, elig, tsync, dopa, tdopa)
 

@@ -11,6 +11,23 @@ from spikesim.learn.monitor import Reward, WeightMonitor
 from spikesim.learn.rules import RULES, RewardSTDP
 
 
+def plastic_lists(eng: Any, srule: np.ndarray, R: int) -> tuple:
+    """Index lists of the plastic synapses (``srule[q] >= 0``: the rule slot of synapse
+    ``q``) of either engine: ``plastic`` (their indices); by postsynaptic neuron ``cq``
+    (synapses), ``cpre`` (presynaptic indices), ``crule`` (slots), ``cptr`` (start per
+    neuron); by rule slot ``rqpos`` (synapses) and ``rqptr`` (start per slot)."""
+    plastic = np.flatnonzero(srule >= 0)
+    qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
+    post = eng.sidx[plastic].astype(np.int64)
+    cq = plastic[np.argsort(post, kind="stable")].astype(np.int64)
+    cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]).astype(np.int64)
+    rqpos = plastic[np.argsort(srule[plastic], kind="stable")].astype(np.int64)
+    rqptr = np.concatenate([[0], np.cumsum(np.bincount(srule[plastic], minlength=R))]
+                           ).astype(np.int64)
+    return (plastic, cq, qpre[cq].astype(np.int64), srule[cq].astype(np.int64), cptr, rqpos,
+            rqptr)
+
+
 def check_rule(where: str, rule: Any) -> None:
     if not isinstance(rule, RULES):
         raise TypeError(f"{where}.plasticity: {rule!r} is not a learning rule; use one of "
@@ -90,19 +107,8 @@ class ClockLearning:
                           np.bincount(net[name].indices, minlength=net[name].n_post))
                          for name in self.names]
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
-        plastic = np.flatnonzero(srule >= 0)
-        qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
-        post = eng.sidx[plastic].astype(np.int64)
-        order = np.argsort(post, kind="stable")
-        self.cq = plastic[order].astype(np.int64)
-        self.cpre = qpre[self.cq].astype(np.int64)
-        self.crule = srule[self.cq].astype(np.int64)  # rule slot, in post-spike order
-        self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
-                                   ).astype(np.int64)
-        by_rule = np.argsort(srule[plastic], kind="stable")
-        self.rqpos = plastic[by_rule].astype(np.int64)
-        self.rqptr = np.concatenate([[0], np.cumsum(np.bincount(srule[plastic],
-                                                                minlength=R))]).astype(np.int64)
+        (_, self.cq, self.cpre, self.crule, self.cptr, self.rqpos,
+         self.rqptr) = plastic_lists(eng, srule, R)
         self.ptab = decay_table(self.rp[:, 5:9])
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
         # pair STDP with additive dependence everywhere: lazy potentiation (kernels docs)

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spikesim.learn._clock import check_rule
+from spikesim.learn._clock import check_rule, plastic_lists
 from spikesim.learn.rules import RewardSTDP
 
 
@@ -54,23 +54,11 @@ class EventLearning:
         self.rp = np.array(rows, np.float64).reshape(R, 17)
         self.erate = np.array(rates, np.float64).reshape(R, 6)
         self.rrange = np.array(rrange, np.int64).reshape(R, 4)
-        plastic = np.flatnonzero(srule >= 0)
-        qpre = np.repeat(np.arange(eng.N_pre), np.diff(eng.indptr))
-        post = eng.sidx[plastic].astype(np.int64)
-        order = np.argsort(post, kind="stable")
-        self.cq = plastic[order].astype(np.int64)
-        self.cpre = qpre[self.cq].astype(np.int64)
-        self.crule = srule[self.cq].astype(np.int64)
-        self.cptr = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=eng.N))]
-                                   ).astype(np.int64)
+        # by postsynaptic neuron, and by slot (a reward brings its slot's synapses to its time)
+        (plastic, self.cq, self.cpre, self.crule, self.cptr, self.rsq,
+         self.rsptr) = plastic_lists(eng, srule, R)
         self.sw0 = eng.sw.copy()
         self.has_reward = bool(any(isinstance(r, RewardSTDP) for r in self.rules))
-        # the synapses of each reward slot (a reward brings them all to its time)
-        rq = plastic[self.rp[srule[plastic], 0] == 1.0]  # KIND_REWARD
-        rq = rq[np.argsort(srule[rq], kind="stable")]
-        self.rsq = rq.astype(np.int64)
-        self.rsptr = np.concatenate([[0], np.cumsum(np.bincount(srule[rq], minlength=R))]
-                                    ).astype(np.int64)
         # delayed plastic synapses: their weights at emission travel in a snapshot ring
         # (spikesim.kernels.plasticity.ev_emit), one column per synapse
         delayed = plastic[eng.sdly[plastic] > 0]
