@@ -205,3 +205,51 @@ def test_cuba_readout_output_is_the_closed_form_at_the_end():
     s = 0.05 - 0.010
     expect = 0.7 * ts / (ts - tm) * (np.exp(-s / ts) - np.exp(-s / tm))
     np.testing.assert_allclose(res.outputs["o"], [[expect, expect]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_input_spikes_merge_in_time_channel_order(batch):
+    """Spikes of several inputs reach the kernel in (time, channel) order: a stable sort by
+    time of the already sorted SpikeTimes runs (merged in channel order) equals a full
+    lexsort, with ties in time within and across inputs; a Poisson input among them is
+    sorted by lexsort."""
+    rng = np.random.default_rng(7)
+    sizes = {"a": 4, "b": 3, "c": 2}
+    nodes = {"p": ir.LIF(2, tau=0.02, v_threshold=1e9)}
+    edges = []
+    for name, n in sizes.items():
+        nodes[name] = ir.Input(n)
+        nodes["w" + name] = ir.Sparse.from_dense(np.ones((2, n)))
+        edges += [(name, "w" + name), ("w" + name, "p")]
+    net = ir.Network(nodes, edges)
+    eng = Simulator(net, engine="event", rng=0, batch=batch).engine
+    grid = np.round(rng.uniform(0, 0.05, 300), 3)  # many ties on a 1 ms grid
+
+    def st(n):
+        k = rng.integers(100, 300)
+        return SpikeTimes(rng.choice(grid, k), rng.integers(0, n, k), rng.integers(0, batch, k))
+
+    stims = {"c": st(2), "a": st(4), "b": st(3)}  # not in channel order
+    for with_poisson in (False, True):
+        s = dict(stims)
+        if with_poisson:
+            s.pop("b")
+            s["b"] = Poisson(200.0)
+        for t0, t1 in ((0.0, 0.05), (0.011, 0.029)):
+            got = eng._input_spikes(s, t0, t1)
+            for bb in range(batch):
+                ts, ch = [], []
+                for name, x in s.items():
+                    if isinstance(x, SpikeTimes):
+                        m = (x.batch == bb) & (x.times >= t0) & (x.times < t1)
+                        ts.append(x.times[m])
+                        ch.append(x.indices[m] + eng.offset[name])
+                    else:
+                        t_p, i_p = eng._poisson(name, x, 3, bb, t0, t1, eng.offset[name])
+                        ts.append(t_p)
+                        ch.append(i_p)
+                t, i = np.concatenate(ts), np.concatenate(ch)
+                o = np.lexsort((i, t))
+                assert t.size > 20
+                np.testing.assert_array_equal(got[bb][0], t[o])
+                np.testing.assert_array_equal(got[bb][1], i[o])

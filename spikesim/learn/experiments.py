@@ -239,9 +239,10 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
     ``k`` (Poisson at ``rate`` Hz) -> LIF neuron ``k`` (tau 20 ms, threshold 10 mV above
     rest, refractory 2 ms), weights ``w0`` in ``[0, w_max]``, STDP amplitudes
     ``a_plus``/``a_minus`` of the eligibility (all in mV). Each LIF neuron fires mostly from
-    its own background: ``kick`` Hz of ``kick_w`` mV inputs (above threshold: the random
-    "thalamic" input that makes a neuron of Izhikevich's network fire, one random neuron per
-    ms in his published code, daspnet.m, ModelDB 84167) and ``noise`` Hz of 1 mV inputs.
+    its own random background, as the neurons of Izhikevich's network fire mostly from their
+    random "thalamic" input (a current uniform in +-6.5 to every neuron every ms in his
+    published code, daspnet.m, ModelDB 84167): ``kick`` Hz of ``kick_w`` mV inputs (above
+    threshold, so each makes the neuron fire) and ``noise`` Hz of 1 mV inputs.
     Whenever input 0 fires and neuron 0 fires within ``window`` after it, a reward of
     ``reward`` is delivered after a random delay uniform in ``delay`` (s). One reward signal
     (dopamine) reaches every synapse. Eligibility tau 1 s, reward tau 0.2 s and a tonic

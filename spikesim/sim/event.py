@@ -457,27 +457,41 @@ class EventEngine:
         """Per batch entry: (times, global channel) of input spikes in [t0, t1), sorted by
         (time, channel)."""
         B = self.batch
-        parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(B)]
+        # per batch entry: (first channel, times, channels, sorted by (time, channel)?)
+        parts: list[list[tuple[int, np.ndarray, np.ndarray, bool]]] = [[] for _ in range(B)]
         for name, stim in stims.items():
             off, n = self.offset[name], self.net[name].n
             if isinstance(stim, SpikeTimes):
+                # SpikeTimes are in (time, batch, index) order, so each batch entry's
+                # subsequence is in (time, channel) order
                 lo, hi = np.searchsorted(stim.times, [t0, t1], side="left")
                 t, i, b = stim.times[lo:hi], stim.indices[lo:hi], stim.batch[lo:hi]
                 for bb in range(B):
-                    m = b == bb
-                    parts[bb].append((t[m], i[m] + off))
+                    if B == 1:
+                        parts[bb].append((off, t, i + off, True))
+                    else:
+                        m = b == bb
+                        parts[bb].append((off, t[m], i[m] + off, True))
             else:
                 for bb in range(B):
-                    parts[bb].append(self._poisson(name, stim, n, bb, t0, t1, off))
+                    parts[bb].append((off, *self._poisson(name, stim, n, bb, t0, t1, off), False))
         out = []
         for bb in range(B):
-            if parts[bb]:
-                t = np.concatenate([p[0] for p in parts[bb]])
-                i = np.concatenate([p[1] for p in parts[bb]]).astype(np.int64)
-                order = np.lexsort((i, t))
-                out.append((np.ascontiguousarray(t[order]), np.ascontiguousarray(i[order])))
-            else:
+            ps = sorted(parts[bb], key=lambda p: p[0])
+            if not ps:
                 out.append((np.zeros(0), np.zeros(0, np.int64)))
+                continue
+            t = np.concatenate([p[1] for p in ps])
+            i = np.concatenate([p[2] for p in ps]).astype(np.int64)
+            if all(p[3] for p in ps):
+                # sorted runs in increasing channel ranges: a stable sort by time alone gives
+                # (time, channel) order (a merge of the runs for timsort)
+                order = None if len(ps) == 1 else np.argsort(t, kind="stable")
+            else:
+                order = np.lexsort((i, t))
+            if order is not None:
+                t, i = t[order], i[order]
+            out.append((np.ascontiguousarray(t), np.ascontiguousarray(i)))
         return out
 
     def _poisson(self, name: str, stim: Poisson, n: int, b: int, t0: float, t1: float, off: int):
