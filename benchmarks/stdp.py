@@ -235,12 +235,21 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
     return out
 
 
+def _rstdp_seed(run_seed: int, kw: dict) -> dict:
+    """One seed of the distal-reward experiment (a module-level function for
+    :func:`spikesim.sweep`, which passes its own ``seed`` to functions that take one)."""
+    from spikesim.learn.experiments import distal_reward
+
+    return distal_reward(seed=run_seed, progress=False, **kw)
+
+
 def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
-              seeds: int = 1, **overrides: float | None) -> dict:
+              seeds: int = 1, jobs: int = 1, **overrides: float | None) -> dict:
     """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
     trajectories of the first seed; ``pass`` when the rewarded synapse is the strongest
     after the run for every seed (``pass_fraction``: for how many, ties with another
-    synapse included; ``strict_pass_fraction``: without a tie). ``overrides``: arguments
+    synapse included; ``strict_pass_fraction``: without a tie); ``jobs`` > 1 runs the seeds
+    in that many processes (:func:`spikesim.sweep`). ``overrides``: arguments
     of :func:`~spikesim.learn.experiments.distal_reward` (``None``: its default); ``ratio``
     sets ``a_minus`` to ``ratio`` x ``a_plus``."""
     import inspect
@@ -255,8 +264,19 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
         kw["a_minus"] = ratio * a_plus
     rows, per_seed, first = [], [], None  # first: the run of the first seed (trajectories)
     t0 = time.perf_counter()
-    for s in range(seed, seed + seeds):
-        r = distal_reward(seed=s, progress=progress, **kw)
+    if jobs > 1 and seeds > 1:
+        from spikesim import sweep
+
+        res = sweep(_rstdp_seed, [{"run_seed": s, "kw": kw} for s in range(seed, seed + seeds)],
+                    workers=jobs, progress=progress)
+        if res.errors:
+            raise RuntimeError(f"distal reward failed for seed {res.errors[0]['run_seed']}:\n"
+                               f"{res.errors[0]['error']}")
+        runs = iter(res.records)
+    else:
+        runs = (distal_reward(seed=s, progress=progress, **kw)
+                for s in range(seed, seed + seeds))
+    for s, r in zip(range(seed, seed + seeds), runs):
         if first is None:
             first = r
         rows.append([s, kw["duration"], len(r["reward_times"]), r["post_rate_hz"],
@@ -326,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tonic", type=float, default=None,
                     help="rstdp: tonic reward (dopamine) level (default 0.002 against rewards "
                          "of 0.5, the ratio in Izhikevich's code)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="rstdp: run the seeds in this many processes (default 1)")
     ap.add_argument("--noise", type=float, default=None, metavar="HZ",
                     help="rstdp: background of 1 mV inputs per neuron (default 200 Hz)")
     ap.add_argument("--kick", type=float, default=None, metavar="HZ",
@@ -350,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "rstdp":
         if args.seeds < 1:
             ap.error(f"--seeds: must be >= 1, got {args.seeds}")
-        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds,
+        if args.jobs < 1:
+            ap.error(f"--jobs: must be >= 1, got {args.jobs}")
+        out = run_rstdp(args.small, progress, args.seed, args.engine, args.seeds, args.jobs,
                         tonic=args.tonic, ratio=args.ratio, noise=args.noise, kick=args.kick)
     else:
         if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:

@@ -76,7 +76,7 @@ def test_bench_engines_small(tmp_path, delay):
 
 
 @pytest.mark.smoke
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 def test_bench_rstdp_small(tmp_path):
     """600 s of the distal-reward experiment: the rewarded synapse rises above its initial
     1 mV while the others drift down (seed 0, measured: 1.22 mV against a mean of 0.98 and a
@@ -85,6 +85,11 @@ def test_bench_rstdp_small(tmp_path):
     assert out["rewards"] > 20 and out["engine"] == "clock"
     assert out["rank_of_rewarded"] == 0
     assert out["rewarded_w_mV"] > 1.15 and out["others_mean_w_mV"] < 0.99
+    # seeds 0 and 1 in two processes: seed 0 as above, to the last bit
+    two = _run(tmp_path, "rstdp", "--seeds", "2", "--jobs", "2")
+    assert [p["seed"] for p in two["seeds"]] == [0, 1]
+    assert two["seeds"][0] == out["seeds"][0]
+    assert two["seeds"][1]["rewards"] > 20
 
 
 @pytest.mark.smoke
