@@ -281,25 +281,34 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
             first = r
         rows.append([s, kw["duration"], len(r["reward_times"]), r["post_rate_hz"],
                      r["rewarded_w"], r["others_mean_w"], r["others_max_w"],
-                     r["rank_of_rewarded"]])
+                     r["rank_of_rewarded"],
+                     "-" if r["strongest_from_s"] is None else r["strongest_from_s"]])
         per_seed.append({"seed": s, "rewards": int(len(r["reward_times"])),
                          "post_rate_hz": r["post_rate_hz"], "rewarded_w_mV": r["rewarded_w"],
                          "others_mean_w_mV": r["others_mean_w"],
                          "others_max_w_mV": r["others_max_w"],
-                         "rank_of_rewarded": r["rank_of_rewarded"]})
+                         "rank_of_rewarded": r["rank_of_rewarded"],
+                         "strongest_from_s": r["strongest_from_s"]})
     wall = time.perf_counter() - t0
     common.print_table(rows, ["seed", "sim_s", "rewards", "post_hz", "w_rewarded_mV",
-                              "w_others_mean", "w_others_max", "rank"])
+                              "w_others_mean", "w_others_max", "rank", "strongest_from_s"])
     frac = float(np.mean([p["rank_of_rewarded"] == 0 for p in per_seed]))
     # strictly the strongest: no other synapse ties with it (at w_max, say)
     strict = float(np.mean([p["rewarded_w_mV"] > p["others_max_w_mV"] for p in per_seed]))
     if seeds > 1:
         print(f"rewarded synapse the strongest for {frac:.0%} of {seeds} seeds, strictly (no "
               f"tie) for {strict:.0%} ({engine} engine)")
+    t_from = [p["strongest_from_s"] for p in per_seed if p["strongest_from_s"] is not None]
+    if t_from:
+        print(f"it stays the strongest from t = {np.median(t_from):.0f} s (median; "
+              f"{min(t_from):.0f}-{max(t_from):.0f} s over the {len(t_from)} seeds where it is "
+              f"at the end)")
     t = first["t"]
     keep = np.linspace(0, t.size - 1, min(t.size, 400)).astype(int)
     return {"params": kw, "engine": engine, "seed": seed, **per_seed[0], "seeds": per_seed,
-            "pass_fraction": frac, "strict_pass_fraction": strict, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
+            "pass_fraction": frac, "strict_pass_fraction": strict,
+            "strongest_from_s_median": float(np.median(t_from)) if t_from else None,
+            "strongest_from_s_max": float(max(t_from)) if t_from else None, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
             "w_others_mean_mV": first["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
             "pass": frac == 1.0}
 

@@ -85,6 +85,7 @@ def test_bench_rstdp_small(tmp_path):
     assert out["rewards"] > 20 and out["engine"] == "clock"
     assert out["rank_of_rewarded"] == 0
     assert out["rewarded_w_mV"] > 1.15 and out["others_mean_w_mV"] < 0.99
+    assert 100 < out["strongest_from_s"] < 400  # measured: 223 s
     # seeds 0 and 1 in two processes: seed 0 as above, to the last bit
     two = _run(tmp_path, "rstdp", "--seeds", "2", "--jobs", "2")
     assert [p["seed"] for p in two["seeds"]] == [0, 1]

@@ -263,8 +263,9 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
     the strongest in 28 of 30 seeds at best (A-/A+ = 2.5;
     ``benchmarks/results/stdp_rstdp_single_neuron.json``, ``stdp_rstdp_tonic.json``).
 
-    Returns the weight history (every chunk), the reward times and the final rank of the
-    rewarded synapse (0 = strongest).
+    Returns the weight history (every chunk), the reward times, the final rank of the
+    rewarded synapse (0 = strongest) and ``strongest_from_s``, the time from which on it
+    stays strictly the strongest (checked after every chunk; None if it is not at the end).
 
     Example: ``distal_reward(n_syn=20, duration=300.0)``.
     """
@@ -347,10 +348,17 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
         bar.close()
     final = hist[-1]
     rank = int(np.sum(final > final[0]))
-    return {"weights": hist, "t": np.arange(n_chunks + 1) * chunk,
+    t = np.arange(n_chunks + 1) * chunk
+    # from when on the rewarded synapse stays strictly the strongest (None: not at the end)
+    ahead = hist[:, 0] > hist[:, 1:].max(axis=1)
+    behind = np.flatnonzero(~ahead)
+    t_strongest = (None if not ahead[-1] else
+                   float(t[0] if behind.size == 0 else t[behind[-1] + 1]))
+    return {"weights": hist, "t": t,
             "reward_times": np.array(reward_times), "rank_of_rewarded": rank,
             "rewarded_w": float(final[0]), "others_mean_w": float(np.mean(final[1:])),
-            "others_max_w": float(np.max(final[1:])), "post_rate_hz": n_post / duration / n}
+            "others_max_w": float(np.max(final[1:])), "post_rate_hz": n_post / duration / n,
+            "strongest_from_s": t_strongest}
 
 
 def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in: int = 50,
