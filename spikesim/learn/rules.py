@@ -222,8 +222,8 @@ class RewardSTDP(_Rule):
     ``inputs`` under the projection's name (see :class:`spikesim.learn.Reward`). Both
     engines: the clock engine updates ``w += dt c (d + d_tonic)`` each step (applied in
     closed form when a synapse is read or tagged, at rewards and at the end of a run; equal
-    to the per-step update to rounding); the event engine integrates ``c (d + d_tonic)`` exactly between events and takes rewards as
-    ``Reward(times, amounts)`` only.
+    to the per-step update to rounding); the event engine integrates ``c (d + d_tonic)``
+    exactly between events and takes rewards as ``Reward(times, amounts)`` only.
 
     Example: ``RewardSTDP(a_plus=1.0, a_minus=1.5, tau_c=1.0, tau_d=0.2, w_max=4.0)``.
     """

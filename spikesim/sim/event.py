@@ -467,11 +467,8 @@ class EventEngine:
                 lo, hi = np.searchsorted(stim.times, [t0, t1], side="left")
                 t, i, b = stim.times[lo:hi], stim.indices[lo:hi], stim.batch[lo:hi]
                 for bb in range(B):
-                    if B == 1:
-                        parts[bb].append((off, t, i + off, True))
-                    else:
-                        m = b == bb
-                        parts[bb].append((off, t[m], i[m] + off, True))
+                    m = slice(None) if B == 1 else b == bb
+                    parts[bb].append((off, t[m], i[m] + off, True))
             else:
                 for bb in range(B):
                     parts[bb].append((off, *self._poisson(name, stim, n, bb, t0, t1, off), False))
