@@ -478,6 +478,7 @@ print(json.dumps({"seed": a["seed"], "presentations_per_image": shows / len(x_tr
 BRIAN2_VARIANTS = {
     "spikesim": dict(hold=True, delays=False, method="euler", cap=MAX_INTENSITY),
     "reference": dict(hold=False, delays=True, method="euler", cap=0.0),
+    "exponential": dict(hold=True, delays=False, method="exponential_euler", cap=MAX_INTENSITY),
 }
 
 
@@ -609,7 +610,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run the same protocol in Brian2 ($SPIKESIM_VENVS/brian2)")
     ap.add_argument("--brian2-variant", choices=sorted(BRIAN2_VARIANTS), default="spikesim",
                     help="spikesim: this module's model; reference: the reference code's "
-                         "(no membrane hold, 0-10 ms input delays, forward Euler, no cap)")
+                         "(no membrane hold, 0-10 ms input delays, forward Euler, no cap); "
+                         "exponential: this module's model with Brian2's exponential_euler")
     ap.add_argument("--brian2-timeout", type=float, default=36000.0,
                     help="seconds allowed per Brian2 run")
     args = ap.parse_args(argv)
