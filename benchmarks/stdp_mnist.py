@@ -152,14 +152,17 @@ THETA_PLUS = 0.05 * mV  # adaptive threshold increment
 TAU_THETA = 1e4         # s
 REFRAC_E = 5 * ms       # membrane held at reset after a spike (see the module docs)
 THETA_OFFSET = 20 * mV  # theta starts here; the threshold is -52 mV - offset + theta
+# conductance time constants (s): excitatory neurons' g_e, g_i, inhibitory neurons' g_e, g_i
+TAU_SYN = (1 * ms, 2 * ms, 1 * ms, 2 * ms)
 
 
-def exc_node(n: int, theta=None):
+def exc_node(n: int, theta=None, tau_syn=TAU_SYN):
     """Excitatory neurons: adaptive (training; theta starts at ``THETA_OFFSET``) or with
-    fixed learned thresholds (``theta``, as returned by :func:`train`)."""
+    fixed learned thresholds (``theta``, as returned by :func:`train`); conductance time
+    constants ``tau_syn[:2]``."""
     from spikesim import ir
 
-    kw = dict(tau_mem=100 * ms, tau_syn=(1 * ms, 2 * ms), e_rev=(0.0, -100 * mV),
+    kw = dict(tau_mem=100 * ms, tau_syn=tuple(tau_syn[:2]), e_rev=(0.0, -100 * mV),
               ports=("e", "i"), v_leak=-65 * mV, v_reset=-65 * mV, refractory=REFRAC_E)
     if theta is None:
         return ir.CobaLIF(n, v_threshold=-52 * mV - THETA_OFFSET, tau_adapt=TAU_THETA,
@@ -169,8 +172,9 @@ def exc_node(n: int, theta=None):
 
 
 def build(n: int, rng: np.random.Generator, *, plastic: bool = True, w_in=None,
-          theta=None):
-    """The network; ``w_in`` [n, 784] (default: uniform in [0, 0.3])."""
+          theta=None, tau_syn=TAU_SYN):
+    """The network; ``w_in`` [n, 784] (default: uniform in [0, 0.3]); ``tau_syn`` as
+    :data:`TAU_SYN`."""
     from spikesim import ir, learn
 
     w0 = rng.uniform(0.0, 0.3, (n, 784)) if w_in is None else np.asarray(w_in)
@@ -178,14 +182,14 @@ def build(n: int, rng: np.random.Generator, *, plastic: bool = True, w_in=None,
                              tau_plus=20 * ms, tau_minus=20 * ms, tau_x=20 * ms,
                              tau_y=40 * ms, w_min=0.0, w_max=W_MAX,
                              pairing="nearest") if plastic else None
-    inh = ir.CobaLIF(n, tau_mem=10 * ms, tau_syn=(1 * ms, 2 * ms), e_rev=(0.0, -85 * mV),
+    inh = ir.CobaLIF(n, tau_mem=10 * ms, tau_syn=tuple(tau_syn[2:]), e_rev=(0.0, -85 * mV),
                      ports=("e", "i"), v_leak=-60 * mV, v_reset=-45 * mV,
                      v_threshold=-40 * mV, refractory=2 * ms)
     nodes = {"in": ir.Input(784),
              "w_in": ir.Sparse(n_pre=784, n_post=n, indptr=np.arange(785) * n,
                                indices=np.tile(np.arange(n), 784),
                                weight=w0.T.ravel(), plasticity=rule),
-             "exc": exc_node(n, None if plastic else theta),
+             "exc": exc_node(n, None if plastic else theta, tau_syn),
              "w_ei": ir.Sparse.from_dense(np.eye(n) * W_EI),
              "inh": inh,
              "w_ie": ir.Sparse.from_dense(W_IE * (1.0 - np.eye(n)))}
@@ -221,7 +225,7 @@ def normalise(W: np.ndarray) -> np.ndarray:
 
 
 def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every: int = 0,
-          tick=None):
+          tick=None, tau_syn=TAU_SYN):
     """One pass over ``x`` with learning; returns (w_in [n, 784], theta [n], stats).
     ``log_every > 0``: a line on stderr every that many images (runs without a bar).
     ``tick(k)``: called with the number of images done since its last call (every
@@ -232,7 +236,7 @@ def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every
     from spikesim.sim import Simulator, SpikeTimes
 
     rng = np.random.default_rng(seed)
-    net = build(n, rng)
+    net = build(n, rng, tau_syn=tau_syn)
     sim = Simulator(net, dt=dt, rng=seed, record=["exc"])
     bar = None
     if progress:
@@ -280,7 +284,7 @@ def train(n: int, x: np.ndarray, seed: int, dt: float, progress: bool, log_every
 
 
 def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: int = 500,
-              tick=None):
+              tick=None, tau_syn=TAU_SYN):
     """Spike counts [images, n] of the frozen network (batched). As in training (and the
     paper's test), an image giving fewer than 5 spikes is shown again with the input rates
     raised by pixel/8 Hz (up to intensity ``MAX_INTENSITY``). ``tick(k)``: called after
@@ -288,7 +292,7 @@ def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: i
     from spikesim.sim import Simulator, SpikeTimes
 
     rng = np.random.default_rng(10_000 + seed)
-    net = build(n, rng, plastic=False, w_in=w_in, theta=theta)
+    net = build(n, rng, plastic=False, w_in=w_in, theta=theta, tau_syn=tau_syn)
     out = np.zeros((len(x), n), np.int64)
     todo = np.arange(len(x))
     factor = 2.0
@@ -362,12 +366,12 @@ t0 = time.time()
 def build(plastic, w_in, theta_mV):
     exc = NeuronGroup(n, """
         dv/dt = ((-65*mV - v) + ge*(-v) + gi*(-100*mV - v)) / (100*ms) : volt%s
-        dge/dt = -ge/(1*ms) : 1
-        dgi/dt = -gi/(2*ms) : 1
+        dge/dt = -ge/(%r*ms) : 1
+        dgi/dt = -gi/(%r*ms) : 1
         cnt : 1
         t_off : second (shared)
         %s
-        """ % (" (unless refractory)" if a["hold"] else "",
+        """ % (" (unless refractory)" if a["hold"] else "", *a["tau_syn_ms"][:2],
                "dtheta/dt = -theta/(%r*second) : volt" % a["tau_theta_s"] if plastic
                else "theta : volt"),
         threshold="v > theta - %r*mV" % (52.0 + a["theta_offset_mV"]),
@@ -379,9 +383,9 @@ def build(plastic, w_in, theta_mV):
     exc.theta = theta_mV * mV
     inh = NeuronGroup(n, """
         dv/dt = ((-60*mV - v) + ge*(-v) + gi*(-85*mV - v)) / (10*ms) : volt (unless refractory)
-        dge/dt = -ge/(1*ms) : 1
-        dgi/dt = -gi/(2*ms) : 1
-        """, threshold="v > -40*mV", reset="v = -45*mV", refractory=2 * ms,
+        dge/dt = -ge/(%r*ms) : 1
+        dgi/dt = -gi/(%r*ms) : 1
+        """ % tuple(a["tau_syn_ms"][2:]), threshold="v > -40*mV", reset="v = -45*mV", refractory=2 * ms,
         method=a["method"], name="inh")
     inh.v = -60 * mV
     # PoissonGroup's test (rand() < rate*dt), with the input switched off at t_off
@@ -506,7 +510,8 @@ def brian2_runs(args, seeds, y_lab: np.ndarray, y_te: np.ndarray) -> list[dict]:
                            test=args.test, mnist=str(common.mnist_path(args.data)),
                            log_every=args.log_every, w_sum=W_SUM, w_ei=W_EI, w_ie=W_IE,
                            theta_plus_mV=THETA_PLUS / mV, theta_offset_mV=THETA_OFFSET / mV,
-                           tau_theta_s=TAU_THETA, refrac_ms=REFRAC_E / ms)
+                           tau_theta_s=TAU_THETA, refrac_ms=REFRAC_E / ms,
+                           tau_syn_ms=list(args.tau_syn))
             proc = subprocess.run([str(py), str(script), json.dumps(payload)],
                                   capture_output=True, text=True, cwd=wd,
                                   timeout=args.brian2_timeout)
@@ -532,16 +537,18 @@ def _one_seed(job: dict) -> dict:
         tick = job["queue"].put
     t0 = time.perf_counter()
     c0 = time.process_time()
+    tau_syn = job.get("tau_syn", TAU_SYN)
     w_in, theta, stats = train(n, job["x_tr"], seed, dt, False, job.get("log_every", 0),
-                               tick=tick)
+                               tick=tick, tau_syn=tau_syn)
     if job.get("save"):
         np.savez_compressed(f"{job['save']}_seed{seed}.npz", w_in=w_in, theta=theta)
     t_train = time.perf_counter() - t0
     cpu_train = time.process_time() - c0
-    lab_resp = responses(n, w_in, theta, job["x_tr"][-job["label"]:], seed, dt, tick=tick)
+    lab_resp = responses(n, w_in, theta, job["x_tr"][-job["label"]:], seed, dt, tick=tick,
+                         tau_syn=tau_syn)
     labels = assign(lab_resp, job["y_tr"][-job["label"]:])
     t1 = time.perf_counter()
-    test_resp = responses(n, w_in, theta, job["x_te"], seed, dt, tick=tick)
+    test_resp = responses(n, w_in, theta, job["x_te"], seed, dt, tick=tick, tau_syn=tau_syn)
     acc = float(np.mean(classify(test_resp, labels) == job["y_te"]))
     t_all = time.perf_counter() - t0
     return {"seed": seed, "accuracy": acc, "train_s": t_train, "train_cpu_s": cpu_train,
@@ -612,6 +619,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="spikesim: this module's model; reference: the reference code's "
                          "(no membrane hold, 0-10 ms input delays, forward Euler, no cap); "
                          "exponential: this module's model with Brian2's exponential_euler")
+    ap.add_argument("--tau-syn", type=float, nargs=4, default=[t / ms for t in TAU_SYN],
+                    metavar=("EXC_GE", "EXC_GI", "INH_GE", "INH_GI"),
+                    help="conductance time constants in ms (default 1 2 1 2, the paper's); "
+                         "1.2707 2.2604 1.2707 2.2604 gives each spike the charge Brian2's "
+                         "exponential_euler gives it at dt = 0.5 ms (see the module docs)")
     ap.add_argument("--brian2-timeout", type=float, default=36000.0,
                     help="seconds allowed per Brian2 run")
     args = ap.parse_args(argv)
@@ -619,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("need --neurons >= 1, --seeds >= 1 and 1 <= --label <= --train <= 60000")
     if args.jobs < 0:
         ap.error(f"--jobs: must be >= 0 (0 = one process per seed), got {args.jobs}")
+    if not all(np.isfinite(t) and t > 0 for t in args.tau_syn):
+        ap.error(f"--tau-syn: four time constants in ms, each > 0, got {args.tau_syn}")
     if args.jobs == 0:
         import os
 
@@ -629,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     x_te, y_te = x_te[:args.test], y_te[:args.test]
     dt = args.dt * 1e-3
     job = dict(n=args.neurons, x_tr=x_tr, y_tr=y_tr, x_te=x_te, y_te=y_te, label=args.label,
-               dt=dt, save=args.save, log_every=args.log_every)
+               dt=dt, save=args.save, log_every=args.log_every,
+               tau_syn=tuple(t * ms for t in args.tau_syn))
     per_seed = _run_seeds(job, args.seeds, args.jobs, not args.no_progress)
     accs = [p["accuracy"] for p in per_seed]
     rows = [[p["seed"], p["accuracy"], p["train_s"], p["total_s"], p["classes_assigned"]]
@@ -642,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
            "accuracy": float(np.mean(accs)), "accuracies": accs, "neurons": args.neurons,
            "train_samples": int(args.train), "label_samples": int(args.label),
            "test_samples": int(len(x_te)), "s_per_sample": total_train / (args.train * args.seeds),
-           "dt_s": dt, "seeds": per_seed, "paper_accuracy_100": 0.829, "paper_accuracy_400": 0.870,
+           "dt_s": dt, "tau_syn_s": [t * ms for t in args.tau_syn], "seeds": per_seed, "paper_accuracy_100": 0.829, "paper_accuracy_400": 0.870,
            "target_accuracy": 0.80, "target_wall_s": 1800.0,
            "deviations": "no input delays; membrane held 5 ms after a spike (the reference "
                          "does not hold it); labelling/test on fresh copies of the frozen "

@@ -164,6 +164,31 @@ def test_stdp_mnist_progress_counts_every_image():
     assert out["presentations"] >= 230
 
 
+def test_stdp_mnist_tau_syn(capsys):
+    """``--tau-syn`` reaches both populations; a longer excitatory conductance (more charge
+    per input spike at the same weights) makes the frozen network spike more; a time
+    constant <= 0 is refused, naming the option."""
+    from spikesim.benchmarks import stdp_mnist
+
+    taus = (1.5e-3, 2.5e-3, 1.2e-3, 2.2e-3)
+    net = stdp_mnist.build(4, np.random.default_rng(0), tau_syn=taus)
+    assert tuple(net.nodes["exc"].tau_syn) == taus[:2]
+    assert tuple(net.nodes["inh"].tau_syn) == taus[2:]
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (20, 28, 28)).astype(np.uint8)
+    w = rng.uniform(0.0, 0.3, (4, 784))
+    w *= stdp_mnist.W_SUM / w.sum(axis=1, keepdims=True)
+    theta = np.full(4, 30e-3)
+    base = stdp_mnist.responses(4, w, theta, x, 0, 5e-4).sum()
+    longer = stdp_mnist.responses(4, w, theta, x, 0, 5e-4,
+                                  tau_syn=(2e-3, 2e-3, 1e-3, 2e-3)).sum()
+    assert longer > 1.2 * base > 0
+    with pytest.raises(SystemExit):
+        stdp_mnist.main(["--tau-syn", "1", "0", "1", "2", "--train", "10", "--label", "5"])
+    assert "--tau-syn: four time constants in ms, each > 0, got [1.0, 0.0, 1.0, 2.0]" in \
+        capsys.readouterr().err
+
+
 def _brian2_python():
     import subprocess
 
