@@ -79,7 +79,8 @@ images, labels from the last 1000, the first 1000 test images):
 Results of the full protocol (``spikesim bench stdp-mnist --neurons 100 --seeds 3``, three
 processes on the 2 cores, nothing else heavy running; ``benchmarks/results/
 stdp_mnist_n100_3seeds.json``, 2026-12-07): 66.5 %, 69.7 %, 70.9 % for seeds 0-2, mean
-69.0 % against the target of 80 % (the paper: 82.9 %): NOT MET. Wall time for training,
+69.0 % against the target of 80 % (the paper: 82.9 %): NOT MET with the paper's time
+constants (met with more charge per spike, see below). Wall time for training,
 labelling and test: 1580 s against the 30-minute budget (1800 s): met (this machine's
 timings vary by about 20 % from run to run). 2.2 presentations per image, 7.0 ms CPU per
 presentation, 909-920 CPU s of training and about 127 CPU s of labelling and test per seed.
@@ -87,6 +88,18 @@ Before the clock engine's per-step helpers lost their reference counting (same a
 1798 s, 7.9 ms per presentation (``stdp_mnist_n100_3seeds_before_nrt.json``). The same run before the plastic kernel's shortcut past its decay table (which
 changes no weight; the accuracies are identical) took 2904 s, 13.6-13.8 ms CPU per
 presentation (``stdp_mnist_n100_3seeds_before_pow_shortcut.json``).
+
+With more charge per input spike the same protocol meets the target. ``--tau-syn 1.2707
+2.2604 1.2707 2.2604`` lengthens the conductance time constants (the paper's: 1 and 2 ms) so
+that each spike delivers, at the same weight, the charge Brian2's ``exponential_euler``
+gives it at dt = 0.5 ms (1.27x on g_e, 1.13x on g_i; see the Brian2 cross-check below for why
+that scheme matters). Full protocol, 3 seeds (``stdp_mnist_n100_3seeds_expeuler_charge.json``,
+three processes on the 2 cores, nothing else running): 80.89 %, 80.02 %, 81.15 %, mean
+80.69 %, 1290 s wall; 1.80 presentations per image, 5.6 spikes per presentation, about 2 % of
+the weights above 0.5 (0.7 % with the paper's constants) and the strongest at 1.0 (0.64-0.79).
+This is a deviation from the paper's stated model, not its reproduction: with its time
+constants integrated exactly, as by the reference code's Euler step, the result is the
+69.0 % above. The default stays the paper's constants.
 
 400 neurons, the full protocol (``spikesim bench stdp-mnist --neurons 400 --seeds 3``;
 ``stdp_mnist_n400_3seeds.json``, 2026-12-07): 86.7 %, 87.6 %, 87.8 %, mean 87.4 % (the
