@@ -308,7 +308,8 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
     return {"params": kw, "engine": engine, "seed": seed, **per_seed[0], "seeds": per_seed,
             "pass_fraction": frac, "strict_pass_fraction": strict,
             "strongest_from_s_median": float(np.median(t_from)) if t_from else None,
-            "strongest_from_s_max": float(max(t_from)) if t_from else None, "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
+            "strongest_from_s_max": float(max(t_from)) if t_from else None,
+            "t_s": t[keep], "w_rewarded_mV": first["weights"][keep, 0],
             "w_others_mean_mV": first["weights"][keep, 1:].mean(axis=1), "wall_s": wall,
             "pass": frac == 1.0}
 

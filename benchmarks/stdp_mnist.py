@@ -418,8 +418,7 @@ def build(plastic, w_in, theta_mV):
         dge/dt = -ge/(%r*ms) : 1
         dgi/dt = -gi/(%r*ms) : 1
         """ % tuple(a["tau_syn_ms"][2:]), threshold="v > -40*mV", reset="v = -45*mV",
-        refractory=2 * ms,
-        method=a["method"], name="inh")
+        refractory=2 * ms, method=a["method"], name="inh")
     inh.v = -60 * mV
     # PoissonGroup's test (rand() < rate*dt), with the input switched off at t_off
     inp = NeuronGroup(784, "rate : Hz\nt_off : second (shared)",

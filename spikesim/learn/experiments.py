@@ -315,22 +315,19 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
 
     for c in range(n_chunks):
         t0 = c * chunk
-        tp, ip = poisson(t0, rate, 0)
-        o = np.argsort(tp)
-        tp, ip = tp[o], ip[o]
+        pre = SpikeTimes(*poisson(t0, rate, 0))  # SpikeTimes puts them in time order
         (tn, i_n), (tk, ik) = poisson(t0, noise, 0), poisson(t0, kick, n)
-        tb, ib = np.concatenate([tn, tk]), np.concatenate([i_n, ik])
-        o = np.argsort(tb)
+        bg = SpikeTimes(np.concatenate([tn, tk]), np.concatenate([i_n, ik]))
         due = [t for t in pending_t if t0 <= t < t0 + chunk]
         pending_t = [t for t in pending_t if t >= t0 + chunk]
-        res = sim.run(chunk, inputs={"pre": SpikeTimes(tp, ip), "bg": SpikeTimes(tb[o], ib[o]),
-                                     "syn": Reward(due, reward)}, progress=False)
+        res = sim.run(chunk, inputs={"pre": pre, "bg": bg, "syn": Reward(due, reward)},
+                      progress=False)
         reward_times.extend(due)
         sp = res.spikes["post"]
         n_post += sp.t.size
         post_t = sp.t[sp.i == 0]
         # pairings of the rewarded synapse: input 0 at t, a spike of neuron 0 in (t, t + window]
-        t_in = tp[ip == 0]
+        t_in = pre.times[pre.indices == 0]
         if engine == "clock":
             t_in = (np.floor(t_in / dt) + 1) * dt  # its arrival step
         if post_t.size and t_in.size:
