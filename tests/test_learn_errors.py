@@ -60,9 +60,11 @@ def test_projection_types_that_cannot_carry_a_rule():
         Simulator(chain, dt=1e-4, rng=0)
 
 
-def test_batch_with_plasticity_is_refused():
-    with pytest.raises(ValueError, match="batch"):
-        Simulator(_net(learn.PairSTDP()), dt=1e-4, rng=0, batch=2)
+@pytest.mark.parametrize("engine", ["clock", "event"])
+def test_batch_with_plasticity_is_refused(engine):
+    kw = {"dt": 1e-4} if engine == "clock" else {}
+    with pytest.raises(ValueError, match=r"batch: plasticity needs batch=1 .*got batch=2"):
+        Simulator(_net(learn.PairSTDP()), rng=0, batch=2, engine=engine, **kw)
 
 
 def test_reward_signal_shape_and_target():

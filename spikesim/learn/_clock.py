@@ -3,7 +3,7 @@ only when some projection has a rule; the kernels are in :mod:`spikesim.kernels.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -34,6 +34,32 @@ def check_rule(where: str, rule: Any) -> None:
                         f"{[c.__name__ for c in RULES]} from spikesim.learn")
 
 
+def plastic_projections(eng: Any) -> Iterator[tuple[str, Any, int, np.ndarray, tuple]]:
+    """The plastic ``Sparse`` nodes of either engine's network, in the engine's order:
+    ``(name, rule, start, sel, rrange)`` with ``sel`` the positions of the node's synapses
+    in the engine's synapse arrays, ``start`` its first synapse's original index and
+    ``rrange`` its (pre start, pre stop, post start, post stop) in the engine's offsets.
+    Checks that the rule is a learning rule and that the node has exactly one input and one
+    output edge, and that the engine runs one network (``batch=1``)."""
+    if eng.batch != 1:
+        raise ValueError(f"batch: plasticity needs batch=1 (the weights are shared by the "
+                         f"batch), got batch={eng.batch}")
+    net = eng.net
+    for name, (start, nnz) in eng.syn_origin.items():
+        rule = getattr(net[name], "plasticity", None)
+        if rule is None:
+            continue
+        check_rule(f"node {name!r}: Sparse", rule)
+        ins, outs = net.in_edges(name), net.out_edges(name)
+        if len(ins) != 1 or len(outs) != 1:
+            raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
+                             f"one output edge, got {len(ins)} and {len(outs)}")
+        src, dst = ins[0].src, outs[0].dst
+        sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+        so, do = eng.offset[src], eng.offset[dst]
+        yield name, rule, start, sel, (so, so + net.size(src), do, do + net[dst].n)
+
+
 def split_reward_inputs(names: list[str], rules: list[Any],
                         inputs: Mapping[str, Any] | None) -> tuple[dict, dict]:
     """``(stimuli, rewards)``: the entries of ``inputs`` keyed by a plastic projection's
@@ -58,9 +84,6 @@ class ClockLearning:
     def __init__(self, eng: Any):
         net = eng.net
         self.eng = eng
-        if eng.batch != 1:
-            raise ValueError(f"batch: plasticity needs batch=1 (the weights are shared by "
-                             f"the batch), got batch={eng.batch}")
         self.names: list[str] = []
         self.rules: list[Any] = []
         self.pos: dict[str, np.ndarray] = {}
@@ -68,23 +91,10 @@ class ClockLearning:
         rrange = []
         rows = []
         dt = eng.dt
-        for name, (start, nnz) in eng.syn_origin.items():
-            node = net[name]
-            rule = getattr(node, "plasticity", None)
-            if rule is None:
-                continue
-            check_rule(f"node {name!r}: Sparse", rule)
-            ins, outs = net.in_edges(name), net.out_edges(name)
-            if len(ins) != 1 or len(outs) != 1:
-                raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
-                                 f"one output edge, got {len(ins)} and {len(outs)}")
-            src, dst = ins[0].src, outs[0].dst
-            r = len(self.names)
-            sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
+        for name, rule, start, sel, rr in plastic_projections(eng):
             self.pos[name] = sel[np.argsort(eng.sorig[sel] - start, kind="stable")]
-            srule[sel] = r
-            so, do = eng.offset[src], eng.offset[dst]
-            rrange.append((so, so + net.size(src), do, do + net[dst].n))
+            srule[sel] = len(self.names)
+            rrange.append(rr)
             p = rule.trace_params()
             reward = isinstance(rule, RewardSTDP)
             rows.append([1.0 if reward else 0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"],

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spikesim.learn._clock import check_rule, plastic_lists
+from spikesim.learn._clock import plastic_lists, plastic_projections
 from spikesim.learn.rules import RewardSTDP
 
 
@@ -14,29 +14,13 @@ class EventLearning:
     """Plastic projections of an event engine: rule table, traces (value, time), indices."""
 
     def __init__(self, eng: Any):
-        net = eng.net
         self.eng = eng
-        if eng.batch != 1:
-            raise ValueError(f"batch: plasticity needs batch=1 (the weights are shared by the "
-                             f"batch), got batch={eng.batch}")
         self.names: list[str] = []
         self.rules: list[Any] = []
         srule = np.full(eng.sidx.size, -1, np.int64)
         rows, rates, rrange = [], [], []
-        for name, (start, nnz) in eng.syn_origin.items():
-            node = net[name]
-            rule = getattr(node, "plasticity", None)
-            if rule is None:
-                continue
-            check_rule(f"node {name!r}: Sparse", rule)
-            ins, outs = net.in_edges(name), net.out_edges(name)
-            if len(ins) != 1 or len(outs) != 1:
-                raise ValueError(f"node {name!r}: a plastic Sparse needs exactly one input and "
-                                 f"one output edge, got {len(ins)} and {len(outs)}")
-            src, dst = ins[0].src, outs[0].dst
-            r = len(self.names)
-            sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
-            srule[sel] = r
+        for name, rule, _, sel, rr in plastic_projections(eng):
+            srule[sel] = len(self.names)
             p = rule.trace_params()
             reward = isinstance(rule, RewardSTDP)
             rows.append([1.0 if reward else 0.0, p["a2p"], p["a3p"], p["a2m"], p["a3m"], 0, 0,
@@ -44,8 +28,7 @@ class EventLearning:
                          rule.d_tonic if reward else 0.0])
             rates.append([1 / p["tau_r1"], 1 / p["tau_r2"], 1 / p["tau_o1"], 1 / p["tau_o2"],
                           1 / rule.tau_c if reward else 0.0, 1 / rule.tau_d if reward else 0.0])
-            so, do = eng.offset[src], eng.offset[dst]
-            rrange.append((so, so + net.size(src), do, do + net[dst].n))
+            rrange.append(rr)
             self.names.append(name)
             self.rules.append(rule)
         R = len(self.names)
