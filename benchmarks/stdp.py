@@ -85,6 +85,11 @@ def run_triplet(small: bool) -> dict:
     return out
 
 
+def _given(**options: float | None) -> dict:
+    """The command-line options the user gave (not None), as floats."""
+    return {k: float(v) for k, v in options.items() if v is not None}
+
+
 def run_song(small: bool, progress: bool, duration: float | None = None,
              a_plus: float | None = None, ratio: float | None = None,
              compare: bool = False) -> dict:
@@ -94,12 +99,7 @@ def run_song(small: bool, progress: bool, duration: float | None = None,
         kw = dict(duration=60.0, measure=20.0, a_plus=0.02)
     else:
         kw = dict(duration=500.0, measure=100.0, a_plus=0.005)
-    if duration is not None:
-        kw["duration"] = float(duration)
-    if a_plus is not None:
-        kw["a_plus"] = float(a_plus)
-    if ratio is not None:
-        kw["ratio"] = float(ratio)
+    kw.update(_given(duration=duration, a_plus=a_plus, ratio=ratio))
     t0 = time.perf_counter()
     r = song2000(rates=(10.0, 40.0), progress=progress, **kw)
     wall = time.perf_counter() - t0
@@ -210,12 +210,7 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
         kw = dict(duration=200.0, chunk=20.0, a_plus=0.02, ratio=1.05)
     else:
         kw = dict(duration=1000.0, chunk=100.0, a_plus=0.005, ratio=1.05)
-    if duration is not None:
-        kw["duration"] = float(duration)
-    if a_plus is not None:
-        kw["a_plus"] = float(a_plus)
-    if ratio is not None:
-        kw["ratio"] = float(ratio)
+    kw.update(_given(duration=duration, a_plus=a_plus, ratio=ratio))
     t0 = time.perf_counter()
     r = song_null(progress=progress, **kw)
     wall = time.perf_counter() - t0
