@@ -65,6 +65,15 @@ def test_bench_song_null_small(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(120)
+def test_bench_song_null_takes_the_given_options(tmp_path):
+    out = _run(tmp_path, "song-null", "--duration", "20", "--a-plus", "0.03", "--ratio", "1.1")
+    assert out["params"] == {"duration": 20.0, "chunk": 20.0, "a_plus": 0.03, "ratio": 1.1}
+    assert out["t"] == [20.0]
+    assert abs(out["weak_peak_mean"] - (0.03 ** 2 + 0.033 ** 2) / (4 * 0.003)) < 1e-12
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("delay", [[], ["--delay", "1", "6"]], ids=["no-delay", "delay-1-6ms"])
 def test_bench_engines_small(tmp_path, delay):
     """Clock vs event engine over 2 s: the mean weight difference shrinks with dt, also
