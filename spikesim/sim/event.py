@@ -381,12 +381,9 @@ class EventEngine:
                 + self.sproj.nbytes + self.indptr.nbytes) / nnz
 
     def _set_record(self, record: Any) -> None:
-        from spikesim.sim.monitors import record_names
+        from spikesim.sim.monitors import set_record
 
-        self.record_names = record_names(self.net, self.groups, record)
-        self.rec_mask = np.zeros(self.N, np.bool_)
-        for n in self.record_names:
-            self.rec_mask[self.offset[n]:self.offset[n] + self.net[n].n] = True
+        set_record(self, record)
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class StateMonitor:
@@ -38,3 +40,12 @@ def record_names(net: Any, groups: list, record: Any) -> list:
         if n not in spiking:
             raise ValueError(f"record: {n!r} is not a spiking neuron node; choose from {spiking}")
     return names
+
+
+def set_record(eng: Any, record: Any) -> None:
+    """Set an engine's ``record_names`` (:func:`record_names`) and ``rec_mask`` (one flag per
+    neuron of the engine: its spikes are recorded). Shared by both engines."""
+    eng.record_names = record_names(eng.net, eng.groups, record)
+    eng.rec_mask = np.zeros(eng.N, np.bool_)
+    for n in eng.record_names:
+        eng.rec_mask[eng.offset[n]:eng.offset[n] + eng.net[n].n] = True
