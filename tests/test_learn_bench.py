@@ -49,6 +49,25 @@ def test_bench_song_small(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(180)
+def test_bench_song_g_max_and_seeds(tmp_path):
+    """--g-max reaches the model (a larger g_max drives the neuron harder at the same
+    weights) and --seeds K runs K seeds, judged together; bad values are refused."""
+    base = _run(tmp_path, "song", "--duration", "30", "--seed", "3")
+    out = _run(tmp_path, "song", "--duration", "30", "--g-max", "0.03", "--seeds", "2",
+               "--seed", "3")
+    assert out["params"]["g_max"] == 0.03 and "g_max" not in base["params"]
+    assert [p["seed"] for p in out["seeds"]] == [3, 4] and base["seeds"][0]["seed"] == 3
+    assert out["out_rate_hz"][0] > 1.5 * base["out_rate_hz"][0]
+    assert out["pass"] == all(p["pass"] for p in out["seeds"])
+    assert out["min_fraction_near_bounds"] == min(min(p["fraction_near_bounds"])
+                                                  for p in out["seeds"])
+    for bad in (["--g-max", "0"], ["--seeds", "0"], ["--ratio", "-1"]):
+        with pytest.raises(SystemExit):
+            stdp.main(["song", "--small", *bad])
+
+
+@pytest.mark.smoke
+@pytest.mark.timeout(180)
 def test_bench_song_null_small(tmp_path):
     """The control of Song et al.: with the postsynaptic spikes independent of the inputs,
     every weight drifts down and diffuses into the analytic exponential (mean
