@@ -397,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="rstdp: background of 12 mV (above threshold) inputs per neuron "
                          "(default 2 Hz)")
     ap.add_argument("--compare", choices=["brian2"], default=None,
-                    help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2)")
+                    help="song: also run the same model in Brian2 ($SPIKESIM_VENVS/brian2; "
+                         "the first seed)")
     ap.add_argument("--json", default=None, help="write results to this JSON file")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
