@@ -417,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.result == "triplet":
         out = run_triplet(args.small)
     elif args.result == "song":
+        measure = 20.0 if args.small else 100.0
+        if args.duration is not None and args.duration <= measure:
+            ap.error(f"--duration: must exceed the {measure:g} s over which the output rate is "
+                     f"measured, got {args.duration}")
         out = run_song(args.small, progress, args.duration, args.a_plus, args.ratio,
                        args.compare == "brian2", args.g_max, args.seed, args.seeds, args.jobs)
     elif args.result == "song-null":

@@ -61,7 +61,7 @@ def test_bench_song_g_max_and_seeds(tmp_path):
     assert out["pass"] == all(p["pass"] for p in out["seeds"])
     assert out["min_fraction_near_bounds"] == min(min(p["fraction_near_bounds"])
                                                   for p in out["seeds"])
-    for bad in (["--g-max", "0"], ["--seeds", "0"], ["--ratio", "-1"]):
+    for bad in (["--g-max", "0"], ["--seeds", "0"], ["--ratio", "-1"], ["--duration", "20"]):
         with pytest.raises(SystemExit):
             stdp.main(["song", "--small", *bad])
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from spikesim import ir, learn
-from spikesim.sim import Simulator, SpikeTimes
+from spikesim.sim import Simulator
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -110,3 +110,12 @@ def test_reference_trajectory_window_and_simultaneous_pair():
     t, w = learn.stdp_trajectory([0.1, 0.2], [0.105], rule, 0.5)
     np.testing.assert_allclose(t, [0.1, 0.105, 0.2])
     assert w[1] > 0.5 and w[2] < w[1]
+
+
+def test_song2000_needs_measure_within_duration():
+    from spikesim.learn.experiments import song2000
+
+    for dur, meas in ((50.0, 100.0), (100.0, 100.0), (500.0, 0.0)):
+        with pytest.raises(ValueError, match=rf"0 < measure < duration.*duration={dur}, "
+                                             rf"measure={meas}"):
+            song2000(duration=dur, measure=meas, progress=False)
