@@ -90,10 +90,33 @@ def _given(**options: float | None) -> dict:
     return {k: float(v) for k, v in options.items() if v is not None}
 
 
-def _song_seed(run_seed: int, kw: dict) -> dict:
-    from spikesim.learn.experiments import song2000
+def _seed_run(run_seed: int, experiment: str, kw: dict) -> dict:
+    """One seed of ``spikesim.learn.experiments.<experiment>`` (a module-level function for
+    :func:`spikesim.sweep`, which passes its own ``seed`` to functions that take one)."""
+    from spikesim.learn import experiments
 
-    return song2000(rates=(10.0, 40.0), seed=run_seed, progress=False, **kw)
+    return getattr(experiments, experiment)(seed=run_seed, progress=False, **kw)
+
+
+def _seed_runs(experiment: str, kw: dict, seed: int, seeds: int, jobs: int,
+               progress: bool) -> list[dict]:
+    """``experiments.<experiment>(seed=s, **kw)`` for ``s`` in ``seed .. seed + seeds - 1``,
+    in order: in ``jobs`` processes (:func:`spikesim.sweep`) when ``jobs`` > 1, else here
+    with a progress bar per run."""
+    from spikesim.learn import experiments
+
+    if jobs > 1 and seeds > 1:
+        from spikesim import sweep
+
+        res = sweep(_seed_run, [{"run_seed": s, "experiment": experiment, "kw": kw}
+                                for s in range(seed, seed + seeds)],
+                    workers=jobs, progress=progress)
+        if res.errors:
+            raise RuntimeError(f"{experiment} failed for seed {res.errors[0]['run_seed']}:\n"
+                               f"{res.errors[0]['error']}")
+        return list(res.records)
+    fn = getattr(experiments, experiment)
+    return [fn(seed=s, progress=progress, **kw) for s in range(seed, seed + seeds)]
 
 
 def run_song(small: bool, progress: bool, duration: float | None = None,
@@ -104,26 +127,13 @@ def run_song(small: bool, progress: bool, duration: float | None = None,
     per seed and input rate; the top-level fields are the first seed's; ``pass`` when every
     seed has at least 90 % of the weights within 0.1 g_max of a bound at both rates and an
     output rate ratio below 2."""
-    from spikesim.learn.experiments import song2000
-
     if small:
         kw = dict(duration=60.0, measure=20.0, a_plus=0.02)
     else:
         kw = dict(duration=500.0, measure=100.0, a_plus=0.005)
     kw.update(_given(duration=duration, a_plus=a_plus, ratio=ratio, g_max=g_max))
     t0 = time.perf_counter()
-    if jobs > 1 and seeds > 1:
-        from spikesim import sweep
-
-        res = sweep(_song_seed, [{"run_seed": s, "kw": kw} for s in range(seed, seed + seeds)],
-                    workers=jobs, progress=progress)
-        if res.errors:
-            raise RuntimeError(f"song failed for seed {res.errors[0]['run_seed']}:\n"
-                               f"{res.errors[0]['error']}")
-        runs = list(res.records)
-    else:
-        runs = [song2000(rates=(10.0, 40.0), seed=s, progress=progress, **kw)
-                for s in range(seed, seed + seeds)]
+    runs = _seed_runs("song2000", dict(kw, rates=(10.0, 40.0)), seed, seeds, jobs, progress)
     wall = time.perf_counter() - t0
     rows, per_seed = [], []
     for s, r in zip(range(seed, seed + seeds), runs):
@@ -206,7 +216,8 @@ sp = np.asarray(sm.t / second)
 w = np.asarray(S.w) / gmax
 n_out = float(np.sum(sp >= a["duration"] - a["measure"]))
 frac = float(np.mean((w <= 0.1) | (w >= 0.9)))
-print(json.dumps({"rate": a["rate"], "out_rate_hz": n_out / a["measure"], "fraction_near_bounds": frac,
+print(json.dumps({"rate": a["rate"], "out_rate_hz": n_out / a["measure"],
+                  "fraction_near_bounds": frac,
                   "hist": np.histogram(w, 10, (0, 1))[0].tolist(), "mean_w": float(w.mean()),
                   "wall_s": time.time() - t0, "version": brian2.__version__}))
 '''
@@ -266,14 +277,6 @@ def run_song_null(small: bool, progress: bool, duration: float | None = None,
     return out
 
 
-def _rstdp_seed(run_seed: int, kw: dict) -> dict:
-    """One seed of the distal-reward experiment (a module-level function for
-    :func:`spikesim.sweep`, which passes its own ``seed`` to functions that take one)."""
-    from spikesim.learn.experiments import distal_reward
-
-    return distal_reward(seed=run_seed, progress=False, **kw)
-
-
 def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
               seeds: int = 1, jobs: int = 1, **overrides: float | None) -> dict:
     """Distal reward for seeds ``seed .. seed + seeds - 1``: one table row per seed; the
@@ -295,18 +298,7 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
         kw["a_minus"] = ratio * a_plus
     rows, per_seed, first = [], [], None  # first: the run of the first seed (trajectories)
     t0 = time.perf_counter()
-    if jobs > 1 and seeds > 1:
-        from spikesim import sweep
-
-        res = sweep(_rstdp_seed, [{"run_seed": s, "kw": kw} for s in range(seed, seed + seeds)],
-                    workers=jobs, progress=progress)
-        if res.errors:
-            raise RuntimeError(f"distal reward failed for seed {res.errors[0]['run_seed']}:\n"
-                               f"{res.errors[0]['error']}")
-        runs = iter(res.records)
-    else:
-        runs = (distal_reward(seed=s, progress=progress, **kw)
-                for s in range(seed, seed + seeds))
+    runs = _seed_runs("distal_reward", kw, seed, seeds, jobs, progress)
     for s, r in zip(range(seed, seed + seeds), runs):
         if first is None:
             first = r
