@@ -49,7 +49,7 @@ def test_bench_song_small(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(180)
-def test_bench_song_g_max_and_seeds(tmp_path):
+def test_bench_song_g_max_and_seeds(tmp_path, capsys):
     """--g-max reaches the model (a larger g_max drives the neuron harder at the same
     weights) and --seeds K runs K seeds, judged together; bad values are refused."""
     base = _run(tmp_path, "song", "--duration", "30", "--seed", "3")
@@ -62,8 +62,9 @@ def test_bench_song_g_max_and_seeds(tmp_path):
     assert out["min_fraction_near_bounds"] == min(min(p["fraction_near_bounds"])
                                                   for p in out["seeds"])
     for bad in (["--g-max", "0"], ["--seeds", "0"], ["--ratio", "-1"], ["--duration", "20"]):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as exc:
             stdp.main(["song", "--small", *bad])
+        assert exc.value.code == 2 and f"{bad[0]}: must" in capsys.readouterr().err
 
 
 @pytest.mark.smoke
