@@ -5,7 +5,9 @@ every neuron's trajectory is evaluated in closed form on a fine time grid (``h``
 and the first grid interval where ``v >= v_threshold`` is refined by bisection; so it needs
 no bound or root isolation, only sampling that is fine enough for the test networks.
 Events at identical times follow the documented order: deliveries FIFO, then inputs by
-channel, then threshold crossings by neuron index.
+channel, then threshold crossings by neuron index. AdaptiveLIF neurons (kind 3) are kept in
+their natural variables: ``v`` and the adaptation ``a`` (in ``cur[j, 0]``), with the
+threshold ``v_th + a(t)`` (the engine holds ``u = v - a`` instead).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def _traj(eng, j, v, cur, tl, tref, t):
     cs = [cur[k] * np.exp(-(start - tl) / eng.tsyn[k, j]) for k in range(eng.nports[j])]
     dt = np.maximum(t - start, 0.0)
     kind = eng.kind[j]
-    if kind == 0:
+    if kind in (0, 3):
         out = eng.vinf[j] + (vs - eng.vinf[j]) * np.exp(-dt / eng.tau[j])
     elif kind == 1:
         out = vs + eng.slope[j] * dt
@@ -38,6 +40,13 @@ def _cur_at(eng, j, cur, tl, t):
     return [cur[k] * np.exp(-(t - tl) / eng.tsyn[k, j]) for k in range(eng.nports[j])]
 
 
+def _threshold(eng, j, cur, tl, t):
+    """Threshold of neuron j at times t (AdaptiveLIF: v_th + a(t))."""
+    if eng.kind[j] != 3:
+        return eng.vth[j]
+    return eng.vth[j] + cur[0] * np.exp(-(np.asarray(t, dtype=np.float64) - tl) / eng.tsyn[0, j])
+
+
 def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
     """Simulate ``eng``'s network (fresh state, batch entry 0) for ``[0, t_end)`` with input
     spikes ``(in_t, in_i)`` (global channel indices). Returns ``(times, neurons)`` of all
@@ -45,6 +54,9 @@ def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
     N = eng.N
     v = eng.v0.copy()
     cur = np.zeros((N, eng.P))
+    alif = eng.kind == 3
+    if alif.any():
+        cur[alif, 0] = eng.a0[alif]
     tl = np.zeros(N)
     tref = np.zeros(N)
     arrivals = []  # (t, seq, pre, synapse)
@@ -72,7 +84,9 @@ def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
         if eng.rmode[j] == 0:
             v[j] = eng.vreset[j]
         else:
-            v[j] -= eng.vth[j] - eng.vreset[j]
+            v[j] -= _threshold(eng, j, cur[j], tl[j], tt) - eng.vreset[j]
+        if eng.kind[j] == 3:
+            cur[j, 0] += eng.adelta[j]
         if eng.refr[j] > 0:
             v[j] = eng.vreset[j]
             tref[j] = tt + eng.refr[j]
@@ -88,7 +102,7 @@ def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
                 continue
             grid = np.append(np.arange(lo, t1, h), t1)
             vv = _traj(eng, j, v[j], cur[j], tl[j], tref[j], grid)
-            hit = np.flatnonzero(vv >= eng.vth[j])
+            hit = np.flatnonzero(vv >= _threshold(eng, j, cur[j], tl[j], grid))
             if not hit.size:
                 continue
             k = hit[0]
@@ -98,7 +112,8 @@ def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
                 a, b = grid[k - 1], grid[k]
                 for _ in range(80):
                     m = 0.5 * (a + b)
-                    if _traj(eng, j, v[j], cur[j], tl[j], tref[j], [m])[0] >= eng.vth[j]:
+                    if (_traj(eng, j, v[j], cur[j], tl[j], tref[j], [m])[0]
+                            >= _threshold(eng, j, cur[j], tl[j], m)):
                         b = m
                     else:
                         a = m
@@ -130,7 +145,7 @@ def naive_run(eng, t_end: float, in_t, in_i, h: float = 1e-6):
                 cur[j, eng.sport[s]] += w
             elif not refractory:
                 v[j] += eng.rr[j] * w
-            if not refractory and v[j] >= eng.vth[j]:
+            if not refractory and v[j] >= _threshold(eng, j, cur[j], tl[j], t):
                 fire(j, t)
         else:
             _, pre = inputs[ip]

@@ -32,6 +32,13 @@ event reaches the neuron. Parameters live in a table with one row per distinct p
 
 * ``LIF``: closed form ``t* = tau ln((v_inf - v)/(v_inf - v_th))`` when ``v_inf > v_th``;
 * ``IF``: ``t* = (v_th - v)/(r bias)`` when ``bias > 0``;
+* ``AdaptiveLIF`` (threshold ``v_th + a``, ``tau_a da/dt = -a``, ``a += delta`` at a spike):
+  the record holds ``u = v - a`` in place of ``v`` and ``a`` in place of a current. Then
+  ``u(t+s) = v_inf + (u - v_inf) e^{-s/tau_m} - a (e^{-s/tau_a} - e^{-s/tau_m})``, the
+  CubaLIF propagator with one port of rate ``1/tau_a`` and ``q = -1``, the threshold test is
+  ``u >= v_th`` and ``f(s) = u(t+s) - v_th`` has the CubaLIF form below; so the bounds and the
+  exact solve are the CubaLIF ones. An input adds ``r w`` to ``u`` (delta synapses), a spike
+  resets ``v`` and raises ``a``, and while refractory ``v`` is held, i.e. ``u = v_reset - a``;
 * ``CubaLIF``: ``f(s) = v(t+s) - v_th = A + B e^{-s/tau_m} + sum_k C_k e^{-s/tau_k}``. After an
   excitatory input, bounds that cost a few flops and no exponential: ``f <= A + sum of the
   positive coefficients`` (if < 0: never crosses), ``f(s) <= f(0) + S s`` (``S``: sum of the
@@ -72,6 +79,7 @@ from spikesim.kernels.plasticity import (ev_delayed_w, ev_depress, ev_emit, ev_n
 K_LIF = 0    # LIF and LI: delta synapses, leak
 K_IF = 1     # IF: delta synapses, no leak
 K_CUBA = 2   # CubaLIF and CubaLI: exponential currents
+K_ALIF = 3   # AdaptiveLIF: delta synapses, leak, decaying threshold adaptation (see below)
 
 W_NONE = 0
 W_CHECK = 1
@@ -284,7 +292,8 @@ P_NPORTS = 9
 P_GROUP = 10
 P_POLY = 11    # base rate (1/s) when all rates are integer multiples of it (<= 8), else 0
 P_EXPM = 12    # exponent of the membrane term on the base rate
-P_PORT0 = 13   # then (1/tau_syn_k, q_k, exponent_k) triples: q_k = r tau_k / (tau_k - tau_m)
+P_ADELTA = 13  # AdaptiveLIF: threshold jump per spike (delta_threshold), else 0
+P_PORT0 = 14   # then (1/tau_syn_k, q_k, exponent_k) triples: q_k = r tau_k / (tau_k - tau_m)
 # State record columns (one row per neuron, so an event touches one cache line).
 S_V = 0
 S_TL = 1
@@ -310,20 +319,19 @@ def _advance(S, j, prm, r, t, nupd):
         return
     nupd[int(prm[r, P_GROUP])] += 1
     npj = int(prm[r, P_NPORTS])
+    kd = int(prm[r, P_KIND])
     tr = S[j, S_TREF]
     if tl < tr:
-        if t <= tr:
-            S[j, S_V] = prm[r, P_VRESET]
-            for k in range(npj):
-                S[j, S_CUR0 + k] *= np.exp(-dt * prm[r, P_PORT0 + 3 * k])
-            S[j, S_TL] = t
-            return
-        d1 = tr - tl
+        d1 = dt if t <= tr else tr - tl
         for k in range(npj):
             S[j, S_CUR0 + k] *= np.exp(-d1 * prm[r, P_PORT0 + 3 * k])
         S[j, S_V] = prm[r, P_VRESET]
+        if kd == K_ALIF:  # v held at reset: u = v_reset - a
+            S[j, S_V] -= S[j, S_CUR0]
+        if t <= tr:
+            S[j, S_TL] = t
+            return
         dt = t - tr
-    kd = int(prm[r, P_KIND])
     vinf = prm[r, P_VINF]
     if kd == K_LIF:
         S[j, S_V] = vinf + (S[j, S_V] - vinf) * np.exp(-dt * prm[r, P_TAU])
@@ -365,8 +373,8 @@ def _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr):
 @njit(cache=True, inline="always")
 def _bound(S, j, prm, r, t):
     """Next wake-up ``(time, kind)`` of neuron ``j`` (state current at ``t``, not refractory):
-    exact crossing for LIF/IF, cheap bounds for CubaLIF (see the module docstring); time
-    ``inf`` if it cannot cross."""
+    exact crossing for LIF/IF, cheap bounds for CubaLIF and AdaptiveLIF (see the module
+    docstring); time ``inf`` if it cannot cross."""
     vt = prm[r, P_VTH]
     if vt == np.inf:
         return np.inf, W_NONE
@@ -438,7 +446,7 @@ def _schedule(S, j, prm, r, t, hkey, hidx, hpos, ctr):
 @njit(cache=True)
 def _exact(S, j, prm, r, t, wcoef, wlam, wa, wroots, wnroots, wc, wts):
     """Exact first threshold crossing time (absolute; ``t`` if at or above threshold, ``inf``
-    if none) of CubaLIF neuron ``j`` from ``t`` (after a CHECK wake-up)."""
+    if none) of CubaLIF or AdaptiveLIF neuron ``j`` from ``t`` (after a CHECK wake-up)."""
     f0 = S[j, S_V] - prm[r, P_VTH]
     if f0 >= 0.0:
         return t
@@ -478,12 +486,18 @@ def _fire(S, j, prm, r, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr, rec_mask,
     q0 = indptr[j]
     if q0 < indptr[j + 1]:
         _qpush(qt, qseq, qpre, qq, qts, ctr, t + sdly[q0], j, q0, t)
+    # (for AdaptiveLIF ``u - (v_th - v_reset) = v - (v_th + a - v_reset)``: v after a
+    # subtractive reset, as for the others)
     if prm[r, P_RMODE] == 0.0:
         S[j, S_V] = prm[r, P_VRESET]
     else:
         S[j, S_V] -= prm[r, P_VTH] - prm[r, P_VRESET]
     if prm[r, P_REFR] > 0.0:
         S[j, S_V] = prm[r, P_VRESET]
+    if int(prm[r, P_KIND]) == K_ALIF:  # the threshold rises; back to u = v - a
+        S[j, S_CUR0] += prm[r, P_ADELTA]
+        S[j, S_V] -= S[j, S_CUR0]
+    if prm[r, P_REFR] > 0.0:
         S[j, S_TREF] = t + prm[r, P_REFR]
         _set_wake(S, j, S[j, S_TREF], W_REFR, hkey, hidx, hpos, ctr)
     else:
@@ -529,7 +543,7 @@ def run_events(t_end, init, prm, pidx, S, hkey, hidx, hpos, ctr,
             r = np.int64(pidx[j])
             if prm[r, P_VTH] == np.inf:
                 continue  # readouts (LI, CubaLI) never fire
-            if S[j, S_V] >= prm[r, P_VTH] or int(prm[r, P_KIND]) != K_CUBA:
+            if S[j, S_V] >= prm[r, P_VTH] or int(prm[r, P_KIND]) < K_CUBA:
                 _schedule(S, j, prm, r, S[j, S_TL], hkey, hidx, hpos, ctr)
             else:
                 ctr[C_SOLVES] += 1
@@ -651,7 +665,8 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                 r = 0 if one_row else pidx[j]
                 _advance(S, j, prm, r, t, nupd)
                 refractory = t < S[j, S_TREF]
-                cuba = int(prm[r, P_KIND]) == K_CUBA
+                kd = int(prm[r, P_KIND])
+                cuba = kd == K_CUBA
                 if cuba:
                     S[j, S_CUR0 + sport[s]] += w
                     if refractory:
@@ -667,7 +682,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                     # crossing can only come later: a pending wake-up stays a valid lower
                     # bound (an exact crossing becomes a bound to re-check), "never" stays never.
                     if rw < 0.0 and S[j, S_WAKE] == W_FIRE:
-                        S[j, S_WAKE] = W_CHECK if cuba else W_STALE
+                        S[j, S_WAKE] = W_CHECK if kd >= K_CUBA else W_STALE
                     continue
                 if S[j, S_V] >= prm[r, P_VTH]:
                     _fire(S, j, prm, r, t, indptr, sdly, qt, qseq, qpre, qq, qts, ctr,
@@ -676,9 +691,11 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                         ev_post(eplas, j, t, sw)
                         ev_pre(eplas, j, t)
                         ev_emit(eplas, edly, j, t, sw, indptr, sidx)
-                elif (not cuba and S[j, S_WAKE] == W_NONE and prm[r, P_SLOPE] <= 0.0
+                elif (kd <= K_IF and S[j, S_WAKE] == W_NONE and prm[r, P_SLOPE] <= 0.0
                       and prm[r, P_VINF] <= prm[r, P_VTH]):
-                    continue  # a delta neuron that cannot cross without input: nothing to do
+                    # a LIF/IF neuron that cannot cross without input: nothing to do (an
+                    # AdaptiveLIF can: its threshold decays)
+                    continue
                 else:
                     key, wk = _bound(S, j, prm, r, t)
                     _set_wake(S, j, key, wk, hkey, hidx, hpos, ctr)
@@ -709,7 +726,7 @@ def _run_core(t_end, ip, prm, pidx, S, hkey, hidx, hpos, ctr, qt, qseq, qpre, qq
                     ev_emit(eplas, edly, j, t, sw, indptr, sidx)
                 continue
             key, wk2 = _bound(S, j, prm, r, t)
-            if wk != W_STALE and int(prm[r, P_KIND]) == K_CUBA and key - t < REBOUND_S:
+            if wk != W_STALE and int(prm[r, P_KIND]) >= K_CUBA and key - t < REBOUND_S:
                 # a lower bound reached with no input in between (or the end of the
                 # refractory period) and the bound from here is near: solve exactly
                 ctr[C_SOLVES] += 1

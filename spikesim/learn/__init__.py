@@ -1,7 +1,8 @@
 """Synaptic plasticity: STDP rules applied inside the engines' kernels.
 
 Rules are frozen dataclasses attached to ``ir.Sparse(plasticity=rule)`` (or to a dense
-``Linear`` projection with :func:`attach`); the clock engine applies them during a run.
+``Linear`` projection with :func:`attach`); both engines apply them during a run (the event
+engine at exact spike times).
 Learned weights are read with :func:`weights` and saved with :func:`learned_network`.
 
 Example::

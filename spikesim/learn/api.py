@@ -122,7 +122,8 @@ def with_homeostasis(net: ir.Network, node: str, rule: AdaptiveThreshold) -> ir.
     """A copy of ``net`` where ``LIF`` or ``CobaLIF`` node ``node`` gets Diehl and Cook's
     adaptive threshold: a ``LIF`` becomes an ``AdaptiveLIF``, a ``CobaLIF`` keeps its type;
     both with ``tau_adapt = tau_theta``, ``delta_threshold = theta_plus`` and ``a_init =
-    theta_init`` (the clock engine updates the threshold in its kernel).
+    theta_init``. Both engines update the threshold in their kernels (the event engine
+    exactly, for the ``AdaptiveLIF``; ``CobaLIF`` runs on the clock engine only).
 
     Example: ``net2 = with_homeostasis(net, "exc", AdaptiveThreshold(5e-5, 1e4))``.
     """

@@ -267,9 +267,9 @@ class AdaptiveThreshold:
     (same unit as the membrane) at each of its spikes and decays with ``tau_theta`` (s).
 
     Applied with :func:`spikesim.learn.with_homeostasis`, which turns a ``LIF`` node into an
-    ``AdaptiveLIF`` with these parameters, or sets them on a ``CobaLIF`` node (the clock
-    engine then updates the threshold in its kernel). ``theta_plus = 0.05 mV`` and
-    ``tau_theta = 1e7 ms`` are the paper's values. ``theta_init`` (any sign) is the value
+    ``AdaptiveLIF`` with these parameters (simulated by both engines, by the event engine
+    exactly), or sets them on a ``CobaLIF`` node (clock engine only). ``theta_plus = 0.05
+    mV`` and ``tau_theta = 1e7 ms`` are the paper's values. ``theta_init`` (any sign) is the value
     theta starts at (the node's ``a_init``): the paper's code starts theta at 20 mV and
     compares ``v`` with ``theta - 20 mV - 52 mV``, so its threshold decays toward -72 mV,
     not -52 mV (give the node ``v_threshold=-72*mV`` and ``theta_init=20*mV``).

@@ -1,14 +1,19 @@
 """The exact event-driven engine: continuous time, no dt.
 
-Supported nodes: ``LIF``, ``IF``, ``CubaLIF`` (any number of ports), the readouts ``LI`` and
-``CubaLI`` (never fire), ``Input``, ``Output``, ``Sparse`` (per-synapse weights and exact
-delays), ``Affine`` (zero bias) and ``Linear`` (dense, zero delay), and direct neuron/input ->
-neuron edges (identity, weight 1, zero delay). Semantics are those of :mod:`spikesim.ir.nodes`:
+Supported nodes: ``LIF``, ``IF``, ``AdaptiveLIF``, ``CubaLIF`` (any number of ports), the
+readouts ``LI`` and ``CubaLI`` (never fire), ``Input``, ``Output``, ``Sparse`` (per-synapse
+weights and exact delays), ``Affine`` (zero bias) and ``Linear`` (dense, zero delay), and
+direct neuron/input -> neuron edges (identity, weight 1, zero delay). Semantics are those of :mod:`spikesim.ir.nodes`:
 
 * delta synapses (``LIF``, ``IF``): ``v`` jumps by ``r*w`` at the arrival time; a neuron
   fires at that time if ``v >= v_threshold``; between inputs ``v`` relaxes exactly to
   ``v_leak + r*bias`` (``IF``: ``v`` grows by ``r*bias`` per second), so a neuron with
   ``v_leak + r*bias > v_threshold`` fires with no input, at the closed-form crossing time;
+* ``AdaptiveLIF`` (``LIF`` with the threshold ``v_threshold + a``; ``a`` decays with
+  ``tau_adapt`` and jumps by ``delta_threshold`` at each spike, after the reset; a
+  subtractive reset subtracts ``v_threshold + a - v_reset``; Diehl and Cook's homeostasis,
+  ``learn.with_homeostasis``): the crossing of the decaying threshold is found as for
+  ``CubaLIF`` (below), and ``state_at(node, t, var="a")`` reads ``a``;
 * ``CubaLIF``: ``I_k`` jumps by ``w`` and decays with ``tau_syn[k]``; the crossing time is
   found exactly (rigorous root isolation of the exponential sum, Newton to 1e-13 s), so a
   trajectory that peaks above the threshold between inputs fires and one that peaks below
@@ -63,7 +68,7 @@ CHUNK_S = 0.1
 #: Length (s) of the absolute time blocks in which Poisson inputs are drawn.
 POISSON_BLOCK_S = 0.1
 
-_EXACT_NEURONS = (ir.LIF, ir.IF, ir.CubaLIF, ir.LI, ir.CubaLI)
+_EXACT_NEURONS = (ir.LIF, ir.IF, ir.CubaLIF, ir.LI, ir.CubaLI, ir.AdaptiveLIF)
 _UNFILLED = ("dense_ac", "dense_mac", "ticks", "spikes_routed", "hops", "cycles",
              "plasticity_updates")
 
@@ -130,7 +135,8 @@ class EventEngine:
                 if not isinstance(node, _EXACT_NEURONS):
                     raise NotImplementedError(
                         f"node {name!r} ({type(node).__name__}): the event engine simulates only "
-                        f"LIF, IF, CubaLIF, LI and CubaLI exactly; {type(node).__name__} is "
+                        f"LIF, IF, CubaLIF, AdaptiveLIF, LI and CubaLI exactly; "
+                        f"{type(node).__name__} is "
                         f"simulated by the clock engine (engine='clock', dt=...)")
                 if isinstance(node, (ir.CubaLIF, ir.CubaLI)):
                     taus = node.tau_syn if isinstance(node.tau_syn, tuple) else (node.tau_syn,)
@@ -189,11 +195,12 @@ class EventEngine:
         self.N_pre = int(self.istart[-1])
         self.offset = {n: int(self.gstart[k]) for k, n in enumerate(self.groups)}
         self.offset.update({n: int(self.istart[k]) for k, n in enumerate(self.inputs)})
+        # state columns after (v, t, t_refr, wake): CubaLIF currents; AdaptiveLIF's a
         self.P = max([len(net[n].port_names()) if isinstance(net[n], (ir.CubaLIF, ir.CubaLI))
-                      else 0 for n in self.groups] + [0])
+                      else int(isinstance(net[n], ir.AdaptiveLIF)) for n in self.groups] + [0])
 
     def _build_params(self) -> None:
-        from spikesim.kernels.event import K_CUBA, K_IF, K_LIF
+        from spikesim.kernels.event import K_ALIF, K_CUBA, K_IF, K_LIF
 
         N, P = self.N, self.P
         self.kind = np.zeros(N, np.int8)
@@ -209,6 +216,8 @@ class EventEngine:
         self.tsyn = np.ones((P, N))
         self.qk = np.zeros((P, N))
         self.v0 = np.zeros(N)
+        self.a0 = np.zeros(N)       # AdaptiveLIF: initial threshold adaptation
+        self.adelta = np.zeros(N)   # AdaptiveLIF: its jump per spike
         self.nvars = {}
         for g, name in enumerate(self.groups):
             node = self.net[name]
@@ -230,6 +239,19 @@ class EventEngine:
                 self.kind[sl] = K_LIF
                 self.tau[sl] = _b(node.tau, n)
                 self.nvars[name] = 1
+            elif isinstance(node, ir.AdaptiveLIF):
+                # state u = v - a, a as a decaying "current" with q = -1 (kernel docs)
+                self.kind[sl] = K_ALIF
+                self.tau[sl] = _b(node.tau, n)
+                ta = _b(node.tau_adapt, n)
+                # equal rates must be equal floats, so the root solver merges the two terms
+                same = np.isfinite(ta) & (np.abs(ta - self.tau[sl]) <= 1e-12 * ta)
+                self.tsyn[0, sl] = np.where(same, self.tau[sl], ta)  # tau_adapt may be inf
+                self.qk[0, sl] = -1.0
+                self.nports[sl] = 1
+                self.a0[sl] = _b(node.a_init, n)
+                self.adelta[sl] = _b(node.delta_threshold, n)
+                self.nvars[name] = 2
             elif isinstance(node, ir.IF):
                 self.kind[sl] = K_IF
                 self.slope[sl] = r * bias
@@ -252,7 +274,8 @@ class EventEngine:
         # so an event reads one cached row plus the neuron's state record)
         self._commensurate()
         cols = [self.kind, self.vinf, 1.0 / self.tau, self.slope, self.rr, self.vth, self.vreset,
-                self.refr, self.rmode, self.nports, self.group, self.poly_rate, self.poly_expm]
+                self.refr, self.rmode, self.nports, self.group, self.poly_rate, self.poly_expm,
+                self.adelta]
         for k in range(P):
             cols += [1.0 / self.tsyn[k], self.qk[k], self.poly_exp[k]]
         rows = np.stack([np.asarray(c, np.float64) for c in cols], axis=1) if N else \
@@ -391,7 +414,9 @@ class EventEngine:
         B, N, P = self.batch, self.N, self.P
         self.t = 0.0
         self.S = np.zeros((B, N, 4 + P))
-        self.S[:, :, 0] = self.v0
+        self.S[:, :, 0] = self.v0 - self.a0  # AdaptiveLIF holds u = v - a (a0 = 0 otherwise)
+        if self.P:
+            self.S[:, :, 4] += self.a0
         self.hkey = np.full((B, N), np.inf)
         self.hidx = np.zeros((B, N), np.int64)
         self.hpos = np.full((B, N), -1, np.int64)
@@ -678,18 +703,30 @@ class EventEngine:
 
         return event_weights(self, name)
 
-    def state_at(self, node: str, t: float | None = None) -> np.ndarray:
-        """Membrane potential ``[batch, n]`` of neuron node ``node`` at time ``t`` (default:
-        the current time), computed analytically from the last event without changing the
-        state. ``t`` must not be earlier than any neuron's last event."""
+    def state_at(self, node: str, t: float | None = None, var: str = "v") -> np.ndarray:
+        """Membrane potential (``var="v"``) or, for an ``AdaptiveLIF`` node, threshold
+        adaptation (``var="a"``: the threshold is ``v_threshold + a``) ``[batch, n]`` of neuron
+        node ``node`` at time ``t`` (default: the current time), computed analytically from
+        the last event without changing the state. ``t`` must not be earlier than any
+        neuron's last event."""
         if node not in self.groups:
             raise ValueError(f"node: {node!r} is not a neuron node; neuron nodes: {self.groups}")
+        alif = isinstance(self.net[node], ir.AdaptiveLIF)
+        if var not in ("v", "a") or (var == "a" and not alif):
+            allowed = "'v' or 'a'" if alif else "'v'"
+            raise ValueError(f"var: {var!r} is not a state of {type(self.net[node]).__name__} "
+                             f"node {node!r}; allowed: {allowed}")
         t = self.t if t is None else float(t)
         sl = slice(self.offset[node], self.offset[node] + self.net[node].n)
         tl = self.S[:, sl, 1]
         if np.any(tl > t):
             raise ValueError(f"t: {t} s is earlier than the last event of some neuron")
         v = self.S[:, sl, 0].copy()
+        if alif:  # the record holds u = v - a and a (kernel docs)
+            a_tl = self.S[:, sl, 4]
+            if var == "a":
+                return a_tl * np.exp(-(t - tl) / self.tsyn[0, sl])
+            v = v + a_tl
         tref = self.S[:, sl, 2]
         start = np.maximum(tl, tref)
         refr_now = t <= tref
