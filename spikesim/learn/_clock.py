@@ -304,8 +304,10 @@ def row_rules(srule: np.ndarray, sport: np.ndarray, pstart: np.ndarray) -> tuple
     return rule.reshape(shape), port.reshape(shape)
 
 
-def projection_weights(eng: Any, name: str) -> np.ndarray:
-    """Current weights of ``Sparse`` node ``name`` of a clock engine built with synapse ids."""
+def weight_positions(eng: Any, name: str) -> np.ndarray:
+    """Positions in ``eng.sw`` of the synapses of ``Sparse`` node ``name``, in its
+    ``weight`` order (cached), for a clock engine built with synapse ids or an event engine
+    (both keep ``syn_origin`` and ``sorig``)."""
     if name not in eng.syn_origin:
         raise ValueError(f"name: {name!r} is not a Sparse projection of this network; "
                          f"Sparse nodes: {sorted(eng.syn_origin)}")
@@ -316,15 +318,23 @@ def projection_weights(eng: Any, name: str) -> np.ndarray:
         sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
         pos = sel[np.argsort(eng.sorig[sel] - start, kind="stable")]
         cache[name] = pos
-    if getattr(eng, "learning", None) is not None:
-        eng.learning.flush()
+    return pos
+
+
+def projection_weights(eng: Any, name: str) -> np.ndarray:
+    """Current weights of ``Sparse`` node ``name`` (Sparse order) of a clock engine built
+    with synapse ids or an event engine."""
+    pos = weight_positions(eng, name)
+    flush = getattr(getattr(eng, "learning", None), "flush", None)
+    if flush is not None:
+        flush()  # pending potentiation of the clock engine's lazy kernels
     return eng.sw[pos].astype(np.float64)
 
 
 def projection_set_weights(eng: Any, name: str, w: np.ndarray) -> None:
     """Overwrite the current weights of ``Sparse`` node ``name`` (Sparse order)."""
-    projection_weights(eng, name)  # validates the name and fills the position cache
-    pos = eng._weight_pos[name]
+    projection_weights(eng, name)  # validates the name; pending changes into the weights
+    pos = weight_positions(eng, name)
     w = np.asarray(w, dtype=np.float64)
     if w.shape != pos.shape:
         raise ValueError(f"w: shape {w.shape} != ({pos.size},) synapses of {name!r}")

@@ -143,10 +143,3 @@ def dummy_delays() -> tuple:
     return z, z, z, z, np.zeros((1, 0)), np.zeros(2, np.int64)
 
 
-def event_weights(eng: Any, name: str) -> np.ndarray:
-    """Current weights of ``Sparse`` node ``name`` of an event engine (Sparse order)."""
-    if name not in getattr(eng, "syn_origin", {}):
-        raise ValueError(f"name: {name!r} is not a Sparse projection of this network")
-    start, nnz = eng.syn_origin[name]
-    sel = np.flatnonzero((eng.sorig >= start) & (eng.sorig < start + nnz))
-    return eng.sw[sel[np.argsort(eng.sorig[sel] - start, kind="stable")]].astype(np.float64)

@@ -59,61 +59,70 @@ def weights(sim: Any, projection: str) -> np.ndarray:
     return _engine(sim).weights(projection)
 
 
+def _writable(sim: Any, fn: str) -> Any:
+    """The engine of ``sim`` if its weights can be overwritten: any event engine, a clock
+    engine built with synapse ids (a plastic network or one with a weight monitor)."""
+    eng = _engine(sim)
+    if getattr(eng, "name", "") == "clock" and not getattr(eng, "_want_origin", False):
+        raise TypeError(f"sim: {fn} needs a plastic network (or a WeightMonitor) on the clock "
+                        f"engine, or the event engine")
+    return eng
+
+
 def set_weights(sim: Any, projection: str, w: Any) -> None:
-    """Overwrite the current weights of ``Sparse`` node ``projection`` of a clock-engine
-    simulator (``Sparse.weight`` order), e.g. to normalise learned weights between trials
-    (Diehl and Cook 2015). Traces and the state are untouched.
+    """Overwrite the current weights of ``Sparse`` node ``projection`` (``Sparse.weight``
+    order), e.g. to normalise learned weights between trials (Diehl and Cook 2015). Traces
+    and the state are untouched. Event engine: spikes already emitted deliver the new
+    weights, except on plastic synapses with a delay, which deliver the weight of their
+    emission.
 
     Example: ``set_weights(sim, "syn", w / w.sum() * 78)``.
     """
-    eng = _engine(sim)
-    if getattr(eng, "name", "") != "clock" or not getattr(eng, "_want_origin", False):
-        raise TypeError("sim: set_weights needs a clock-engine simulator of a plastic network")
+    eng = _writable(sim, "set_weights")
     from spikesim.learn._clock import projection_set_weights
 
     projection_set_weights(eng, projection, w)
 
 
 def normalize(sim: Any, projection: str, total: float) -> None:
-    """Scale the current weights of plastic ``Sparse`` node ``projection`` of a clock-engine
-    simulator so that the weights into each postsynaptic neuron sum to ``total`` (Diehl and
-    Cook 2015 normalise before each image; a scaling, no clipping). Neurons whose incoming
-    weights sum to 0 are left alone. The same as ``set_weights`` with the rescaled
-    ``weights``, in place and without copies.
+    """Scale the current weights of ``Sparse`` node ``projection`` so that the weights into
+    each postsynaptic neuron sum to ``total`` (Diehl and Cook 2015 normalise before each
+    image; a scaling, no clipping). Neurons whose incoming weights sum to 0 are left alone.
+    The same as ``set_weights`` with the rescaled ``weights``, in place and without copies.
 
     Example: ``normalize(sim, "w_in", 78.0)``.
     """
-    eng = _engine(sim)
-    if getattr(eng, "name", "") != "clock" or not getattr(eng, "_want_origin", False):
-        raise TypeError("sim: normalize needs a clock-engine simulator of a plastic network")
+    eng = _writable(sim, "normalize")
     if not (isinstance(total, (int, float, np.floating, np.integer)) and np.isfinite(total)
             and total > 0):
         raise ValueError(f"total: must be a finite number > 0, got {total!r}")
     from spikesim.kernels.clock import scale_incoming
-    from spikesim.learn._clock import projection_weights
+    from spikesim.learn._clock import weight_positions
 
     cache = eng.__dict__.setdefault("_norm_post", {})
     if projection not in cache:
-        projection_weights(eng, projection)  # validates the name, fills the position cache
-        pos = eng._weight_pos[projection]
+        pos = weight_positions(eng, projection)  # validates the name
         cache[projection] = (pos, eng.sidx[pos].astype(np.int64))
-    elif getattr(eng, "learning", None) is not None:
-        eng.learning.flush()  # pending potentiation (lazy kernels) into the weights
+    flush = getattr(getattr(eng, "learning", None), "flush", None)
+    if flush is not None:
+        flush()  # pending potentiation (the clock engine's lazy kernels) into the weights
     pos, post = cache[projection]
     scale_incoming(eng.sw, pos, post, float(total), eng.N)
 
 
 def learned_network(sim: Any) -> ir.Network:
-    """The simulator's network with every plastic ``Sparse`` holding its learned weights
-    (save it with ``ir.save``; the rule stays attached).
+    """The simulator's network with every plastic ``Sparse`` holding its learned weights, and
+    every other ``Sparse`` whose weights :func:`set_weights` could change holding its
+    current ones (save it with ``ir.save``; rules stay attached).
 
     Example: ``ir.save(learned_network(sim), "learned.npz")``.
     """
     eng = _engine(sim)
     net = eng.net
+    writable = getattr(eng, "name", "") != "clock" or getattr(eng, "_want_origin", False)
     nodes = dict(net.nodes)
     for name, node in net.nodes.items():
-        if isinstance(node, ir.Sparse) and node.plasticity is not None:
+        if isinstance(node, ir.Sparse) and (node.plasticity is not None or writable):
             nodes[name] = dataclasses.replace(node, weight=eng.weights(name))
     return ir.Network(nodes, net.edges, metadata=net.metadata)
 

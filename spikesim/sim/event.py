@@ -699,9 +699,9 @@ class EventEngine:
 
     def weights(self, name: str) -> np.ndarray:
         """Current (learned) weights of ``Sparse`` node ``name``, in its ``weight`` order."""
-        from spikesim.learn._event import event_weights
+        from spikesim.learn._clock import projection_weights
 
-        return event_weights(self, name)
+        return projection_weights(self, name)
 
     def state_at(self, node: str, t: float | None = None, var: str = "v") -> np.ndarray:
         """Membrane potential (``var="v"``) or, for an ``AdaptiveLIF`` node, threshold
