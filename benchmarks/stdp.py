@@ -337,22 +337,41 @@ def run_rstdp(small: bool, progress: bool, seed: int, engine: str = "clock",
             "pass": frac == 1.0}
 
 
-def run_engines(small: bool, delay_ms: tuple[float, float] | None = None) -> dict:
+#: ``engines --homeostasis``: the output LIF neurons' adaptive threshold (threshold 1).
+HOMEOSTASIS = dict(theta_plus=0.05, tau_theta=1.0)
+
+
+def run_engines(small: bool, delay_ms: tuple[float, float] | None = None,
+                homeostasis: bool = False) -> dict:
+    from spikesim.learn import AdaptiveThreshold
     from spikesim.learn.experiments import engines_agree
 
     dts = [1e-3, 3e-4, 1e-4] if small else [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
     delay = None if delay_ms is None else (delay_ms[0] * 1e-3, delay_ms[1] * 1e-3)
-    r = engines_agree(dts=dts, duration=2.0 if small else 10.0, delay=delay)
+    homeo = AdaptiveThreshold(**HOMEOSTASIS) if homeostasis else None
+    r = engines_agree(dts=dts, duration=2.0 if small else 10.0, delay=delay,
+                      homeostasis=homeo)
     r["delay_ms"] = None if delay_ms is None else [float(x) for x in delay_ms]
-    rows = [[dt * 1e3, m, e, s] for dt, m, e, s in zip(r["dts"], r["mean_abs_diff"],
-                                                      r["max_abs_diff"], r["clock_spikes"])]
-    common.print_table(rows, ["dt_ms", "mean |w_clock - w_event|/w_max", "max", "clock spikes"])
+    cols = [r["dts"], r["mean_abs_diff"], r["max_abs_diff"], r["clock_spikes"]]
+    head = ["dt_ms", "mean |w_clock - w_event|/w_max", "max", "clock spikes"]
+    if homeo is not None:
+        cols.append(r["threshold_adaptation_max_abs_diff"])
+        head.append("max |a_clock - a_event|")
+    rows = [[row[0] * 1e3, *row[1:]] for row in zip(*cols)]
+    common.print_table(rows, head)
     print(f"event engine: {r['event_spikes']} spikes; largest weight change "
-          f"{r['weight_change_event']:.3f} w_max")
+          f"{r['weight_change_event']:.3f} w_max"
+          + (f"; mean threshold adaptation {r['threshold_adaptation_event_mean']:.3f}"
+             if homeo is not None else ""))
     d = np.array(r["mean_abs_diff"])
     # converge: the mean difference shrinks monotonically as dt shrinks (the max over
-    # synapses follows single spike differences and is reported, not judged)
+    # synapses follows single spike differences and is reported, not judged); with
+    # homeostasis the adaptation difference at the smallest dt must be below that at the
+    # largest as well
     r["pass"] = bool(np.all(np.diff(d) < 0))
+    if homeo is not None:
+        a = r["threshold_adaptation_max_abs_diff"]
+        r["pass"] = r["pass"] and a[-1] < a[0]
     return r
 
 
@@ -378,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="rstdp: simulation engine (default clock, dt = 1 ms)")
     ap.add_argument("--delay", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                     help="engines: synaptic delays uniform in [LO, HI] ms (LO >= 1; default 0)")
+    ap.add_argument("--homeostasis", action="store_true",
+                    help="engines: the output neurons get an adaptive threshold "
+                         f"(AdaptiveLIF; {HOMEOSTASIS})")
     ap.add_argument("--tonic", type=float, default=None,
                     help="rstdp: tonic reward (dopamine) level (default 0.002 against rewards "
                          "of 0.5, the ratio in Izhikevich's code)")
@@ -423,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:
             ap.error(f"--delay: expected 1 <= LO <= HI (ms), got {args.delay}")
-        out = run_engines(args.small, args.delay)
+        out = run_engines(args.small, args.delay, args.homeostasis)
     out.update(result=args.result, small=args.small, total_wall_s=time.perf_counter() - t0,
                note="shared 2-core machine (timings noisy)", **common.meta())
     print(f"{args.result}: {'PASS' if out['pass'] else 'FAIL'}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from spikesim import ir
-from spikesim.learn.api import weights
+from spikesim.learn.api import weights, with_homeostasis
 from spikesim.learn.monitor import Reward, WeightMonitor
 from spikesim.learn.reference import pairing_protocol
 from spikesim.learn.rules import PairSTDP, RewardSTDP
@@ -369,7 +369,8 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
 
 def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in: int = 50,
                   n_out: int = 10, rate: float = 20.0, seed: int = 0,
-                  rule: Any = None, delay: Any = None) -> dict[str, Any]:
+                  rule: Any = None, delay: Any = None,
+                  homeostasis: Any = None) -> dict[str, Any]:
     """Clock vs event engine on a feed-forward network with pair STDP: ``n_in`` inputs
     (Poisson spike times at ``rate`` Hz drawn once, off the step grid) -> plastic ``Sparse``
     -> ``n_out`` LIF neurons. Weights after ``duration`` seconds on the event engine (exact
@@ -380,7 +381,9 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
     different spike changes the weights, which changes later spikes. ``delay=(lo, hi)``:
     synaptic delays uniform in ``[lo, hi]`` s (``lo >= max(dts)``; the clock engine rounds
     them to its step); both engines apply STDP at the emission of a presynaptic spike,
-    which carries the weight of that moment.
+    which carries the weight of that moment. ``homeostasis``: an ``AdaptiveThreshold`` given
+    to the output neurons (``with_homeostasis``: ``AdaptiveLIF``); the maximum difference of
+    their threshold adaptation at the end (relative to the threshold, 1) is reported too.
 
     Example: ``engines_agree(dts=(1e-3, 1e-4), duration=2.0)``.
     """
@@ -406,10 +409,13 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
     nodes = {"in": ir.Input(n_in), "syn": syn,
              "out": ir.LIF(n_out, tau=0.020, v_threshold=1.0, v_reset=0.0)}
     net = ir.Network(nodes, [("in", "syn"), ("syn", "out")])
+    if homeostasis is not None:
+        net = with_homeostasis(net, "out", homeostasis)
     ev = Simulator(net, engine="event", rng=seed)
     rev = ev.run(duration, inputs={"in": stim}, progress=False)
     w_ev = weights(ev, "syn")
-    diffs, means, out_spikes = [], [], []
+    a_ev = ev.engine.state_at("out", var="a")[0] if homeostasis is not None else None
+    diffs, means, out_spikes, a_diffs = [], [], [], []
     for dt in dts:
         sim = Simulator(net, dt=float(dt), rng=seed)
         res = sim.run(round(duration / dt) * dt, inputs={"in": stim}, progress=False)
@@ -417,8 +423,16 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
         diffs.append(float(d.max()))
         means.append(float(d.mean()))
         out_spikes.append(len(res.spikes["out"]))
+        if a_ev is not None:
+            off = sim.engine.offset["out"]
+            a_diffs.append(float(np.abs(sim.engine.ath[0, off:off + n_out] - a_ev).max()))
+    extra = {} if a_ev is None else {
+        "threshold_adaptation_max_abs_diff": a_diffs,
+        "homeostasis": {"theta_plus": homeostasis.theta_plus,
+                        "tau_theta_s": homeostasis.tau_theta},
+        "threshold_adaptation_event_mean": float(a_ev.mean())}
     return {"dts": [float(d) for d in dts], "max_abs_diff": diffs, "mean_abs_diff": means,
-            "clock_spikes": out_spikes,
+            "clock_spikes": out_spikes, **extra,
             "event_spikes": len(rev.spikes["out"]), "weight_change_event":
             float(np.abs(w_ev - np.asarray(net["syn"].weight)).max() / rule.w_max),
             "duration_s": duration}
