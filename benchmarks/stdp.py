@@ -365,13 +365,9 @@ def run_engines(small: bool, delay_ms: tuple[float, float] | None = None,
              if homeo is not None else ""))
     d = np.array(r["mean_abs_diff"])
     # converge: the mean difference shrinks monotonically as dt shrinks (the max over
-    # synapses follows single spike differences and is reported, not judged); with
-    # homeostasis the adaptation difference at the smallest dt must be below that at the
-    # largest as well
+    # synapses follows single spike differences and is reported, not judged; so does the
+    # adaptation difference: one spike more or less moves a by up to theta_plus)
     r["pass"] = bool(np.all(np.diff(d) < 0))
-    if homeo is not None:
-        a = r["threshold_adaptation_max_abs_diff"]
-        r["pass"] = r["pass"] and a[-1] < a[0]
     return r
 
 

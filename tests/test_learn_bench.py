@@ -94,14 +94,22 @@ def test_bench_song_null_takes_the_given_options(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("delay", [[], ["--delay", "1", "6"]], ids=["no-delay", "delay-1-6ms"])
-def test_bench_engines_small(tmp_path, delay):
+@pytest.mark.parametrize("extra", [[], ["--delay", "1", "6"], ["--homeostasis"]],
+                         ids=["no-delay", "delay-1-6ms", "homeostasis"])
+def test_bench_engines_small(tmp_path, extra):
     """Clock vs event engine over 2 s: the mean weight difference shrinks with dt, also
-    with synaptic delays (measured: 0.0084 -> 0.0047 and 0.0080 -> 0.0037 from 1 ms to
-    0.1 ms)."""
-    out = _run(tmp_path, "engines", *delay)
-    assert out["pass"] and out["delay_ms"] == ([1.0, 6.0] if delay else None)
+    with synaptic delays and with adaptive thresholds (measured: 0.0084 -> 0.0047, 0.0080 ->
+    0.0037 and 0.0050 -> 0.0019 from 1 ms to 0.1 ms; adaptation 0.036 -> 0.014)."""
+    out = _run(tmp_path, "engines", *extra)
+    assert out["pass"] and out["delay_ms"] == ([1.0, 6.0] if "--delay" in extra else None)
     assert out["mean_abs_diff"][-1] < out["mean_abs_diff"][0] / 1.5
+    if "--homeostasis" in extra:
+        assert out["homeostasis"] == {"theta_plus": 0.05, "tau_theta_s": 1.0}
+        assert out["threshold_adaptation_event_mean"] > 1.0  # it adapted (measured 1.35)
+        a = out["threshold_adaptation_max_abs_diff"]
+        assert a[-1] < a[0] / 1.5  # measured 0.036 -> 0.014
+    else:
+        assert "homeostasis" not in out
 
 
 @pytest.mark.smoke
