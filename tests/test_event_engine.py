@@ -94,8 +94,9 @@ def test_online_counts_equal_offline_counts():
     assert c.layers["P"]["state_reads"] == 3 * upd  # v and two currents
 
 
-def test_run_split_equals_one_run_and_counts_add():
-    net = random_net(1, "cuba")
+@pytest.mark.parametrize("kind", ["cuba", "alif"])
+def test_run_split_equals_one_run_and_counts_add(kind):
+    net = random_net(1, kind)
     stim = {"in": Poisson(np.linspace(20, 80, 5))}
     a = Simulator(net, engine="event", rng=5)
     r1 = a.run(0.13, inputs=stim, progress=False)
@@ -110,8 +111,9 @@ def test_run_split_equals_one_run_and_counts_add():
     assert a.t == pytest.approx(0.4)
 
 
-def test_save_load_state_continues_identically(tmp_path):
-    net = random_net(2, "lif")
+@pytest.mark.parametrize("kind", ["lif", "alif"])
+def test_save_load_state_continues_identically(tmp_path, kind):
+    net = random_net(2, kind)
     stim = {"in": Poisson(50.0)}
     a = Simulator(net, engine="event", rng=3)
     a.run(0.1, inputs=stim, progress=False)
@@ -122,8 +124,13 @@ def test_save_load_state_continues_identically(tmp_path):
     rb = b.run(0.1, inputs=stim, progress=False)
     assert len(ra.spikes["P"]) > 0
     np.testing.assert_array_equal(ra.spikes["P"].t, rb.spikes["P"].t)
+    if kind == "alif":
+        np.testing.assert_array_equal(a.engine.state_at("P", var="a"),
+                                      b.engine.state_at("P", var="a"))
     a.reset()
     assert a.t == 0.0
+    if kind == "alif":  # back to the initial adaptation
+        np.testing.assert_array_equal(a.engine.state_at("P", var="a")[0], net["P"].a_init)
 
 
 def test_batch_entries_are_independent_runs():
