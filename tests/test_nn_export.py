@@ -87,6 +87,41 @@ def test_recurrent_export_identical_spikes():
     np.testing.assert_array_equal(E[1:T + 1], spikes[1])
 
 
+@pytest.mark.parametrize("reset,recurrent", [("subtract", False), ("zero", False),
+                                            ("subtract", True)])
+def test_adaptive_export_identical_spikes(reset, recurrent):
+    """An LSNN layer (threshold theta + b_adapt A[t], A[t] = rho A[t-1] + S[t-1]) exports to
+    an IR AdaptiveLIF (tau_adapt = -dt/ln(rho), delta_threshold = b_adapt/rho) whose spikes
+    on the clock engine are the trained layer's, one step later."""
+    rng = np.random.default_rng(2)
+    T, B = 40, 2
+    rho = rng.uniform(0.8, 0.97, 12)
+    ba = np.where(np.arange(12) < 10, rng.uniform(0.1, 0.6, 12), 0.0)  # two without
+    net = Sequential(Dense(8, 12, bias=False, rng=0),
+                     AdaptiveLIF(12, beta=0.9, threshold=0.8, rho=rho, b_adapt=ba, reset=reset,
+                                 recurrent=recurrent, rng=1)).astype(np.float64).eval()
+    net[0].params["weight"] *= 3.0
+    x = (rng.random((T, B, 8)) < 0.4).astype(np.float64)
+    spikes, _ = _layer_spikes(net, x)
+    g = net.to_ir(8, dt=DT)
+    node = g["1_lif"]
+    assert isinstance(node, ir.AdaptiveLIF) and ("1_recurrent" in g.nodes) == recurrent
+    rho_l, ba_l = net[1].buffers["rho"], net[1].buffers["b_adapt"]  # as stored (float32)
+    np.testing.assert_allclose(node.tau_adapt[:10], -DT / np.log(rho_l[:10]), rtol=1e-12)
+    np.testing.assert_allclose(node.delta_threshold, np.where(ba != 0, ba_l / rho_l, 0.0),
+                               rtol=1e-12)
+    res = Simulator(g, engine="clock", dt=DT, dtype="float64", batch=B, rng=0).run(
+        (T + 1) * DT, inputs={"input": Frames(x)}, progress=False)
+    E = _engine_spikes(res, "1_lif", T + 1, B)
+    # the adaptation matters here: without it the layer would fire more
+    plain = Sequential(net[0], AdaptiveLIF(12, beta=0.9, threshold=0.8, rho=rho, b_adapt=0.0,
+                                           reset=reset, recurrent=False)).astype(np.float64)
+    if not recurrent:
+        assert _layer_spikes(plain.eval(), x)[0][1].sum() > 1.2 * spikes[1].sum()
+    assert spikes[1].sum() > 40
+    np.testing.assert_array_equal(E[1:T + 1], spikes[1])
+
+
 def test_conv_export_structure_and_batchnorm_folding():
     net = Sequential(Conv2d(1, 4, 3, rng=0), BatchNorm(4), MaxPool2d(2), LIF(beta=0.9),
                      Dropout(0.5), Flatten(), Dense(4 * 3 * 3, 10, rng=1), LI(beta=0.8))
@@ -114,8 +149,10 @@ def test_conv_export_structure_and_batchnorm_folding():
 def test_export_errors():
     with pytest.raises(ValueError, match="ReLU"):
         Sequential(Dense(4, 3), ReLU()).to_ir(4)
-    with pytest.raises(ValueError, match="Adaptive"):
-        Sequential(Dense(4, 3), AdaptiveLIF(3)).to_ir(4)
+    with pytest.raises(ValueError, match=r"AdaptiveLIF: rho must be in \(0, 1\).*got rho = 1.0"):
+        Sequential(Dense(4, 3), AdaptiveLIF(3, rho=1.0)).to_ir(4)
+    with pytest.raises(ValueError, match="beta must be < 1 for an adaptive layer"):
+        Sequential(Dense(4, 3), AdaptiveLIF(3, beta=1.0)).to_ir(4)
     with pytest.raises(ValueError, match="expects 4 inputs"):
         Sequential(Dense(4, 3), LIF()).to_ir(5)
     with pytest.raises(ValueError, match="dt"):

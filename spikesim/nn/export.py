@@ -9,14 +9,19 @@ Mapping (time step ``dt`` in seconds; the nn forward convention equals the clock
 * ``LIF`` -> IR ``LIF`` with ``tau = -dt / ln(beta)``, ``v_leak = 0``, ``r = 1``,
   ``v_threshold = theta`` and ``reset="subtract"`` (``v_reset = 0``) or ``reset="value"``,
   ``v_reset = 0`` for ``reset="zero"``; ``beta = 1`` -> IR ``IF``.
-* ``RecurrentLIF`` (without adaptation) -> ``LIF`` plus a ``Linear`` self-loop with
-  ``recurrent_weight``. ``LI`` -> IR ``LI`` with ``tau = -dt / ln(beta)``.
+* ``RecurrentLIF`` -> ``LIF`` plus a ``Linear`` self-loop with ``recurrent_weight`` (if any).
+  With threshold adaptation (``AdaptiveLIF``, or ``b_adapt != 0``) -> IR ``AdaptiveLIF`` with
+  ``tau_adapt = -dt / ln(rho)`` and ``delta_threshold = b_adapt / rho``: the IR threshold
+  adaptation decays by ``rho`` per step and jumps after the spike, the layer's ``b_adapt A[t]``
+  adds ``b_adapt S[t-1]`` after the decay, so the two agree when the jump is ``b_adapt /
+  rho`` (``0 < rho < 1`` and ``beta < 1`` needed; both resets subtract or reset from the
+  adapted threshold, as the layer does). ``LI`` -> IR ``LI`` with ``tau = -dt / ln(beta)``.
 
 On the clock engine every synapse stage adds one step: the spikes of the ``l``-th spiking layer
 (``l = 1`` for the first) appear ``l`` steps later than in training, and are otherwise identical
 (tested, with and without biases: the engine starts a projection's bias in the step its first
 input can arrive, which is when the trained layer first receives it).
-``ReLU`` and ``AdaptiveLIF`` have no exact IR equivalent here and raise ``ValueError``.
+``ReLU`` has no spiking IR equivalent here and raises ``ValueError``.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ import numpy as np
 
 from spikesim.nn.layers import (AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten,
                                 MaxPool2d, SumPool2d)
-from spikesim.nn.recurrent import AdaptiveLIF, RecurrentLIF
+from spikesim.nn.recurrent import RecurrentLIF
 from spikesim.nn.spiking import LI, LIF
 
 
@@ -37,6 +42,31 @@ def _tau(beta: np.ndarray, dt: float, where: str) -> np.ndarray:
                          f"got range [{b.min()}, {b.max()}]")
     with np.errstate(divide="ignore"):
         return -dt / np.log(b)
+
+
+def _adaptive(layer, shape, dt: float, th, reset: str, i: int):
+    """IR ``AdaptiveLIF`` of a layer with threshold adaptation (module docs)."""
+    from spikesim import ir
+
+    n = int(np.prod(shape))
+    ba = np.broadcast_to(np.asarray(layer.buffers["b_adapt"], np.float64).ravel(), (n,))
+    rho = np.broadcast_to(np.asarray(layer.buffers["rho"], np.float64).ravel(), (n,))
+    bad = (ba != 0) & ((rho <= 0) | (rho >= 1))
+    if np.any(bad):
+        raise ValueError(f"layer {i} {type(layer).__name__}: rho must be in (0, 1) where "
+                         f"b_adapt != 0 for export (tau_adapt = -dt/ln(rho), delta_threshold "
+                         f"= b_adapt/rho), got rho = {float(rho[bad][0])}")
+    beta = np.asarray(layer._get("beta"), np.float64)
+    if np.any(beta >= 1):
+        raise ValueError(f"layer {i} {type(layer).__name__}: beta must be < 1 for an adaptive "
+                         f"layer (IR AdaptiveLIF has a leak), got {float(beta.max())}")
+    use = ba != 0  # neurons without adaptation: a stays 0, any decay will do
+    tau_a = np.where(use, -dt / np.log(np.where(use, rho, 0.5)), dt)
+    delta = np.where(use, ba / np.where(use, rho, 1.0), 0.0)
+    tau = _tau(beta, dt, f"layer {i} {type(layer).__name__}")
+    return ir.AdaptiveLIF(shape, tau=_scalar_or(tau), tau_adapt=_scalar_or(tau_a),
+                          delta_threshold=_scalar_or(delta), v_leak=0.0, v_threshold=th,
+                          v_reset=0.0, reset=reset)
 
 
 def _scalar_or(a: np.ndarray):
@@ -116,16 +146,14 @@ def to_ir(model, input_shape, dt: float = 1e-3, name: str = "nn"):
         elif isinstance(layer, Dropout):
             i += 1
             continue
-        elif isinstance(layer, AdaptiveLIF) or (isinstance(layer, RecurrentLIF)
-                                                 and np.any(layer.buffers["b_adapt"] != 0)):
-            raise ValueError(f"layer {i} AdaptiveLIF: threshold adaptation has no exact IR "
-                             "mapping yet; export supports LIF, RecurrentLIF and LI")
         elif isinstance(layer, (LIF, RecurrentLIF)):
             key = f"{i}_lif"
             beta = layer._get("beta")
             th = _scalar_or(layer._get("threshold"))
             reset = ("subtract" if layer.reset == "subtract" else "value")
-            if np.all(np.asarray(beta) == 1.0):
+            if isinstance(layer, RecurrentLIF) and np.any(layer.buffers["b_adapt"] != 0):
+                nodes[key] = _adaptive(layer, shape, dt, th, reset, i)
+            elif np.all(np.asarray(beta) == 1.0):
                 nodes[key] = ir.IF(shape, v_threshold=th, v_reset=0.0, reset=reset)
             else:
                 nodes[key] = ir.LIF(shape, tau=_scalar_or(_tau(beta, dt, f"layer {i} LIF")),

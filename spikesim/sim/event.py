@@ -3,7 +3,8 @@
 Supported nodes: ``LIF``, ``IF``, ``AdaptiveLIF``, ``CubaLIF`` (any number of ports), the
 readouts ``LI`` and ``CubaLI`` (never fire), ``Input``, ``Output``, ``Sparse`` (per-synapse
 weights and exact delays), ``Affine`` (zero bias) and ``Linear`` (dense, zero delay), and
-direct neuron/input -> neuron edges (identity, weight 1, zero delay). Semantics are those of :mod:`spikesim.ir.nodes`:
+direct neuron/input -> neuron edges (identity, weight 1, zero delay). Semantics are those of
+:mod:`spikesim.ir.nodes`:
 
 * delta synapses (``LIF``, ``IF``): ``v`` jumps by ``r*w`` at the arrival time; a neuron
   fires at that time if ``v >= v_threshold``; between inputs ``v`` relaxes exactly to
