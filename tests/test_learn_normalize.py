@@ -59,6 +59,16 @@ def test_set_weights_changes_what_the_next_run_delivers(engine):
     assert n0 > 20 and n1 == 0
     np.testing.assert_array_equal(learn.weights(sim, "w"), 0.0)
     np.testing.assert_array_equal(learn.learned_network(sim)["w"].weight, 0.0)
+
+
+def test_learned_network_keeps_unchanged_fixed_weights_as_given():
+    rng = np.random.default_rng(4)
+    net, w = _net(rng, plastic=False)  # float64 weights, an engine in float32
+    sim = Simulator(net, dt=1e-3, rng=0, dtype="float32",
+                    monitors=[learn.WeightMonitor("w", every=10)])
+    assert sim.engine.sw.dtype == np.float32
+    sim.run(0.05, inputs={"in": Poisson(np.full(12, 50.0))}, progress=False)
+    assert learn.learned_network(sim)["w"] is net["w"]
     with pytest.raises(ValueError, match=r"w: shape \(3,\)"):
         learn.set_weights(sim, "w", np.zeros(3))
     with pytest.raises(ValueError, match="finite"):

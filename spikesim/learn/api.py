@@ -112,8 +112,9 @@ def normalize(sim: Any, projection: str, total: float) -> None:
 
 def learned_network(sim: Any) -> ir.Network:
     """The simulator's network with every plastic ``Sparse`` holding its learned weights, and
-    every other ``Sparse`` whose weights :func:`set_weights` could change holding its
-    current ones (save it with ``ir.save``; rules stay attached).
+    every other ``Sparse`` whose weights :func:`set_weights` changed holding its current ones
+    (the others keep their weights as given, not rounded to the engine's float type; save it
+    with ``ir.save``; rules stay attached).
 
     Example: ``ir.save(learned_network(sim), "learned.npz")``.
     """
@@ -123,7 +124,12 @@ def learned_network(sim: Any) -> ir.Network:
     nodes = dict(net.nodes)
     for name, node in net.nodes.items():
         if isinstance(node, ir.Sparse) and (node.plasticity is not None or writable):
-            nodes[name] = dataclasses.replace(node, weight=eng.weights(name))
+            cur = eng.weights(name)
+            if node.plasticity is None:
+                given = np.asarray(node.weight, np.float64)
+                if np.array_equal(cur, given.astype(eng.sw.dtype).astype(np.float64)):
+                    continue  # unchanged
+            nodes[name] = dataclasses.replace(node, weight=cur)
     return ir.Network(nodes, net.edges, metadata=net.metadata)
 
 
