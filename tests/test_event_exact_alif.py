@@ -1,7 +1,9 @@
 """AdaptiveLIF (threshold adaptation, Diehl and Cook homeostasis) in the exact event engine:
 closed-form spike times, the adaptation read back against its closed form, convergence of
 the clock engine, homeostasis with STDP. (The kernel against its naive twin, with random
-inputs, inhibition and both reset modes: ``test_event_engine.py``.)"""
+inputs, inhibition and both reset modes: ``test_event_engine.py``.) The file sorts after
+``test_event_bench.py``, whose benchmark smoke test (limit 60 s) pays the event engine's
+cold compile, so these unit tests stay short."""
 from __future__ import annotations
 
 import numpy as np
