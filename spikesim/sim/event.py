@@ -246,8 +246,8 @@ class EventEngine:
                 self.tau[sl] = _b(node.tau, n)
                 ta = _b(node.tau_adapt, n)
                 # equal rates must be equal floats, so the root solver merges the two terms
-                same = np.isfinite(ta) & (np.abs(ta - self.tau[sl]) <= 1e-12 * ta)
-                self.tsyn[0, sl] = np.where(same, self.tau[sl], ta)  # tau_adapt may be inf
+                same = np.abs(ta - self.tau[sl]) <= 1e-12 * ta
+                self.tsyn[0, sl] = np.where(same, self.tau[sl], ta)
                 self.qk[0, sl] = -1.0
                 self.nports[sl] = 1
                 self.a0[sl] = _b(node.a_init, n)
