@@ -342,18 +342,22 @@ HOMEOSTASIS = dict(theta_plus=0.05, tau_theta=1.0)
 
 
 def run_engines(small: bool, delay_ms: tuple[float, float] | None = None,
-                homeostasis: bool = False) -> dict:
+                homeostasis: bool = False, dts_ms: list[float] | None = None) -> dict:
     from spikesim.learn import AdaptiveThreshold
     from spikesim.learn.experiments import engines_agree
 
     dts = [1e-3, 3e-4, 1e-4] if small else [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
+    if dts_ms is not None:
+        dts = [d * 1e-3 for d in dts_ms]
     delay = None if delay_ms is None else (delay_ms[0] * 1e-3, delay_ms[1] * 1e-3)
     homeo = AdaptiveThreshold(**HOMEOSTASIS) if homeostasis else None
     r = engines_agree(dts=dts, duration=2.0 if small else 10.0, delay=delay,
                       homeostasis=homeo)
     r["delay_ms"] = None if delay_ms is None else [float(x) for x in delay_ms]
-    cols = [r["dts"], r["mean_abs_diff"], r["max_abs_diff"], r["clock_spikes"]]
-    head = ["dt_ms", "mean |w_clock - w_event|/w_max", "max", "clock spikes"]
+    cols = [r["dts"], r["mean_abs_diff"], r["max_abs_diff"], r["clock_spikes"],
+            r["neurons_matching"]]
+    head = ["dt_ms", "mean |w_clock - w_event|/w_max", "max", "clock spikes",
+            "neurons matching"]
     if homeo is not None:
         cols.append(r["threshold_adaptation_max_abs_diff"])
         head.append("max |a_clock - a_event|")
@@ -393,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="rstdp: simulation engine (default clock, dt = 1 ms)")
     ap.add_argument("--delay", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                     help="engines: synaptic delays uniform in [LO, HI] ms (LO >= 1; default 0)")
+    ap.add_argument("--dts", type=float, nargs="+", default=None, metavar="MS",
+                    help="engines: clock time steps in ms, largest first (default 1 0.3 0.1 "
+                         "0.03 0.01)")
     ap.add_argument("--homeostasis", action="store_true",
                     help="engines: the output neurons get an adaptive threshold "
                          f"(AdaptiveLIF; {HOMEOSTASIS})")
@@ -441,7 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.delay is not None and not 1.0 <= args.delay[0] <= args.delay[1]:
             ap.error(f"--delay: expected 1 <= LO <= HI (ms), got {args.delay}")
-        out = run_engines(args.small, args.delay, args.homeostasis)
+        if args.dts is not None and (any(d <= 0 for d in args.dts)
+                                     or any(np.diff(args.dts) >= 0)):
+            ap.error(f"--dts: expected positive steps in ms, largest first, got {args.dts}")
+        out = run_engines(args.small, args.delay, args.homeostasis, args.dts)
     out.update(result=args.result, small=args.small, total_wall_s=time.perf_counter() - t0,
                note="shared 2-core machine (timings noisy)", **common.meta())
     print(f"{args.result}: {'PASS' if out['pass'] else 'FAIL'}")

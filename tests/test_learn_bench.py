@@ -103,6 +103,7 @@ def test_bench_engines_small(tmp_path, extra):
     out = _run(tmp_path, "engines", *extra)
     assert out["pass"] and out["delay_ms"] == ([1.0, 6.0] if "--delay" in extra else None)
     assert out["mean_abs_diff"][-1] < out["mean_abs_diff"][0] / 1.5
+    assert len(out["neurons_matching"]) == len(out["first_mismatch_s"]) == 3
     if "--homeostasis" in extra:
         assert out["homeostasis"] == {"theta_plus": 0.05, "tau_theta_s": 1.0}
         assert out["threshold_adaptation_event_mean"] > 1.0  # it adapted (measured 1.35)

@@ -367,6 +367,24 @@ def distal_reward(*, n_syn: int = 100, duration: float = 3600.0, rate: float = 2
             "strongest_from_s": t_strongest}
 
 
+def _trains_match(ref: Any, got: Any, n: int, tol: float) -> tuple[int, float | None]:
+    """How many of ``n`` neurons have ``got``'s spike train equal to ``ref``'s (same count,
+    each spike within ``tol``), and the earliest ``ref`` (else ``got``) spike time at which
+    some neuron's trains part (None if all match)."""
+    same, first = 0, None
+    for j in range(n):
+        a, b = ref.t[ref.i == j], got.t[got.i == j]
+        k = min(a.size, b.size)
+        bad = np.flatnonzero(np.abs(a[:k] - b[:k]) > tol)
+        if bad.size == 0 and a.size == b.size:
+            same += 1
+            continue
+        k = int(bad[0]) if bad.size else k
+        t = float(a[k]) if k < a.size else float(b[k])
+        first = t if first is None else min(first, t)
+    return same, first
+
+
 def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in: int = 50,
                   n_out: int = 10, rate: float = 20.0, seed: int = 0,
                   rule: Any = None, delay: Any = None,
@@ -384,6 +402,9 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
     which carries the weight of that moment. ``homeostasis``: an ``AdaptiveThreshold`` given
     to the output neurons (``with_homeostasis``: ``AdaptiveLIF``); the maximum difference of
     their threshold adaptation at the end (relative to the threshold, 1) is reported too.
+    Per dt, ``neurons_matching`` counts the output neurons whose clock spike train has the
+    event engine's spikes, each within ``2 dt``, and ``first_mismatch_s`` is the earliest
+    event-engine spike time from which some neuron's trains differ (None if none).
 
     Example: ``engines_agree(dts=(1e-3, 1e-4), duration=2.0)``.
     """
@@ -415,7 +436,7 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
     rev = ev.run(duration, inputs={"in": stim}, progress=False)
     w_ev = weights(ev, "syn")
     a_ev = ev.engine.state_at("out", var="a")[0] if homeostasis is not None else None
-    diffs, means, out_spikes, a_diffs = [], [], [], []
+    diffs, means, out_spikes, a_diffs, matching, mismatch = [], [], [], [], [], []
     for dt in dts:
         sim = Simulator(net, dt=float(dt), rng=seed)
         res = sim.run(round(duration / dt) * dt, inputs={"in": stim}, progress=False)
@@ -423,6 +444,9 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
         diffs.append(float(d.max()))
         means.append(float(d.mean()))
         out_spikes.append(len(res.spikes["out"]))
+        m, first = _trains_match(rev.spikes["out"], res.spikes["out"], n_out, 2.0 * dt)
+        matching.append(m)
+        mismatch.append(first)
         if a_ev is not None:
             off = sim.engine.offset["out"]
             a_diffs.append(float(np.abs(sim.engine.ath[0, off:off + n_out] - a_ev).max()))
@@ -432,7 +456,8 @@ def engines_agree(dts: Any = (1e-3, 3e-4, 1e-4), *, duration: float = 10.0, n_in
                         "tau_theta_s": homeostasis.tau_theta},
         "threshold_adaptation_event_mean": float(a_ev.mean())}
     return {"dts": [float(d) for d in dts], "max_abs_diff": diffs, "mean_abs_diff": means,
-            "clock_spikes": out_spikes, **extra,
+            "clock_spikes": out_spikes, "neurons_matching": matching,
+            "first_mismatch_s": mismatch, **extra,
             "event_spikes": len(rev.spikes["out"]), "weight_change_event":
             float(np.abs(w_ev - np.asarray(net["syn"].weight)).max() / rule.w_max),
             "duration_s": duration}
