@@ -106,6 +106,13 @@ def test_bench_engines_small(tmp_path, extra):
     assert len(out["neurons_matching"]) == len(out["first_mismatch_s"]) == 3
     if "--homeostasis" in extra:
         assert out["homeostasis"] == {"theta_plus": 0.05, "tau_theta_s": 1.0}
+        # --dts sets the steps (largest first, positive); others are refused, naming it
+        two = _run(tmp_path, "engines", "--homeostasis", "--dts", "1", "0.1")
+        assert two["dts"] == [1e-3, 1e-4] and two["mean_abs_diff"] == out["mean_abs_diff"][::2]
+        for bad in (["0.1", "1"], ["1", "0"]):
+            with pytest.raises(SystemExit) as exc:
+                stdp.main(["engines", "--small", "--dts", *bad])
+            assert exc.value.code == 2
         assert out["threshold_adaptation_event_mean"] > 1.0  # it adapted (measured 1.35)
         a = out["threshold_adaptation_max_abs_diff"]
         assert a[-1] < a[0] / 1.5  # measured 0.036 -> 0.014
