@@ -133,8 +133,9 @@ def test_save_load_state_continues_identically(tmp_path, kind):
         np.testing.assert_array_equal(a.engine.state_at("P", var="a")[0], net["P"].a_init)
 
 
-def test_batch_entries_are_independent_runs():
-    net = random_net(0, "cuba")
+@pytest.mark.parametrize("kind", ["cuba", "alif"])
+def test_batch_entries_are_independent_runs(kind):
+    net = random_net(0, kind)
     s0, s1 = _inputs(0), _inputs(1)
     both = SpikeTimes(times=np.concatenate([s0.times, s1.times]),
                       indices=np.concatenate([s0.indices, s1.indices]),

@@ -144,7 +144,7 @@ def test_homeostasis_with_stdp_runs_on_both_engines_and_they_agree():
     assert w2 < 0.2 * w1 and a2 < 0.2 * a1, diffs  # measured: 0.09x and 0.01x
 
 
-def test_without_adaptation_it_is_a_lif_and_batch_entries_are_independent():
+def test_without_adaptation_it_is_a_lif():
     from test_event_engine import _inputs, random_net
 
     net = random_net(0, "lif")  # bias above threshold for some neurons, recurrent, delays
@@ -161,13 +161,3 @@ def test_without_adaptation_it_is_a_lif_and_batch_entries_are_independent():
     assert len(r1) == len(r2) > 100
     np.testing.assert_array_equal(r2.i, r1.i)
     np.testing.assert_allclose(r2.t, r1.t, atol=TOL, rtol=0)  # measured: identical
-    net = random_net(3, "alif")
-    s0, s1 = _inputs(0), _inputs(1)
-    both = SpikeTimes(times=np.concatenate([s0.times, s1.times]),
-                      indices=np.concatenate([s0.indices, s1.indices]),
-                      batch=np.r_[np.zeros(s0.times.size), np.ones(s1.times.size)])
-    rb = Simulator(net, engine="event", rng=0, batch=2).run(0.2, inputs={"in": both},
-                                                           progress=False)
-    for b, s in enumerate((s0, s1)):
-        r = Simulator(net, engine="event", rng=0).run(0.2, inputs={"in": s}, progress=False)
-        np.testing.assert_array_equal(rb.spikes["P"].select(b).t, r.spikes["P"].t)

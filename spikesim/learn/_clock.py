@@ -321,20 +321,26 @@ def weight_positions(eng: Any, name: str) -> np.ndarray:
     return pos
 
 
+def flush_pending(eng: Any) -> None:
+    """Pending potentiation of the clock engine's lazy kernels into ``eng.sw`` (the event
+    engine has none), before weights are read or written."""
+    flush = getattr(getattr(eng, "learning", None), "flush", None)
+    if flush is not None:
+        flush()
+
+
 def projection_weights(eng: Any, name: str) -> np.ndarray:
     """Current weights of ``Sparse`` node ``name`` (Sparse order) of a clock engine built
     with synapse ids or an event engine."""
     pos = weight_positions(eng, name)
-    flush = getattr(getattr(eng, "learning", None), "flush", None)
-    if flush is not None:
-        flush()  # pending potentiation of the clock engine's lazy kernels
+    flush_pending(eng)
     return eng.sw[pos].astype(np.float64)
 
 
 def projection_set_weights(eng: Any, name: str, w: np.ndarray) -> None:
     """Overwrite the current weights of ``Sparse`` node ``name`` (Sparse order)."""
-    projection_weights(eng, name)  # validates the name; pending changes into the weights
     pos = weight_positions(eng, name)
+    flush_pending(eng)
     w = np.asarray(w, dtype=np.float64)
     if w.shape != pos.shape:
         raise ValueError(f"w: shape {w.shape} != ({pos.size},) synapses of {name!r}")

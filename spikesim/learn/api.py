@@ -97,15 +97,13 @@ def normalize(sim: Any, projection: str, total: float) -> None:
             and total > 0):
         raise ValueError(f"total: must be a finite number > 0, got {total!r}")
     from spikesim.kernels.clock import scale_incoming
-    from spikesim.learn._clock import weight_positions
+    from spikesim.learn._clock import flush_pending, weight_positions
 
     cache = eng.__dict__.setdefault("_norm_post", {})
     if projection not in cache:
         pos = weight_positions(eng, projection)  # validates the name
         cache[projection] = (pos, eng.sidx[pos].astype(np.int64))
-    flush = getattr(getattr(eng, "learning", None), "flush", None)
-    if flush is not None:
-        flush()  # pending potentiation (the clock engine's lazy kernels) into the weights
+    flush_pending(eng)
     pos, post = cache[projection]
     scale_incoming(eng.sw, pos, post, float(total), eng.N)
 
