@@ -207,6 +207,32 @@ def test_stdp_mnist_progress_counts_every_image():
     assert stdp_mnist.TICK_EVERY == 100
     assert ticks == [100, 100, 30, 30, 20]  # training 230, labels 30, test 20
     assert out["presentations"] >= 230
+    ticks.clear()
+    out = stdp_mnist._one_seed(dict(job, epochs=2))
+    assert ticks == [100, 100, 100, 100, 60, 30, 20]  # 2 passes of 230, labels, test
+    assert out["presentations"] >= 460
+
+
+def test_stdp_mnist_epochs(capsys):
+    """``epochs=2`` shows the training images twice in order: the same learned weights and
+    thresholds as one pass over the images written out twice. A pass count < 1, or more
+    than one with the Brian2 comparison (which runs one pass), is refused."""
+    from spikesim.benchmarks import stdp_mnist
+
+    x = np.random.default_rng(0).integers(0, 64, (6, 28, 28)).astype(np.uint8)
+    w2, th2, st2 = stdp_mnist.train(5, x, 1, 5e-4, False, epochs=2)
+    w1, th1, st1 = stdp_mnist.train(5, np.concatenate([x, x]), 1, 5e-4, False)
+    assert np.array_equal(w2, w1) and np.array_equal(th2, th1)
+    st1.pop("train_cpu_s_per_presentation")
+    st2.pop("train_cpu_s_per_presentation")
+    assert st2 == st1 and st2["presentations"] >= 12
+    w_one = stdp_mnist.train(5, x, 1, 5e-4, False)[0]
+    assert not np.array_equal(w_one, w2)
+    for bad, msg in ((["--epochs", "0"], "--epochs: must be >= 1, got 0"),
+                     (["--epochs", "2", "--compare", "brian2"], "--epochs 2: the Brian2")):
+        with pytest.raises(SystemExit):
+            stdp_mnist.main(bad + ["--train", "10", "--label", "5"])
+        assert msg in capsys.readouterr().err
 
 
 def test_stdp_mnist_tau_syn(capsys):
