@@ -350,12 +350,20 @@ def responses(n: int, w_in, theta, x: np.ndarray, seed: int, dt: float, batch: i
 
 
 def assign(resp: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each neuron's class: the one whose images it responds to most (mean spike count
+    per class, ``resp`` [images, n]; a tie goes to the lower class), or -1 for a neuron
+    silent on every labelling image, which then votes for no class (the reference code's
+    assignment)."""
     mean = np.stack([resp[y == c].mean(axis=0) if np.any(y == c) else np.zeros(resp.shape[1])
                      for c in range(10)])
-    return mean.argmax(axis=0)
+    labels = mean.argmax(axis=0)
+    labels[mean.max(axis=0) <= 0] = -1
+    return labels
 
 
 def classify(resp: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The class whose neurons (``labels`` from :func:`assign`) respond to each image most
+    on average."""
     score = np.stack([resp[:, labels == c].mean(axis=1) if np.any(labels == c)
                       else np.zeros(resp.shape[0]) for c in range(10)], axis=1)
     return score.argmax(axis=1)
@@ -588,7 +596,9 @@ def _one_seed(job: dict) -> dict:
     t_all = time.perf_counter() - t0
     return {"seed": seed, "accuracy": acc, "train_s": t_train, "train_cpu_s": cpu_train,
             "label_s": t1 - t0 - t_train, "test_s": t_all - (t1 - t0), "total_s": t_all,
-            "cpu_s": time.process_time() - c0, "classes_assigned": int(np.unique(labels).size),
+            "cpu_s": time.process_time() - c0,
+            "classes_assigned": int(np.unique(labels[labels >= 0]).size),
+            "unassigned_neurons": int(np.sum(labels < 0)),
             "silent_test_images": int(np.sum(test_resp.sum(axis=1) == 0)),
             "test_spikes_per_image": float(test_resp.sum(axis=1).mean()), **stats}
 

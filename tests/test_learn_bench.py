@@ -235,6 +235,25 @@ def test_stdp_mnist_epochs(capsys):
         assert msg in capsys.readouterr().err
 
 
+def test_stdp_mnist_assign_and_classify():
+    """A neuron silent on every labelling image gets no class (-1) and no vote; the others
+    take the class they respond to most, and an image goes to the class whose neurons
+    respond most on average."""
+    from spikesim.benchmarks import stdp_mnist
+
+    y = np.array([0, 0, 1, 1, 2])
+    resp = np.array([[3, 0, 0, 0], [1, 0, 1, 0], [0, 2, 0, 0], [0, 4, 0, 0], [0, 0, 1, 0]])
+    labels = stdp_mnist.assign(resp, y)
+    # neuron 2: mean 0.5 for class 0, 0 for class 1, 1.0 for class 2; neuron 3 silent
+    assert labels.tolist() == [0, 1, 2, -1]
+    # a silent neuron labelled 0 would halve class 0's mean and lose image 0 to class 1
+    test = np.array([[2, 0, 0, 9], [2, 3, 0, 0], [0, 0, 1, 0]])
+    assert stdp_mnist.classify(test, labels).tolist() == [0, 1, 2]
+    assert stdp_mnist.classify(np.array([[2, 1.5, 0, 0]]), labels).tolist() == [0]
+    assert stdp_mnist.classify(np.array([[2, 1.5, 0, 0]]),
+                               np.array([0, 1, 2, 0])).tolist() == [1]
+
+
 def test_stdp_mnist_tau_syn(capsys):
     """``--tau-syn`` reaches both populations; a longer excitatory conductance (more charge
     per input spike at the same weights) makes the frozen network spike more; a time
