@@ -1,6 +1,7 @@
 """Unsupervised digit learning after Diehl and Cook 2015, on the clock engine.
 
-``spikesim bench stdp-mnist --neurons 100 --seeds 3 --json PATH``
+``spikesim bench stdp-mnist --neurons 100 --seeds 3 --json PATH`` (``--epochs E``: E passes
+over the training images; the issue's protocol is one)
 
 Network (the paper's and its reference code's, with the deviations listed below): 784
 Poisson inputs (rate = pixel/8 * intensity Hz, intensity 2; 350 ms per image, then 150 ms
@@ -27,8 +28,10 @@ without input) -> all-to-all plastic conductance synapses (initial weights unifo
 
 Labels: each excitatory neuron gets the class it responds to most (mean spike count per
 class), measured on the last ``--label`` training images with learning frozen (thresholds
-fixed at their learned values); a test image is classified by the class whose neurons
-respond most on average. Test images are never used before the test.
+fixed at their learned values; a neuron silent on all of them gets no class and no vote,
+as in the reference code, since 2026-12-08: before, it counted as class 0); a test image is
+classified by the class whose neurons respond most on average. Test images are never used
+before the test.
 
 Deviations from the reference code: no input delays (it draws 0-10 ms per input synapse; it
 also defines 0-5 ms ``ei_input`` delays but never uses them: its only input connection type
@@ -105,6 +108,18 @@ the paper's constants give 69.0 / 87.4 %. Still, it is a deviation from the pape
 model, not its reproduction: with its time constants integrated exactly, as by the
 reference code's Euler step, the 100-neuron result is the 69.0 % above. The default stays
 the paper's constants.
+
+More training, the paper's constants (``--epochs 3``: the training images three times in
+order, the reference code's default ``num_examples = 60000 * 3``; labels still from the last
+10k training images; ``stdp_mnist_n100_3seeds_3epochs.json``, 2026-12-08): 79.62 %, 79.78 %,
+80.97 %, mean 80.12 %, so three passes reach the issue's 80 % without the charge deviation,
+one pass does not (69.0 %). 2.08 presentations per image, 4.9 spikes per presentation,
+2220-2240 CPU s of training per seed, 3570 s wall for the three seeds in three processes on
+the 2 cores. Whether the paper's 82.9 % used more than one pass could not be checked here
+(its training-length text is not in the stored corpora); the issue asks for one pass. No
+neuron was silent on all labelling images, so the assignment of such neurons (see Labels
+above; this run still gave them class 0) does not change these accuracies
+(``stdp_mnist_n100_3epochs_reeval.json``).
 
 400 neurons, the full protocol (``spikesim bench stdp-mnist --neurons 400 --seeds 3``;
 ``stdp_mnist_n400_3seeds.json``, 2026-12-07): 86.7 %, 87.6 %, 87.8 %, mean 87.4 % (the
