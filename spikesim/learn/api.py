@@ -59,11 +59,16 @@ def weights(sim: Any, projection: str) -> np.ndarray:
     return _engine(sim).weights(projection)
 
 
+def _can_write(eng: Any) -> bool:
+    """Whether ``eng``'s weights can be overwritten: any event engine, a clock engine built
+    with synapse ids (a plastic network or one with a weight monitor)."""
+    return getattr(eng, "name", "") != "clock" or getattr(eng, "_want_origin", False)
+
+
 def _writable(sim: Any, fn: str) -> Any:
-    """The engine of ``sim`` if its weights can be overwritten: any event engine, a clock
-    engine built with synapse ids (a plastic network or one with a weight monitor)."""
+    """The engine of ``sim`` if its weights can be overwritten (:func:`_can_write`)."""
     eng = _engine(sim)
-    if getattr(eng, "name", "") == "clock" and not getattr(eng, "_want_origin", False):
+    if not _can_write(eng):
         raise TypeError(f"sim: {fn} needs a plastic network (or a WeightMonitor) on the clock "
                         f"engine, or the event engine")
     return eng
@@ -118,7 +123,7 @@ def learned_network(sim: Any) -> ir.Network:
     """
     eng = _engine(sim)
     net = eng.net
-    writable = getattr(eng, "name", "") != "clock" or getattr(eng, "_want_origin", False)
+    writable = _can_write(eng)
     nodes = dict(net.nodes)
     for name, node in net.nodes.items():
         if isinstance(node, ir.Sparse) and (node.plasticity is not None or writable):
